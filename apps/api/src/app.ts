@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppDeps } from './deps.js';
+import { authPlugin } from './plugins/auth.js';
+import { registerDocs } from './plugins/docs.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { registerKeyRateLimit } from './plugins/rate-limit.js';
+import { adminRoutes } from './routes/admin/index.js';
+import { cdnRoutes } from './routes/cdn/index.js';
+import { generationRoutes } from './routes/generations/index.js';
+import { healthRoutes } from './routes/health.js';
+import { projectRoutes } from './routes/project/index.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Builds the HTTP app from ready-made dependencies (server.ts in production, tests directly). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, deps);
+  await registerDocs(app, deps.config.publicBaseUrl);
+  await registerMetrics(app);
+  await app.register(healthRoutes, deps);
+  await app.register(cdnRoutes, deps);
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', (request) => app.requireProjectKey(request));
+      await registerKeyRateLimit(v1, deps);
+      await v1.register(generationRoutes, deps);
+      await v1.register(projectRoutes, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  await app.register(adminRoutes, { ...deps, prefix: '/api/admin' } as AppDeps & { prefix: string });
+  return app;
+}

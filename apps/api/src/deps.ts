@@ -1,0 +1,19 @@
+import type { Config } from '@banatie/config';
+import type { Clock, ObjectStorage } from '@banatie/core';
+import type { Db } from '@banatie/db';
+import type { Logger } from '@banatie/logger';
+import type { GenerationEventHub, GenerationQueue } from '@banatie/queue';
+import type { Redis } from 'ioredis';
+
+/** Everything the HTTP layer needs, built once by server.ts (or by a test). */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  /** Fail-fast connection for rate limits, queue producer and publishing. */
+  redis: Redis;
+  queue: GenerationQueue;
+  events: GenerationEventHub;
+  storage: ObjectStorage;
+  clock: Clock;
+}

@@ -1,0 +1,38 @@
+import type { Config } from '@banatie/config';
+import { systemClock } from '@banatie/core';
+import { createDb } from '@banatie/db';
+import type { Logger } from '@banatie/logger';
+import { GenerationEventHub, createGenerationQueue, createRedis } from '@banatie/queue';
+import { createObjectStorage } from '@banatie/storage';
+import type { AppDeps } from './deps.js';
+
+/** Wires real adapters from the configuration. */
+export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
+  const db = createDb(config.databaseUrl, { max: 20, onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  const redis = createRedis(config.redisUrl, 'producer');
+  const subscriber = createRedis(config.redisUrl, 'subscriber');
+  for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {
+    conn.on('error', (err) => logger.warn({ err: err.message }, `${name} connection error`));
+  }
+  const storage = createObjectStorage(config.storage);
+  await storage.init().catch((err) => logger.warn({ err }, 'storage init failed; /ready will report it'));
+  const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
+  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const events = new GenerationEventHub(subscriber, config.queuePrefix);
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    queue,
+    events,
+    storage,
+    clock: systemClock,
+    close: async () => {
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+      subscriber.disconnect();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { ServiceUnavailableError } from '@banatie/core';
+import { sql } from 'kysely';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../deps.js';
+
+const withTimeout = (p: Promise<unknown>, ms: number): Promise<unknown> =>
+  Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+
+export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  app.get('/health', { schema: { hide: true } }, async () => ({ success: true, data: { status: 'ok' } }));
+
+  app.get('/ready', { schema: { hide: true } }, async () => {
+    const checks: Record<string, () => Promise<unknown>> = {
+      postgres: () => sql`select 1`.execute(deps.db),
+      redis: () => deps.redis.ping(),
+      storage: () => deps.storage.ping(),
+    };
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          return [name, 'ok'] as const;
+        } catch {
+          return [name, 'down'] as const;
+        }
+      }),
+    );
+    const down = results.filter(([, s]) => s === 'down').map(([n]) => n);
+    if (down.length) throw new ServiceUnavailableError(`Not ready: ${down.join(', ')} unavailable`);
+    return { success: true, data: Object.fromEntries(results) };
+  });
+}

@@ -1,0 +1,37 @@
+import { projectService } from '@banatie/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppDeps } from '../../deps.js';
+import { ok } from '../../lib/envelope.js';
+import { projectOf } from '../../plugins/auth.js';
+import { aspectRatioSchema, webhookUrlSchema } from '../generations/schemas.js';
+
+const updateProjectBody = z.strictObject({
+  stylePrompt: z.string({ error: 'stylePrompt must be a string' }).max(2000, { error: 'stylePrompt must be at most 2000 characters' }).nullable().optional(),
+  defaultAspectRatio: aspectRatioSchema.nullable().optional(),
+  webhookUrl: webhookUrlSchema.nullable().optional(),
+  autoEnhanceDefault: z.boolean({ error: 'autoEnhanceDefault must be a boolean' }).nullable().optional(),
+});
+
+const rotateBody = z.strictObject({
+  secret: z.enum(['webhook', 'live'], { error: 'secret must be "webhook" or "live"' }),
+});
+
+export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/project', { schema: { tags: ['project'], summary: 'Project, settings and secrets' } }, async (request) =>
+    ok(await projectService.getProject(deps.db, projectOf(request).projectId)),
+  );
+
+  r.put('/project', { schema: { tags: ['project'], summary: 'Update project settings', body: updateProjectBody } }, async (request) =>
+    ok(await projectService.updateProjectSettings(deps.db, projectOf(request).projectId, request.body)),
+  );
+
+  r.post(
+    '/project/secrets/rotate',
+    { schema: { tags: ['project'], summary: 'Rotate the webhook or live-URL signing secret', body: rotateBody } },
+    async (request) => ok(await projectService.rotateProjectSecret(deps.db, projectOf(request).projectId, request.body.secret)),
+  );
+}

@@ -1,0 +1,25 @@
+import { loadConfigOrExit } from '@banatie/config';
+import { createLogger } from '@banatie/logger';
+import { buildApp } from './app.js';
+import { createAppDeps } from './main-deps.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.logLevel, name: 'api' });
+const deps = await createAppDeps(config, logger);
+const app = await buildApp(deps);
+
+let closing = false;
+async function shutdown(signal: string): Promise<void> {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'shutting down');
+  const force = setTimeout(() => process.exit(1), 10_000).unref();
+  await app.close();
+  await deps.close();
+  clearTimeout(force);
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await app.listen({ port: config.port, host: config.host });

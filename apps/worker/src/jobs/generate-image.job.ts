@@ -1,0 +1,40 @@
+import { RetryableGenerationError, failGeneration, processGeneration, type ProcessorDeps } from '@banatie/core';
+import { generationJobSchema, type GenerationJobData } from '@banatie/queue';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+
+/** One handler per job: parses the ids and runs one attempt of the generation. */
+export function createGenerateImageHandler(deps: ProcessorDeps, getWorker: () => Worker) {
+  return async (job: Job<GenerationJobData>): Promise<string> => {
+    const parsed = generationJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid job data');
+    const maxAttempts = job.opts.attempts ?? 1;
+    try {
+      return await processGeneration(deps, {
+        ...parsed.data,
+        isFinalAttempt: job.attemptsMade + 1 >= maxAttempts,
+      });
+    } catch (err) {
+      if (err instanceof RetryableGenerationError && err.rateLimitMs !== undefined) {
+        // Gemini 429: slow the whole shared queue down instead of spending an attempt.
+        await getWorker().rateLimit(err.rateLimitMs);
+        throw Worker.RateLimitError();
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * The queue gave up on a job without the processor settling the row (a stall
+ * past maxStalledCount, or an exhausted job): mark the generation failed.
+ */
+export async function onGenerationJobFailed(deps: ProcessorDeps, job: Job<GenerationJobData> | undefined, err: Error): Promise<void> {
+  if (!job) return;
+  const exhausted = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
+  if (!exhausted) return;
+  const parsed = generationJobSchema.safeParse(job.data);
+  if (!parsed.success) return;
+  const code = err instanceof RetryableGenerationError ? err.code : 'INTERNAL_ERROR';
+  const message = /stalled/i.test(err.message) ? 'The worker processing this generation stopped responding' : err.message;
+  await failGeneration(deps, parsed.data, code, message);
+}

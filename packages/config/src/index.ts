@@ -1,0 +1,188 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .min(min, { error: `must be ≥ ${min}` })
+    .max(max, { error: `must be ≤ ${max}` });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a ${protocols.join(' or ')} URL` },
+  );
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/banatie'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be 1-64 characters of A-Z a-z 0-9 _ . : -' })
+    .default('banatie'),
+  STORAGE_DRIVER: z.enum(['fs', 's3'], { error: 'must be fs or s3' }).optional(),
+  STORAGE_DIR: z.string().min(1).default('./data/storage'),
+  S3_ENDPOINT: z.string().min(1).optional(),
+  S3_PORT: int(1, 65535).default(9000),
+  S3_USE_SSL: bool.default(false),
+  S3_ACCESS_KEY: z.string().optional(),
+  S3_SECRET_KEY: z.string().optional(),
+  S3_BUCKET: z.string().min(3).default('banatie'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  IMAGE_PROVIDER: z.enum(['gemini', 'local'], { error: 'must be gemini or local' }).optional(),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_BASE_URL: url(['http:', 'https:']).optional(),
+  GEMINI_IMAGE_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
+  GEMINI_TEXT_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+  GEMINI_TIMEOUT_MS: int(1).default(120_000),
+  WORKER_CONCURRENCY: int(1, 1000).default(4),
+  GENERATION_ATTEMPTS: int(1, 100).default(3),
+  WORKER_LOCK_MS: int(1000).default(30_000),
+  SWEEP_INTERVAL_MS: int(100).default(30_000),
+  RATE_LIMIT_PER_HOUR: int(0).default(100),
+  LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
+  WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal error warn info debug trace silent',
+    })
+    .default('info'),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface S3Config {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3Config };
+  imageProvider: 'gemini' | 'local';
+  gemini: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    imageModel: string;
+    textModel: string;
+    timeoutMs: number;
+  };
+  worker: { concurrency: number; attempts: number; lockMs: number; sweepIntervalMs: number };
+  rateLimitPerHour: number;
+  liveMissPerIpPerHour: number;
+  webhook: { retryBaseMs: number; allowPrivate: boolean };
+  trustProxy: boolean;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])} ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const driver = e.STORAGE_DRIVER ?? (e.S3_ENDPOINT ? 's3' : 'fs');
+  if (driver === 's3') {
+    if (!e.S3_ENDPOINT) problems.push('S3_ENDPOINT is required when STORAGE_DRIVER=s3');
+    if (!e.S3_ACCESS_KEY) problems.push('S3_ACCESS_KEY is required when STORAGE_DRIVER=s3');
+    if (!e.S3_SECRET_KEY) problems.push('S3_SECRET_KEY is required when STORAGE_DRIVER=s3');
+  }
+  const imageProvider = e.IMAGE_PROVIDER ?? (e.GEMINI_API_KEY ? 'gemini' : 'local');
+  if (imageProvider === 'gemini' && !e.GEMINI_API_KEY) {
+    problems.push('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    storage:
+      driver === 's3'
+        ? {
+            driver: 's3' as const,
+            s3: {
+              endPoint: e.S3_ENDPOINT!,
+              port: e.S3_PORT,
+              useSSL: e.S3_USE_SSL,
+              accessKey: e.S3_ACCESS_KEY!,
+              secretKey: e.S3_SECRET_KEY!,
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+            },
+          }
+        : { driver: 'fs' as const, dir: e.STORAGE_DIR },
+    imageProvider,
+    gemini: {
+      apiKey: e.GEMINI_API_KEY,
+      baseUrl: e.GEMINI_BASE_URL,
+      imageModel: e.GEMINI_IMAGE_MODEL,
+      textModel: e.GEMINI_TEXT_MODEL,
+      timeoutMs: e.GEMINI_TIMEOUT_MS,
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.GENERATION_ATTEMPTS,
+      lockMs: e.WORKER_LOCK_MS,
+      sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    },
+    rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
+    liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
+    webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** For entry points: parse or print one message and exit(1). */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

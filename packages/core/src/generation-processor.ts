@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
+import type { Logger } from '@banatie/logger';
+import { sql } from 'kysely';
+import { ProviderError, type GenerationErrorCode } from './errors.js';
+import { readImageMetadata } from './image-metadata.js';
+import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+
+export interface ProcessorDeps {
+  db: Db;
+  storage: ObjectStorage;
+  imageProvider: ImageProvider;
+  clock: Clock;
+  logger: Logger;
+  /** Called after every committed status change (Redis channel for waiters and SSE). */
+  onStatusChange?: (row: GenerationRow) => Promise<void>;
+}
+
+export interface JobAttempt {
+  generationId: string;
+  run: number;
+  /** True when a retryable failure now must fail the generation. */
+  isFinalAttempt: boolean;
+  signal?: AbortSignal;
+}
+
+export type ProcessOutcome = 'succeeded' | 'failed' | 'skipped';
+
+/** Thrown for failures the queue should retry; carries the code used if attempts run out. */
+export class RetryableGenerationError extends Error {
+  constructor(
+    readonly code: GenerationErrorCode,
+    message: string,
+    readonly rateLimitMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableGenerationError';
+  }
+}
+
+/** Storage key of an image's bytes: derived from ids so a rerun overwrites. */
+export const imageStorageKey = (projectId: string, imageId: string): string => `${projectId}/${imageId}`;
+
+/** The output image id of a generation is derived from its id, so a rerun never makes a second image. */
+export function outputImageIdFor(generationId: string): string {
+  const h = createHash('sha256').update(`output-image:${generationId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function classify(err: unknown): { code: GenerationErrorCode; message: string; retryable: boolean; rateLimitMs?: number } {
+  if (err instanceof ProviderError) {
+    return {
+      code: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      rateLimitMs: err.options.rateLimited ? (err.options.retryAfterMs ?? 10_000) : undefined,
+    };
+  }
+  return { code: 'INTERNAL_ERROR', message: 'Image generation failed unexpectedly', retryable: true };
+}
+
+/**
+ * Runs one attempt of a generation. Idempotent: a terminal row or a stale run is
+ * skipped; the output key and image id are derived from ids; status updates are
+ * guarded by the expected current status.
+ */
+export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): Promise<ProcessOutcome> {
+  const { db, clock } = deps;
+  const log = deps.logger.child({ generationId: job.generationId, run: job.run });
+  const started = await generationRepository.markGenerationProcessing(db, job.generationId, job.run, clock.now());
+  if (!started) {
+    log.info('generation is terminal or superseded; skipping');
+    return 'skipped';
+  }
+  await notify(deps, started);
+  const t0 = Date.now();
+  try {
+    const prompt = await buildPrompt(deps, started, job.signal);
+    const references = await loadReferences(deps, started);
+    const output = await deps.imageProvider.generateImage({
+      prompt,
+      aspectRatio: started.aspect_ratio,
+      referenceImages: references,
+      signal: job.signal,
+    });
+    const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
+    if (!done) return 'skipped';
+    log.info({ ms: done.processing_time_ms }, 'generation succeeded');
+    await notify(deps, done);
+    return 'succeeded';
+  } catch (err) {
+    const c = classify(err);
+    if (c.retryable && !job.isFinalAttempt) {
+      log.warn({ err, code: c.code }, 'generation attempt failed; will retry');
+      throw new RetryableGenerationError(c.code, c.message, c.rateLimitMs);
+    }
+    if (!(err instanceof ProviderError)) log.error({ err }, 'generation failed');
+    const failed = await generationRepository.markGenerationFailed(db, job.generationId, job.run, {
+      code: c.code,
+      message: c.message,
+      processingTimeMs: Date.now() - t0,
+      at: clock.now(),
+    });
+    if (failed) await notify(deps, failed);
+    return 'failed';
+  }
+}
+
+/** Marks a generation failed when the queue gives up on it outside the processor (stalled job). */
+export async function failGeneration(
+  deps: Pick<ProcessorDeps, 'db' | 'clock' | 'onStatusChange' | 'logger'>,
+  job: { generationId: string; run: number },
+  code: GenerationErrorCode,
+  message: string,
+): Promise<void> {
+  const failed = await generationRepository.markGenerationFailed(deps.db, job.generationId, job.run, {
+    code,
+    message,
+    processingTimeMs: null,
+    at: deps.clock.now(),
+  });
+  if (failed) await notify(deps, failed);
+}
+
+async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, row: GenerationRow): Promise<void> {
+  try {
+    await deps.onStatusChange?.(row);
+  } catch (err) {
+    deps.logger.warn({ err, generationId: row.id }, 'status notification failed');
+  }
+}
+
+async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, signal?: AbortSignal): Promise<string> {
+  let prompt = row.original_prompt;
+  if (row.auto_enhance) {
+    try {
+      prompt = await deps.imageProvider.enhancePrompt({ prompt, template: row.template as PromptTemplate, signal });
+    } catch (err) {
+      if (err instanceof ProviderError && err.retryable) throw err;
+      deps.logger.warn({ err, generationId: row.id }, 'prompt enhancement failed; using the original prompt');
+    }
+  }
+  const project = await projectRepository.findProjectById(deps.db, row.project_id);
+  const style = project?.settings.stylePrompt?.trim();
+  if (style) prompt = `${prompt}\n\n${style}`;
+  if (prompt !== row.prompt) await generationRepository.setGenerationPrompt(deps.db, row.id, row.run, prompt);
+  return prompt;
+}
+
+async function loadReferences(deps: ProcessorDeps, row: GenerationRow): Promise<InputImage[]> {
+  const ids = row.reference_images.map((r) => r.imageId);
+  const images = await imageRepository.findImagesByIds(deps.db, ids);
+  const byId = new Map(images.filter((i) => i.project_id === row.project_id).map((i) => [i.id, i]));
+  const out: InputImage[] = [];
+  for (const id of ids) {
+    const image = byId.get(id);
+    if (!image) throw new ProviderError('REFERENCE_NOT_FOUND', 'A reference image no longer exists', false);
+    out.push({ mimeType: image.mime_type, data: await deps.storage.get(image.storage_key) });
+  }
+  return out;
+}
+
+async function storeOutput(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  prompt: string,
+  output: { data: Buffer; mimeType: string },
+  processingTimeMs: number,
+): Promise<GenerationRow | undefined> {
+  const meta = await readImageMetadata(output.data, output.mimeType);
+  const imageId = row.output_image_id ?? outputImageIdFor(row.id);
+  const key = imageStorageKey(row.project_id, imageId);
+  await deps.storage.put(key, output.data, meta.mimeType);
+  const etag = `"${createHash('sha256').update(output.data).digest('hex').slice(0, 32)}"`;
+  const now = deps.clock.now();
+  try {
+    return await deps.db.transaction().execute(async (tx) => {
+      const image = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
+      if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
+      if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, now);
+      const done = await generationRepository.markGenerationSucceeded(tx, row.id, row.run, {
+        prompt,
+        outputImageId: image.id,
+        processingTimeMs,
+        at: now,
+      });
+      // Cancelled or superseded meanwhile: roll the image row and aliases back.
+      if (!done) throw new SupersededError();
+      return done;
+    });
+  } catch (err) {
+    if (!(err instanceof SupersededError)) throw err;
+    if (!row.output_image_id) await deps.storage.delete(key);
+    return undefined;
+  }
+}
+
+class SupersededError extends Error {}
+
+async function upsertOutputImage(
+  tx: Tx,
+  row: GenerationRow,
+  imageId: string,
+  file: { key: string; etag: string; size: number; width: number; height: number; mimeType: string },
+  now: Date,
+): Promise<ImageRow> {
+  return tx
+    .insertInto('images')
+    .values({
+      id: imageId,
+      project_id: row.project_id,
+      flow_id: row.flow_id,
+      generation_id: row.id,
+      source: 'generated',
+      storage_key: file.key,
+      mime_type: file.mimeType,
+      file_size: file.size,
+      width: file.width,
+      height: file.height,
+      etag: file.etag,
+      meta: JSON.stringify({}),
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        mime_type: eb.ref('excluded.mime_type'),
+        file_size: eb.ref('excluded.file_size'),
+        width: eb.ref('excluded.width'),
+        height: eb.ref('excluded.height'),
+        etag: eb.ref('excluded.etag'),
+        updated_at: eb.ref('excluded.updated_at'),
+        version: sql<number>`CASE WHEN images.etag = excluded.etag THEN images.version ELSE images.version + 1 END`,
+      })),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Generation/upload aliases take over: the previous holder loses the alias. */
+async function assignProjectAlias(tx: Tx, projectId: string, alias: string, imageId: string, now: Date): Promise<void> {
+  await imageRepository.releaseProjectAlias(tx, projectId, alias, now);
+  await tx.updateTable('images').set({ alias, updated_at: now }).where('id', '=', imageId).execute();
+}
+
+async function assignFlowAlias(tx: Tx, flowId: string, alias: string, imageId: string, now: Date): Promise<void> {
+  await tx
+    .updateTable('flows')
+    .set({ aliases: sql`aliases || jsonb_build_object(${alias}::text, ${imageId}::text)`, updated_at: now })
+    .where('id', '=', flowId)
+    .execute();
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import {
+  flowRepository,
+  generationRepository,
+  imageRepository,
+  projectRepository,
+  type Db,
+  type GenerationRow,
+  type GenerationStatus,
+  type ReferenceImage,
+} from '@banatie/db';
+import type { Logger } from '@banatie/logger';
+import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
+import { aliasProblem, isUuid } from './alias.js';
+import type { ProjectContext } from './auth.js';
+import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
+import type { Clock, PromptTemplate } from './ports.js';
+import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
+
+export const MAX_REFERENCE_IMAGES = 3;
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface GenerationDeps {
+  db: Db;
+  queue: GenerationQueue;
+  clock: Clock;
+  publicBaseUrl: string;
+  logger?: Logger;
+}
+
+export interface SubmitGenerationInput {
+  prompt: string;
+  aspectRatio?: string;
+  referenceImages?: string[];
+  /** undefined: start a new flow; null: no flow. */
+  flowId?: string | null;
+  alias?: string;
+  flowAlias?: string;
+  autoEnhance?: boolean;
+  enhancementOptions?: { template?: PromptTemplate };
+  meta?: Record<string, unknown>;
+  webhookUrl?: string;
+}
+
+export interface SubmitResult {
+  generation: GenerationDto;
+  created: boolean;
+}
+
+class DuplicateIdempotencyKey extends Error {}
+
+function requestHash(body: unknown): string {
+  return createHash('sha256').update(stableStringify(body)).digest('hex');
+}
+
+function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableStringify(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function checkAliases(input: SubmitGenerationInput): void {
+  for (const [field, value] of [['alias', input.alias], ['flowAlias', input.flowAlias]] as const) {
+    if (value === undefined) continue;
+    const problem = aliasProblem(value);
+    if (problem) throw new ValidationError(problem, { field });
+  }
+  if (input.flowAlias !== undefined && input.flowId === null) {
+    throw new ValidationError('flowAlias cannot be used with flowId: null', { field: 'flowAlias' });
+  }
+  if ((input.referenceImages?.length ?? 0) > MAX_REFERENCE_IMAGES) {
+    throw new ValidationError(`At most ${MAX_REFERENCE_IMAGES} reference images are allowed`, { field: 'referenceImages' });
+  }
+}
+
+/** Explicit references: an image id or a project alias of this project; unknown → 404. */
+async function resolveReferences(db: Db, projectId: string, refs: string[]): Promise<ReferenceImage[]> {
+  const unique = [...new Set(refs)];
+  const resolved: ReferenceImage[] = [];
+  for (const ref of unique) {
+    const image = isUuid(ref)
+      ? await imageRepository.findImage(db, projectId, ref)
+      : await db.selectFrom('images').selectAll().where('project_id', '=', projectId).where('alias', '=', ref).executeTakeFirst();
+    if (!image) throw new NotFoundError('Image not found');
+    if (!resolved.some((r) => r.imageId === image.id)) resolved.push({ imageId: image.id, alias: isUuid(ref) ? null : ref });
+  }
+  return resolved;
+}
+
+export async function submitGeneration(
+  deps: GenerationDeps,
+  ctx: ProjectContext,
+  input: SubmitGenerationInput,
+  opts: { idempotencyKey?: string } = {},
+): Promise<SubmitResult> {
+  checkAliases(input);
+  const { db } = deps;
+  const project = await projectRepository.findProjectById(db, ctx.projectId);
+  if (!project) throw new NotFoundError('Project not found');
+  if (input.flowId && !(await flowRepository.findFlow(db, ctx.projectId, input.flowId))) {
+    throw new NotFoundError('Flow not found');
+  }
+  const references = await resolveReferences(db, ctx.projectId, input.referenceImages ?? []);
+  const hash = opts.idempotencyKey ? requestHash(input) : null;
+  const now = deps.clock.now();
+  if (opts.idempotencyKey) {
+    await generationRepository.expireIdempotencyKey(db, ctx.projectId, opts.idempotencyKey, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS));
+  }
+
+  let row: GenerationRow;
+  try {
+    row = await db.transaction().execute(async (tx) => {
+      const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
+      const prompt = input.prompt;
+      const values = {
+        project_id: ctx.projectId,
+        flow_id: flowId,
+        prompt,
+        original_prompt: prompt,
+        auto_enhance: input.autoEnhance ?? project.settings.autoEnhanceDefault ?? true,
+        template: input.enhancementOptions?.template ?? 'general',
+        aspect_ratio: input.aspectRatio ?? project.settings.defaultAspectRatio ?? '1:1',
+        reference_images: JSON.stringify(references),
+        requested_references: JSON.stringify(input.referenceImages ?? []),
+        alias: input.alias ?? null,
+        flow_alias: input.flowAlias ?? null,
+        meta: JSON.stringify(input.meta ?? {}),
+        webhook_url: input.webhookUrl ?? null,
+        idempotency_key: opts.idempotencyKey ?? null,
+        request_hash: hash,
+        created_at: now,
+        updated_at: now,
+      };
+      if (!opts.idempotencyKey) return generationRepository.insertGeneration(tx, values);
+      const res = await generationRepository.insertGenerationIdempotent(tx, { ...values, idempotency_key: opts.idempotencyKey });
+      if (!res.created) throw new DuplicateIdempotencyKey();
+      return res.row;
+    });
+  } catch (err) {
+    if (!(err instanceof DuplicateIdempotencyKey)) throw err;
+    const existing = await db
+      .selectFrom('generations')
+      .selectAll()
+      .where('project_id', '=', ctx.projectId)
+      .where('idempotency_key', '=', opts.idempotencyKey!)
+      .executeTakeFirstOrThrow();
+    if (existing.request_hash !== hash) throw new IdempotencyMismatchError();
+    return { generation: await presentGeneration(deps, ctx, existing), created: false };
+  }
+
+  // After the commit: a worker never sees a job whose row is missing.
+  try {
+    await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
+  } catch (err) {
+    deps.logger?.error({ err, generationId: row.id }, 'enqueue failed; the row stays pending for the sweeper');
+    throw new ServiceUnavailableError('Queue unavailable, the generation was recorded and will be processed');
+  }
+  return { generation: await presentGeneration(deps, ctx, row), created: true };
+}
+
+export async function presentGeneration(
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  ctx: ProjectContext,
+  row: GenerationRow,
+): Promise<GenerationDto> {
+  const [dto] = await presentGenerations(deps, ctx, [row]);
+  return dto!;
+}
+
+export async function presentGenerations(
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  ctx: ProjectContext,
+  rows: GenerationRow[],
+): Promise<GenerationDto[]> {
+  const ids = rows.map((r) => r.output_image_id).filter((id): id is string => id !== null);
+  const images = new Map((await imageRepository.findImagesByIds(deps.db, ids)).map((i) => [i.id, i]));
+  const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
+  return rows.map((row) => {
+    const image = row.output_image_id ? images.get(row.output_image_id) : undefined;
+    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image) : null);
+  });
+}
+
+export async function getGeneration(
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  ctx: ProjectContext,
+  id: string,
+): Promise<GenerationDto> {
+  const row = isUuid(id) ? await generationRepository.findGeneration(deps.db, ctx.projectId, id, { includeDeleted: true }) : undefined;
+  if (!row) throw new NotFoundError('Generation not found');
+  return presentGeneration(deps, ctx, row);
+}
+
+export async function listGenerations(
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  ctx: ProjectContext,
+  filter: { flowId?: string; status?: GenerationStatus; includeDeleted?: boolean; limit: number; offset: number },
+): Promise<{ items: GenerationDto[]; total: number }> {
+  const { rows, total } = await generationRepository.listGenerations(deps.db, ctx.projectId, filter);
+  return { items: await presentGenerations(deps, ctx, rows), total };
+}
+
+export const TERMINAL_STATUSES: readonly GenerationStatus[] = ['success', 'failed', 'cancelled'];
+export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);

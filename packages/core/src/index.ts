@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './ports.js';
+export * from './prompt-templates.js';
+export * from './auth.js';
+export * from './alias.js';
+export * from './presenters.js';
+export * from './image-metadata.js';
+export * as apiKeyService from './api-key.service.js';
+export * as projectService from './project.service.js';
+export * as generationService from './generation.service.js';
+export type { CreatedKey, ApiKeyView } from './api-key.service.js';
+export type { SubmitGenerationInput, SubmitResult, GenerationDeps } from './generation.service.js';
+export { TERMINAL_STATUSES, isTerminal, MAX_REFERENCE_IMAGES } from './generation.service.js';
+export * from './generation-processor.js';

@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+
+export interface StoredObjectInfo {
+  size: number;
+  contentType: string;
+}
+
+/** Object storage port: adapters `s3` (minio client) and `fs`. Keys are made by the server only. */
+export interface ObjectStorage {
+  /** Creates the bucket/root if missing. */
+  init(): Promise<void>;
+  /** Writes the whole object; overwrites an existing one with the same key. */
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Whole object; throws ObjectNotFoundError when absent. */
+  get(key: string): Promise<Buffer>;
+  /** Object as a stream; throws ObjectNotFoundError when absent. */
+  getStream(key: string): Promise<Readable>;
+  /** null when absent. */
+  stat(key: string): Promise<StoredObjectInfo | null>;
+  /** No error when absent. */
+  delete(key: string): Promise<void>;
+  /** Deletes every object whose key starts with prefix. */
+  deletePrefix(prefix: string): Promise<void>;
+  /** Resolves when the backend answers (readiness). */
+  ping(): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`Object not found: ${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export interface InputImage {
+  mimeType: string;
+  data: Buffer;
+}
+
+export interface GenerateImageRequest {
+  prompt: string;
+  aspectRatio: string;
+  referenceImages: InputImage[];
+  signal?: AbortSignal;
+}
+
+export interface GeneratedImage {
+  data: Buffer;
+  mimeType: string;
+}
+
+/**
+ * Image provider port: adapters `gemini` (@google/genai) and `local` (sharp).
+ * Failures are thrown as ProviderError (see errors.ts).
+ */
+export interface ImageProvider {
+  readonly name: 'gemini' | 'local';
+  generateImage(req: GenerateImageRequest): Promise<GeneratedImage>;
+  /**
+   * Rewrites a prompt for image generation following the template's system
+   * instruction. Failures are thrown as ProviderError.
+   */
+  enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string>;
+}
+
+export const PROMPT_TEMPLATES = [
+  'general',
+  'photorealistic',
+  'illustration',
+  'minimalist',
+  'sticker',
+  'product',
+  'comic',
+] as const;
+export type PromptTemplate = (typeof PROMPT_TEMPLATES)[number];
+
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
+export type AspectRatio = (typeof ASPECT_RATIOS)[number];
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,142 @@
+import type { GenerationRow, ImageRow, ProjectSettings, ProjectWithOrg, ReferenceImage } from '@banatie/db';
+
+export interface UrlContext {
+  publicBaseUrl: string;
+  orgSlug: string;
+  projectSlug: string;
+}
+
+export interface ImageDto {
+  id: string;
+  projectId: string;
+  flowId: string | null;
+  generationId: string | null;
+  source: 'generated' | 'uploaded';
+  url: string;
+  mimeType: string;
+  fileSize: number;
+  width: number;
+  height: number;
+  alias: string | null;
+  flowAliases: string[];
+  focalPoint: { x: number; y: number } | null;
+  meta: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GenerationDto {
+  id: string;
+  projectId: string;
+  flowId: string | null;
+  status: string;
+  prompt: string;
+  originalPrompt: string;
+  autoEnhance: boolean;
+  template: string;
+  aspectRatio: string;
+  referenceImages: ReferenceImage[];
+  alias: string | null;
+  flowAlias: string | null;
+  outputImageId: string | null;
+  outputImage: ImageDto | null;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  processingTimeMs: number | null;
+  meta: Record<string, unknown>;
+  webhookUrl: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function imageUrl(ctx: UrlContext, imageId: string): string {
+  return `${ctx.publicBaseUrl}/cdn/${encodeURIComponent(ctx.orgSlug)}/${encodeURIComponent(ctx.projectSlug)}/img/${imageId}`;
+}
+
+export function toImageDto(ctx: UrlContext, row: ImageRow, flowAliases: string[] = []): ImageDto {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    flowId: row.flow_id,
+    generationId: row.generation_id,
+    source: row.source,
+    url: imageUrl(ctx, row.id),
+    mimeType: row.mime_type,
+    fileSize: row.file_size,
+    width: row.width,
+    height: row.height,
+    alias: row.alias,
+    flowAliases,
+    focalPoint: row.focal_point,
+    meta: row.meta,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: ImageDto | null): GenerationDto {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    flowId: row.flow_id,
+    status: row.status,
+    prompt: row.prompt,
+    originalPrompt: row.original_prompt,
+    autoEnhance: row.auto_enhance,
+    template: row.template,
+    aspectRatio: row.aspect_ratio,
+    referenceImages: row.reference_images,
+    alias: row.alias,
+    flowAlias: row.flow_alias,
+    outputImageId: row.output_image_id,
+    outputImage: image,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? row.error_code } : null,
+    attempts: row.attempts,
+    processingTimeMs: row.processing_time_ms,
+    meta: row.meta,
+    webhookUrl: row.webhook_url,
+    createdAt: row.created_at.toISOString(),
+    startedAt: iso(row.started_at),
+    completedAt: iso(row.completed_at),
+    updatedAt: row.updated_at.toISOString(),
+    deletedAt: iso(row.deleted_at),
+  };
+}
+
+export interface ProjectDto {
+  id: string;
+  slug: string;
+  organizationId: string;
+  orgSlug: string;
+  settings: Required<{ [K in keyof ProjectSettings]: ProjectSettings[K] | null }>;
+  webhookSecret: string;
+  liveSigningSecret: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toProjectDto(p: ProjectWithOrg): ProjectDto {
+  return {
+    id: p.id,
+    slug: p.slug,
+    organizationId: p.organizationId,
+    orgSlug: p.orgSlug,
+    settings: {
+      stylePrompt: p.settings.stylePrompt ?? null,
+      defaultAspectRatio: p.settings.defaultAspectRatio ?? null,
+      webhookUrl: p.settings.webhookUrl ?? null,
+      autoEnhanceDefault: p.settings.autoEnhanceDefault ?? null,
+    },
+    webhookSecret: p.webhookSecret,
+    liveSigningSecret: p.liveSigningSecret,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}

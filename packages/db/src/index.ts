@@ -1,0 +1,11 @@
+export * from './database.js';
+export * from './migrator.js';
+export * from './types.js';
+export * as projectRepository from './repositories/project.repository.js';
+export * as apiKeyRepository from './repositories/api-key.repository.js';
+export * as flowRepository from './repositories/flow.repository.js';
+export * as generationRepository from './repositories/generation.repository.js';
+export * as imageRepository from './repositories/image.repository.js';
+export type { ProjectWithOrg } from './repositories/project.repository.js';
+export type { ApiKeyWithProject } from './repositories/api-key.repository.js';
+export type { GenerationListFilter } from './repositories/generation.repository.js';

@@ -1,0 +1,128 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, T | string, T | string>;
+
+export type GenerationStatus = 'pending' | 'processing' | 'success' | 'failed' | 'cancelled';
+
+export interface ReferenceImage {
+  imageId: string;
+  alias: string | null;
+}
+
+export interface ProjectSettings {
+  stylePrompt?: string | null;
+  defaultAspectRatio?: string | null;
+  webhookUrl?: string | null;
+  autoEnhanceDefault?: boolean | null;
+}
+
+export interface OrganizationsTable {
+  id: Generated<string>;
+  slug: string;
+  created_at: Timestamp;
+}
+
+export interface ProjectsTable {
+  id: Generated<string>;
+  organization_id: string;
+  slug: string;
+  settings: Json<ProjectSettings>;
+  webhook_secret: string;
+  live_signing_secret: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  project_id: string | null;
+  type: 'master' | 'project';
+  name: string | null;
+  prefix: string;
+  key_hash: string;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface FlowsTable {
+  id: Generated<string>;
+  project_id: string;
+  aliases: Json<Record<string, string>>;
+  meta: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GenerationsTable {
+  id: Generated<string>;
+  project_id: string;
+  flow_id: string | null;
+  status: ColumnType<GenerationStatus, GenerationStatus | undefined, GenerationStatus>;
+  prompt: string;
+  original_prompt: string;
+  auto_enhance: boolean;
+  template: string;
+  aspect_ratio: string;
+  reference_images: Json<ReferenceImage[]>;
+  requested_references: Json<string[]>;
+  alias: string | null;
+  flow_alias: string | null;
+  output_image_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: Generated<number>;
+  run: Generated<number>;
+  processing_time_ms: number | null;
+  meta: Json<Record<string, unknown>>;
+  webhook_url: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface ImagesTable {
+  id: Generated<string>;
+  project_id: string;
+  flow_id: string | null;
+  generation_id: string | null;
+  source: 'generated' | 'uploaded';
+  storage_key: string;
+  mime_type: string;
+  file_size: number;
+  width: number;
+  height: number;
+  alias: string | null;
+  focal_point: Json<{ x: number; y: number } | null>;
+  meta: Json<Record<string, unknown>>;
+  version: Generated<number>;
+  etag: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  projects: ProjectsTable;
+  api_keys: ApiKeysTable;
+  flows: FlowsTable;
+  generations: GenerationsTable;
+  images: ImagesTable;
+}
+
+export type Organization = Selectable<OrganizationsTable>;
+export type Project = Selectable<ProjectsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type Flow = Selectable<FlowsTable>;
+export type GenerationRow = Selectable<GenerationsTable>;
+export type NewGeneration = Insertable<GenerationsTable>;
+export type GenerationUpdate = Updateable<GenerationsTable>;
+export type ImageRow = Selectable<ImagesTable>;
+export type NewImage = Insertable<ImagesTable>;

@@ -1,0 +1,91 @@
+import { GoogleGenAI } from '@google/genai';
+import type { GenerateContentResponse, Part } from '@google/genai';
+import { TEMPLATE_INSTRUCTIONS } from '@banatie/core';
+import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate } from '@banatie/core';
+import { classifyGeminiError } from './gemini-errors.js';
+import { extractImage, extractText } from './gemini-response.js';
+
+export interface GeminiProviderOptions {
+  apiKey: string;
+  baseUrl?: string;
+  imageModel: string;
+  textModel: string;
+  timeoutMs: number;
+}
+
+/** Image provider backed by the Gemini API. Every failure is thrown as a ProviderError. */
+export class GeminiImageProvider implements ImageProvider {
+  readonly name = 'gemini' as const;
+  private readonly ai: GoogleGenAI;
+
+  constructor(private readonly options: GeminiProviderOptions) {
+    const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
+    // No SDK retries: retrying is the queue's job (with backoff and rate limiting).
+    this.ai = new GoogleGenAI({ apiKey: options.apiKey, httpOptions });
+  }
+
+  async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
+    const parts: Part[] = [
+      { text: req.prompt },
+      ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
+    ];
+    const response = await this.call(req.signal, (abortSignal) =>
+      this.ai.models.generateContent({
+        model: this.options.imageModel,
+        contents: [{ role: 'user', parts }],
+        config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: req.aspectRatio }, abortSignal },
+      }),
+    );
+    return extractImage(response);
+  }
+
+  async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string> {
+    const response = await this.call(req.signal, (abortSignal) =>
+      this.ai.models.generateContent({
+        model: this.options.textModel,
+        contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
+        config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal },
+      }),
+    );
+    return extractText(response).trim() || req.prompt;
+  }
+
+  /**
+   * Runs one SDK call under our own deadline combined with the caller's signal.
+   * The SDK timeout alone is not trusted: the race guarantees the promise settles
+   * even if the SDK or fetch ignores the abort.
+   */
+  private async call(
+    signal: AbortSignal | undefined,
+    run: (abortSignal: AbortSignal) => Promise<GenerateContentResponse>,
+  ): Promise<GenerateContentResponse> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    try {
+      return await raceAbort(run(combined), combined);
+    } catch (err) {
+      throw classifyGeminiError(err, {
+        timedOut: deadline.signal.aborted,
+        cancelled: signal?.aborted ?? false,
+        timeoutMs: this.options.timeoutMs,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+function abortError(): Error {
+  return new DOMException('The operation was aborted', 'AbortError');
+}

@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+
+/** A status change, published by workers on a Redis channel so any API instance sees it. */
+export interface GenerationEvent {
+  generationId: string;
+  status: string;
+}
+
+export function generationChannel(prefix: string, generationId: string): string {
+  return `${prefix}:events:generation:${generationId}`;
+}
+
+export async function publishGenerationEvent(redis: Redis, prefix: string, event: GenerationEvent): Promise<void> {
+  await redis.publish(generationChannel(prefix, event.generationId), JSON.stringify(event));
+}
+
+type Listener = (event: GenerationEvent) => void;
+
+/**
+ * One subscriber connection per process, fanned out to in-process listeners.
+ * Subscribe before reading the row, then wait: no event can slip between the two.
+ */
+export class GenerationEventHub {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+  }
+
+  async subscribe(generationId: string, listener: Listener): Promise<() => Promise<void>> {
+    const channel = generationChannel(this.prefix, generationId);
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      await this.subscriber.subscribe(channel);
+    }
+    set.add(listener);
+    return async () => {
+      const current = this.listeners.get(channel);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) {
+        this.listeners.delete(channel);
+        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  private dispatch(channel: string, message: string): void {
+    const set = this.listeners.get(channel);
+    if (!set) return;
+    let event: GenerationEvent;
+    try {
+      event = JSON.parse(message) as GenerationEvent;
+    } catch {
+      return;
+    }
+    for (const listener of set) listener(event);
+  }
+}

@@ -1,0 +1,43 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+export const GENERATION_QUEUE = 'generations';
+
+/** Job data carries ids only; the row in PostgreSQL is the source of truth. */
+export const generationJobSchema = z.object({
+  generationId: z.uuid(),
+  /** Regeneration counter: a job for an older run is ignored. */
+  run: z.number().int().min(0),
+});
+export type GenerationJobData = z.infer<typeof generationJobSchema>;
+
+export const GENERATION_BACKOFF_MS = 1000;
+
+export function generationJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: GENERATION_BACKOFF_MS },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Deterministic, so a re-enqueue of the same run is a no-op. (BullMQ forbids ':' in ids.) */
+export function generationJobId(data: GenerationJobData): string {
+  return `${data.generationId}_r${data.run}`;
+}
+
+export type GenerationQueue = Queue<GenerationJobData>;
+
+export function createGenerationQueue(connection: Redis, prefix: string, attempts: number): GenerationQueue {
+  return new Queue<GenerationJobData>(GENERATION_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: generationJobOptions(attempts),
+  });
+}
+
+export async function enqueueGeneration(queue: GenerationQueue, data: GenerationJobData): Promise<void> {
+  await queue.add('generate-image', data, { jobId: generationJobId(data) });
+}

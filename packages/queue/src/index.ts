@@ -1,0 +1,3 @@
+export * from './redis.js';
+export * from './generation.queue.js';
+export * from './generation-events.js';

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDb, migrateToLatest, type Db } from '@banatie/db';
+
+/** Server the tests use; override with TEST_PG_URL (a URL without a database name). */
+export const TEST_PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  db: Db;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: `${TEST_PG_URL}/postgres` });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, migrated database per test file, so files run in parallel. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `banatie_t_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = `${TEST_PG_URL}/${name}`;
+  const db = createDb(url, { max: 5 });
+  await migrateToLatest(db);
+  return {
+    url,
+    name,
+    db,
+    drop: async () => {
+      await db.destroy();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** A QUEUE_PREFIX of its own per test file, so files share one Redis safely. */
+export function testQueuePrefix(): string {
+  return `bt_${randomBytes(5).toString('hex')}`;
+}

@@ -1,0 +1,397 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+
+/**
+ * Fake Gemini API speaking the real wire format of
+ * `POST /v1beta/models/{model}:generateContent` (and `/v1/`).
+ * Image models (name contains "image") follow the scripted behaviours;
+ * text models answer a rewritten prompt unless text behaviours are scripted.
+ */
+
+export type FakeGeminiBehaviour =
+  | { kind: 'image'; delayMs?: number; mimeType?: string }
+  | { kind: 'error'; status: number; retryDelay?: string; message?: string }
+  | { kind: 'safety'; level: 'prompt' | 'candidate'; reason?: string }
+  | { kind: 'text'; text?: string }
+  | { kind: 'hang' }
+  | { kind: 'delay'; ms: number };
+
+export interface GeminiWirePart {
+  text?: string;
+  thought?: boolean;
+  inlineData?: { mimeType?: string; data?: string };
+}
+
+export interface GeminiWireBody {
+  contents?: Array<{ role?: string; parts?: GeminiWirePart[] }>;
+  generationConfig?: { responseModalities?: string[]; imageConfig?: { aspectRatio?: string; imageSize?: string } };
+  systemInstruction?: { role?: string; parts?: GeminiWirePart[] };
+  [key: string]: unknown;
+}
+
+export interface FakeGeminiRequest {
+  model: string;
+  path: string;
+  body: GeminiWireBody;
+  headers: IncomingHttpHeaders;
+  /** Text parts of the request contents, joined with newlines. */
+  text: string;
+  inlineDataCount: number;
+  aspectRatio: string | null;
+}
+
+export interface FakeGemini {
+  /** e.g. http://127.0.0.1:PORT — pass as GEMINI_BASE_URL / httpOptions.baseUrl. */
+  readonly baseUrl: string;
+  readonly port: number;
+  /** Every generateContent request, in arrival order. */
+  readonly requests: FakeGeminiRequest[];
+  /** Queues one-shot behaviours for image-model requests, consumed in order. */
+  script(...behaviours: FakeGeminiBehaviour[]): void;
+  /** Queues one-shot behaviours for text-model (prompt enhancement) requests. */
+  scriptText(...behaviours: FakeGeminiBehaviour[]): void;
+  /** Behaviour for image-model requests once the script is empty (initially `{ kind: 'image' }`). */
+  setDefault(behaviour: FakeGeminiBehaviour): void;
+  /** Behaviour for text-model requests once their script is empty; `null` restores the rewrite. */
+  setTextDefault(behaviour: FakeGeminiBehaviour | null): void;
+  /** Clears scripts, defaults and recorded requests. */
+  reset(): void;
+  /** Stops the server, destroying hung connections. */
+  close(): Promise<void>;
+}
+
+const MODEL_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):generateContent$/;
+const MAX_BODY_BYTES = 50 * 1024 * 1024;
+const IMAGE_LONG_SIDE = 128;
+const BEHAVIOUR_KINDS = new Set(['image', 'error', 'safety', 'text', 'hang', 'delay']);
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  408: 'DEADLINE_EXCEEDED',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+const STATUS_MESSAGES: Record<number, string> = {
+  400: 'Request contains an invalid argument.',
+  401: 'API key not valid. Please pass a valid API key.',
+  403: 'The caller does not have permission',
+  404: 'Requested entity was not found.',
+  429: 'You exceeded your current quota, please check your plan and billing details.',
+  500: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+  503: 'The model is overloaded. Please try again later.',
+  504: 'Deadline expired before operation could complete.',
+};
+
+/** The RGB colour of the fake's final image for a prompt (first three SHA-256 bytes). */
+export function fakeImageColour(prompt: string): { r: number; g: number; b: number } {
+  const digest = createHash('sha256').update(prompt, 'utf8').digest();
+  return { r: digest[0], g: digest[1], b: digest[2] };
+}
+
+export async function startFakeGemini(opts: { port?: number; host?: string } = {}): Promise<FakeGemini> {
+  const host = opts.host ?? '127.0.0.1';
+  const state = new FakeState();
+  const closing = new AbortController();
+  const server = createServer((req, res) => {
+    handle(req, res, state, closing.signal).catch((err: unknown) => sendInternal(res, err));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    baseUrl: `http://${urlHost}:${port}`,
+    port,
+    requests: state.requests,
+    script: (...b) => state.imageScript.push(...b),
+    scriptText: (...b) => state.textScript.push(...b),
+    setDefault: (b) => (state.imageDefault = b),
+    setTextDefault: (b) => (state.textDefault = b),
+    reset: () => state.reset(),
+    close: async () => {
+      closing.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+class FakeState {
+  readonly requests: FakeGeminiRequest[] = [];
+  readonly imageScript: FakeGeminiBehaviour[] = [];
+  readonly textScript: FakeGeminiBehaviour[] = [];
+  imageDefault: FakeGeminiBehaviour = { kind: 'image' };
+  textDefault: FakeGeminiBehaviour | null = null;
+
+  next(model: string): FakeGeminiBehaviour | null {
+    if (isImageModel(model)) return this.imageScript.shift() ?? this.imageDefault;
+    return this.textScript.shift() ?? this.textDefault;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.imageScript.length = 0;
+    this.textScript.length = 0;
+    this.imageDefault = { kind: 'image' };
+    this.textDefault = null;
+  }
+}
+
+function isImageModel(model: string): boolean {
+  return model.toLowerCase().includes('image');
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, state: FakeState, closing: AbortSignal): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  if (url.pathname.startsWith('/__control/')) return handleControl(req, res, url.pathname, state);
+  const match = MODEL_PATH.exec(url.pathname);
+  if (!match || req.method !== 'POST') return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
+  const body = parseJson(await readBody(req));
+  if (!isObject(body)) return sendError(res, 400, 'Invalid JSON payload received.');
+  const model = decodeURIComponent(match[1]);
+  state.requests.push(recordRequest(model, url.pathname, body as GeminiWireBody, req.headers));
+  if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
+  await respond(state.next(model), { model, body: body as GeminiWireBody, res, closing });
+}
+
+function recordRequest(model: string, path: string, body: GeminiWireBody, headers: IncomingHttpHeaders): FakeGeminiRequest {
+  const parts = (body.contents ?? []).flatMap((c) => c.parts ?? []);
+  return {
+    model,
+    path,
+    body,
+    headers,
+    text: promptText(body),
+    inlineDataCount: parts.filter((p) => p.inlineData).length,
+    aspectRatio: body.generationConfig?.imageConfig?.aspectRatio ?? null,
+  };
+}
+
+function promptText(body: GeminiWireBody): string {
+  const parts = (body.contents ?? []).flatMap((c) => c.parts ?? []);
+  return parts
+    .filter((p) => typeof p.text === 'string' && !p.thought)
+    .map((p) => p.text)
+    .join('\n');
+}
+
+interface RespondContext {
+  model: string;
+  body: GeminiWireBody;
+  res: ServerResponse;
+  closing: AbortSignal;
+}
+
+async function respond(behaviour: FakeGeminiBehaviour | null, ctx: RespondContext): Promise<void> {
+  const { res } = ctx;
+  if (!behaviour) return sendJson(res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
+  switch (behaviour.kind) {
+    case 'hang':
+      return; // the socket stays open until the client goes away or close() destroys it
+    case 'delay':
+      if (await pause(behaviour.ms, ctx)) await sendImage(ctx, {});
+      return;
+    case 'image':
+      if (await pause(behaviour.delayMs ?? 0, ctx)) await sendImage(ctx, behaviour);
+      return;
+    case 'error':
+      return sendError(res, behaviour.status, behaviour.message, behaviour.retryDelay);
+    case 'safety':
+      return sendJson(res, 200, safetyResponse(behaviour.level, behaviour.reason, ctx.model));
+    case 'text':
+      return sendJson(res, 200, textResponse(behaviour.text ?? defaultTextAnswer(ctx.body), ctx.model));
+  }
+}
+
+/** Waits ms; false when the client disconnected or the server is closing meanwhile. */
+async function pause(ms: number, { res, closing }: RespondContext): Promise<boolean> {
+  if (ms > 0) {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    try {
+      await sleep(ms, undefined, { signal: AbortSignal.any([gone.signal, closing]) });
+    } catch {
+      return false;
+    }
+  }
+  return !res.destroyed && !res.writableEnded;
+}
+
+async function sendImage(ctx: RespondContext, opts: { mimeType?: string }): Promise<void> {
+  const isTextModel = !isImageModel(ctx.model);
+  if (isTextModel) return sendJson(ctx.res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
+  const prompt = promptText(ctx.body);
+  const mimeType = opts.mimeType ?? 'image/png';
+  const aspectRatio = ctx.body.generationConfig?.imageConfig?.aspectRatio ?? '1:1';
+  const [draft, final] = await Promise.all([
+    encode(sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }), 'image/png'),
+    encode(imageCanvas(prompt, aspectRatio), mimeType),
+  ]);
+  // Like thinking image models: a thought with a draft image, a caption, then the final image.
+  const parts: GeminiWirePart[] = [
+    { text: 'Sketching the composition first.', thought: true },
+    { inlineData: { mimeType: 'image/png', data: draft.toString('base64') }, thought: true },
+    { text: 'Here is the image you asked for.' },
+    { inlineData: { mimeType, data: final.toString('base64') } },
+  ];
+  sendJson(ctx.res, 200, candidateResponse(parts, 'STOP', ctx.model));
+}
+
+function imageCanvas(prompt: string, aspectRatio: string): Sharp {
+  const [w, h] = aspectRatio.split(':').map(Number);
+  const valid = w > 0 && h > 0;
+  const width = valid && h > w ? Math.round((IMAGE_LONG_SIDE * w) / h) : IMAGE_LONG_SIDE;
+  const height = valid && w > h ? Math.round((IMAGE_LONG_SIDE * h) / w) : IMAGE_LONG_SIDE;
+  return sharp({ create: { width, height, channels: 3, background: fakeImageColour(prompt) } });
+}
+
+function encode(image: Sharp, mimeType: string): Promise<Buffer> {
+  if (mimeType === 'image/jpeg') return image.jpeg().toBuffer();
+  if (mimeType === 'image/webp') return image.webp({ lossless: true }).toBuffer();
+  return image.png().toBuffer();
+}
+
+function rewritePrompt(prompt: string): string {
+  return `${prompt.trim()}, highly detailed, balanced composition, soft natural lighting`;
+}
+
+function defaultTextAnswer(body: GeminiWireBody): string {
+  return `I can't draw that, but here is a description instead: ${promptText(body).slice(0, 100)}`;
+}
+
+function textResponse(text: string, model: string): object {
+  return candidateResponse([{ text }], 'STOP', model);
+}
+
+function candidateResponse(parts: GeminiWirePart[], finishReason: string, model: string): object {
+  return {
+    candidates: [{ content: { role: 'model', parts }, finishReason, index: 0 }],
+    usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 },
+    modelVersion: model,
+    responseId: randomUUID(),
+  };
+}
+
+function safetyResponse(level: 'prompt' | 'candidate', reason: string | undefined, model: string): object {
+  if (level === 'prompt') {
+    return {
+      promptFeedback: { blockReason: reason ?? 'PROHIBITED_CONTENT' },
+      usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
+      modelVersion: model,
+    };
+  }
+  return {
+    candidates: [{ finishReason: reason ?? 'IMAGE_SAFETY', index: 0 }],
+    usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
+    modelVersion: model,
+  };
+}
+
+function sendError(res: ServerResponse, status: number, message?: string, retryDelay?: string): void {
+  const error: Record<string, unknown> = {
+    code: status,
+    message: message ?? STATUS_MESSAGES[status] ?? `HTTP ${status}`,
+    status: STATUS_NAMES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'),
+  };
+  if (status === 429) {
+    error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: retryDelay ?? '1s' }];
+  }
+  sendJson(res, status, { error });
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  if (res.destroyed || res.writableEnded) return;
+  const body = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendInternal(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendError(res, 500, `Fake Gemini failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+async function handleControl(req: IncomingMessage, res: ServerResponse, path: string, state: FakeState): Promise<void> {
+  const route = `${req.method} ${path}`;
+  if (route === 'GET /__control/requests') return sendJson(res, 200, state.requests.map(summarise));
+  if (route === 'POST /__control/reset') {
+    state.reset();
+    return sendJson(res, 200, { ok: true });
+  }
+  const payload = parseJson(await readBody(req));
+  switch (route) {
+    case 'POST /__control/script':
+    case 'POST /__control/script-text': {
+      if (!Array.isArray(payload) || !payload.every(isBehaviour)) return sendControlError(res, 'expected an array of behaviours');
+      (route.endsWith('script') ? state.imageScript : state.textScript).push(...payload);
+      return sendJson(res, 200, { ok: true });
+    }
+    case 'POST /__control/default':
+      if (!isBehaviour(payload)) return sendControlError(res, 'expected a behaviour');
+      state.imageDefault = payload;
+      return sendJson(res, 200, { ok: true });
+    case 'POST /__control/text-default':
+      if (payload !== null && !isBehaviour(payload)) return sendControlError(res, 'expected a behaviour or null');
+      state.textDefault = payload;
+      return sendJson(res, 200, { ok: true });
+    default:
+      return sendJson(res, 404, { error: `unknown control route ${route}` });
+  }
+}
+
+function summarise(r: FakeGeminiRequest): object {
+  return { model: r.model, path: r.path, text: r.text, inlineDataCount: r.inlineDataCount, aspectRatio: r.aspectRatio };
+}
+
+function sendControlError(res: ServerResponse, message: string): void {
+  sendJson(res, 400, { error: message });
+}
+
+function isBehaviour(value: unknown): value is FakeGeminiBehaviour {
+  return isObject(value) && typeof value.kind === 'string' && BEHAVIOUR_KINDS.has(value.kind);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy(new Error('request body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,419 @@
+# shellcheck shell=bash
+# Shared bootstrap helpers for scripts/dev.sh and scripts/test.sh.
+# Source it (works under `set -euo pipefail`):
+#
+#   source scripts/lib.sh
+#   ensure_node_deps; ensure_postgres; ensure_redis
+#
+# Progress goes to stderr. Fatal problems print one clear message and exit 1.
+
+BANATIE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BANATIE_DEFAULT_DATABASE_URL='postgres://postgres@127.0.0.1:5432/banatie'
+BANATIE_DEFAULT_REDIS_URL='redis://127.0.0.1:6379'
+# Seconds to wait for a service to answer after starting it.
+BANATIE_WAIT_SECONDS="${BANATIE_WAIT_SECONDS:-30}"
+
+log() { printf '[banatie] %s\n' "$*" >&2; }
+warn() { printf '[banatie] warning: %s\n' "$*" >&2; }
+die() {
+  printf '[banatie] error: %s\n' "$*" >&2
+  exit 1
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+# with_timeout SECONDS CMD...: `timeout` when available (not on stock macOS).
+with_timeout() {
+  if have timeout; then timeout "$@"; else shift; "$@"; fi
+}
+is_root() { [ "$(id -u)" -eq 0 ]; }
+is_debian_like() { [ -f /etc/debian_version ] && have apt-get; }
+
+# ---------------------------------------------------------------- URL parsing
+
+# url_host URL -> host name (brackets stripped from IPv6 literals)
+url_host() {
+  local rest="${1#*://}"
+  rest="${rest%%[/?#]*}"  # authority
+  rest="${rest##*@}"      # drop user:password@
+  if [[ "$rest" == \[* ]]; then
+    rest="${rest#\[}"
+    printf '%s\n' "${rest%%\]*}"
+  else
+    printf '%s\n' "${rest%%:*}"
+  fi
+}
+
+# url_port URL DEFAULT -> port
+url_port() {
+  local rest="${1#*://}" port=""
+  rest="${rest%%[/?#]*}"
+  rest="${rest##*@}"
+  if [[ "$rest" == \[* ]]; then
+    rest="${rest#*\]}"
+    [[ "$rest" == :* ]] && port="${rest#:}"
+  elif [[ "$rest" == *:* ]]; then
+    port="${rest##*:}"
+  fi
+  printf '%s\n' "${port:-$2}"
+}
+
+is_local_host() {
+  case "$1" in
+    127.0.0.1 | localhost | ::1 | 0.0.0.0 | '') return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# tcp_open HOST PORT: a bare TCP connect, for when no client tool exists.
+tcp_open() {
+  local host="$1" port="$2"
+  with_timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
+}
+
+# ------------------------------------------------------------------- apt-get
+
+_BANATIE_APT_UPDATED="${_BANATIE_APT_UPDATED:-}"
+
+# apt_install PKG...: non-interactive, no recommends (docker-compose would
+# otherwise pull in the whole docker.io engine). `apt-get update` once, only
+# when the first attempt fails. Returns non-zero on failure.
+apt_install() {
+  local logf
+  logf="$(mktemp -t banatie-apt.XXXXXX)"
+  local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+    -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef
+    -o Dpkg::Options::=--force-confold --no-install-recommends install)
+  if "${apt[@]}" "$@" >"$logf" 2>&1; then
+    rm -f "$logf"
+    return 0
+  fi
+  if [ -z "$_BANATIE_APT_UPDATED" ]; then
+    log "apt-get install $* failed; running apt-get update and retrying"
+    _BANATIE_APT_UPDATED=1
+    if DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120 update >"$logf" 2>&1 &&
+      "${apt[@]}" "$@" >"$logf" 2>&1; then
+      rm -f "$logf"
+      return 0
+    fi
+  fi
+  warn "apt-get install $* failed:"
+  tail -n 15 "$logf" >&2 || true
+  rm -f "$logf"
+  return 1
+}
+
+# ensure_apt_package CMD [PKG]: installs Debian package PKG (default CMD) when
+# command CMD is missing. Only as root on Debian/Ubuntu; otherwise prints what
+# to install and returns 1 (the caller decides whether that is fatal).
+ensure_apt_package() {
+  local cmd="$1" pkg="${2:-$1}"
+  have "$cmd" && return 0
+  if ! is_debian_like; then
+    warn "'$cmd' is missing and this is not Debian/Ubuntu: install '$pkg' with your package manager"
+    return 1
+  fi
+  if ! is_root; then
+    warn "'$cmd' is missing: run 'sudo apt-get install --no-install-recommends $pkg' (or run this script as root)"
+    return 1
+  fi
+  log "installing $pkg (for '$cmd')"
+  apt_install "$pkg" || return 1
+  hash -r
+  have "$cmd" || {
+    warn "installed $pkg but '$cmd' is still not on PATH"
+    return 1
+  }
+}
+
+# -------------------------------------------------------------------- Node.js
+
+ensure_node_deps() {
+  have node || die "Node.js is not installed: install Node 20.19 or newer (https://nodejs.org), then rerun"
+  have npm || die "npm is not installed (it ships with Node.js): install Node 20.19 or newer, then rerun"
+  local v major minor
+  v="$(node -p 'process.versions.node')"
+  major="${v%%.*}"
+  minor="${v#*.}"
+  minor="${minor%%.*}"
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+    die "Node.js $v is too old: Banatie needs Node 20.19 or newer"
+  fi
+  local lock="$BANATIE_ROOT/package-lock.json" marker="$BANATIE_ROOT/node_modules/.package-lock.json"
+  if [ ! -d "$BANATIE_ROOT/node_modules" ] || [ ! -f "$marker" ] || [ "$lock" -nt "$marker" ]; then
+    log "installing dependencies (npm ci)"
+    (cd "$BANATIE_ROOT" && npm ci --no-audit --no-fund >&2) || die "npm ci failed (see the output above)"
+  else
+    log "dependencies up to date (node_modules)"
+  fi
+}
+
+# --------------------------------------------------------------------- Docker
+
+# docker_engine_up: true when a Docker engine answers and compose is usable.
+docker_engine_up() {
+  have docker && docker info >/dev/null 2>&1 || return 1
+  docker compose version >/dev/null 2>&1 || have docker-compose
+}
+
+docker_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose -f "$BANATIE_ROOT/docker-compose.yml" "$@"
+  else
+    docker-compose -f "$BANATIE_ROOT/docker-compose.yml" "$@"
+  fi
+}
+
+# wait_until DESCRIPTION SECONDS CMD...: polls CMD once a second.
+wait_until() {
+  local what="$1" secs="$2" i
+  shift 2
+  for ((i = 0; i < secs; i++)); do
+    if "$@"; then
+      return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+# ----------------------------------------------------------------- PostgreSQL
+
+# pg_answers URL: the server at URL accepts connections.
+pg_answers() {
+  local url="$1"
+  if have pg_isready; then
+    pg_isready -q -t 3 -d "$url" >/dev/null 2>&1
+  else
+    tcp_open "$(url_host "$url")" "$(url_port "$url" 5432)"
+  fi
+}
+
+# pg_login_ok URL: we can actually log in (to the `postgres` maintenance
+# database, since the target database may not exist yet). True when psql is
+# missing: nothing to check with, migrate will report it.
+pg_login_ok() {
+  have psql || return 0
+  local url="$1" base query="" scheme rest admin
+  base="${url%%\?*}"
+  if [[ "$url" == *\?* ]]; then query="?${url#*\?}"; fi
+  scheme="${base%%://*}"
+  rest="${base#*://}"
+  admin="$scheme://${rest%%/*}/postgres$query"
+  PGCONNECT_TIMEOUT=5 psql -X -q -A -t -c 'select 1' "$admin" >/dev/null 2>&1
+}
+
+# Installed clusters, one "version name port status" per line (Debian's postgresql-common).
+_pg_clusters() {
+  have pg_lsclusters || return 0
+  pg_lsclusters --no-header 2>/dev/null | awk '{print $1, $2, $3, $4}'
+}
+
+# Creates a cluster when none exists, then starts the one listening on PORT.
+_pg_start_local_cluster() {
+  local port="$1" ver name cport status found="" ports=""
+  if [ -z "$(_pg_clusters)" ]; then
+    ver="$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)"
+    [ -n "$ver" ] || {
+      warn "no PostgreSQL server binaries under /usr/lib/postgresql"
+      return 1
+    }
+    log "creating PostgreSQL $ver cluster 'main' on port $port"
+    pg_createcluster --port "$port" "$ver" main >&2 || return 1
+  fi
+  while read -r ver name cport status; do
+    ports="$ports $cport"
+    if [ "$cport" = "$port" ]; then
+      found="$ver $name $status"
+      break
+    fi
+  done < <(_pg_clusters)
+  if [ -z "$found" ]; then
+    warn "the local PostgreSQL clusters listen on port(s)$ports, but DATABASE_URL wants port $port"
+    return 1
+  fi
+  read -r ver name status <<<"$found"
+  if [ "$status" != "online" ]; then
+    log "starting PostgreSQL cluster $ver/$name"
+    pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start >&2 ||
+      pg_ctlcluster "$ver" "$name" start >&2 || return 1
+  fi
+  BANATIE_PG_CLUSTER="$ver $name"
+}
+
+# Lets local TCP logins in without a password (only used on a server this
+# script installed or started itself, and only when a login fails).
+_pg_allow_local_trust() {
+  local ver name hba
+  read -r ver name <<<"${BANATIE_PG_CLUSTER:-}"
+  [ -n "${ver:-}" ] || return 1
+  hba="/etc/postgresql/$ver/$name/pg_hba.conf"
+  [ -w "$hba" ] || return 1
+  if ! grep -q 'banatie: local trust' "$hba"; then
+    log "allowing password-less local TCP logins in $hba"
+    {
+      printf '# banatie: local trust (added by scripts/lib.sh for development)\n'
+      printf 'host    all    all    127.0.0.1/32    trust\n'
+      printf 'host    all    all    ::1/128         trust\n'
+      cat "$hba"
+    } >"$hba.banatie" && cat "$hba.banatie" >"$hba" && rm -f "$hba.banatie"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" reload >&2 2>/dev/null ||
+    pg_ctlcluster "$ver" "$name" reload >&2
+}
+
+ensure_postgres() {
+  local url="${DATABASE_URL:-$BANATIE_DEFAULT_DATABASE_URL}"
+  local host port
+  host="$(url_host "$url")"
+  port="$(url_port "$url" 5432)"
+
+  if pg_answers "$url"; then
+    log "PostgreSQL answers at $host:$port"
+    return 0
+  fi
+  if ! is_local_host "$host"; then
+    die "PostgreSQL at $host:$port (DATABASE_URL) does not answer; start it or point DATABASE_URL at one that runs"
+  fi
+
+  # 1. Installed locally but stopped (Debian's postgresql-common).
+  if [ -n "$(_pg_clusters)" ] && is_root; then
+    _pg_start_local_cluster "$port" || die "could not start the local PostgreSQL cluster (see /var/log/postgresql/)"
+    wait_until postgres "$BANATIE_WAIT_SECONDS" pg_answers "$url" ||
+      die "PostgreSQL did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s (see /var/log/postgresql/)"
+    pg_login_ok "$url" || _pg_allow_local_trust || true
+    pg_login_ok "$url" || die "PostgreSQL runs at $host:$port but refuses the login in DATABASE_URL"
+    log "PostgreSQL answers at $host:$port"
+    return 0
+  fi
+
+  # 2. A Docker engine: the compose file's postgres service.
+  if docker_engine_up; then
+    log "starting PostgreSQL with docker compose"
+    docker_compose up -d postgres >&2 || die "docker compose up -d postgres failed"
+    if [ -z "${DATABASE_URL:-}" ]; then
+      # The container requires the password from docker-compose.yml.
+      export DATABASE_URL='postgres://postgres:postgres@127.0.0.1:5432/banatie'
+      url="$DATABASE_URL"
+    fi
+    wait_until postgres $((BANATIE_WAIT_SECONDS * 2)) pg_answers "$url" ||
+      die "PostgreSQL (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs postgres'"
+    log "PostgreSQL answers at $host:$port (docker compose; DATABASE_URL=$DATABASE_URL)"
+    return 0
+  fi
+
+  # 3. Debian/Ubuntu as root: install the packages.
+  if is_debian_like && is_root; then
+    log "installing PostgreSQL (apt-get install postgresql)"
+    apt_install postgresql || die "could not install PostgreSQL with apt-get"
+    hash -r
+    _pg_start_local_cluster "$port" || die "could not create/start a PostgreSQL cluster (see /var/log/postgresql/)"
+    wait_until postgres "$BANATIE_WAIT_SECONDS" pg_answers "$url" ||
+      die "PostgreSQL did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s (see /var/log/postgresql/)"
+    pg_login_ok "$url" || _pg_allow_local_trust || true
+    pg_login_ok "$url" || die "PostgreSQL runs at $host:$port but refuses the login in DATABASE_URL"
+    log "PostgreSQL answers at $host:$port"
+    return 0
+  fi
+
+  local why="no Docker engine answers ('docker info' fails)"
+  have docker || why="Docker is not installed"
+  if [ -n "$(_pg_clusters)" ]; then
+    die "PostgreSQL is installed but not running at $host:$port, and this script is not root: start it (e.g. 'sudo pg_ctlcluster <version> main start') and rerun"
+  fi
+  die "PostgreSQL does not answer at $host:$port (DATABASE_URL) and cannot be started here: $why, and $(is_debian_like && echo 'this script is not running as root' || echo 'this is not Debian/Ubuntu') to install it. Start PostgreSQL 15+ yourself (or a Docker engine) and rerun, or set DATABASE_URL."
+}
+
+# ---------------------------------------------------------------------- Redis
+
+# redis_answers URL: the server at URL answers PING (NOAUTH counts: it runs).
+redis_answers() {
+  local url="$1" out
+  if have redis-cli; then
+    out="$(with_timeout 5 redis-cli -u "$url" ping 2>/dev/null)" || true
+    [[ "$out" == PONG* || "$out" == *NOAUTH* ]]
+  else
+    local host port
+    host="$(url_host "$url")"
+    port="$(url_port "$url" 6379)"
+    out="$(with_timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && IFS= read -r -t 2 line <&3 && printf "%s" "$line"' "$host" "$port" 2>/dev/null)" || true
+    [[ "$out" == +PONG* || "$out" == -NOAUTH* ]]
+  fi
+}
+
+_redis_check_policy() {
+  have redis-cli || return 0
+  local policy
+  policy="$(with_timeout 5 redis-cli -u "$1" config get maxmemory-policy 2>/dev/null | tail -n 1)" || return 0
+  if [ -n "$policy" ] && [ "$policy" != "noeviction" ] && [[ "$policy" != *ERR* ]]; then
+    warn "Redis maxmemory-policy is '$policy'; BullMQ needs 'noeviction' (redis-cli config set maxmemory-policy noeviction)"
+  fi
+}
+
+_redis_start_local() {
+  local port="$1" dir logfile
+  if is_root; then
+    dir=/var/lib/redis
+    logfile=/var/log/redis/ci.log
+  else
+    dir="$BANATIE_ROOT/data/redis"
+    logfile="$BANATIE_ROOT/data/redis/redis.log"
+  fi
+  mkdir -p "$dir" "$(dirname "$logfile")"
+  log "starting redis-server on 127.0.0.1:$port"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no \
+    --dir "$dir" --logfile "$logfile" >&2
+}
+
+ensure_redis() {
+  local url="${REDIS_URL:-$BANATIE_DEFAULT_REDIS_URL}"
+  local host port
+  host="$(url_host "$url")"
+  port="$(url_port "$url" 6379)"
+
+  if redis_answers "$url"; then
+    log "Redis answers at $host:$port"
+    _redis_check_policy "$url"
+    return 0
+  fi
+  if ! is_local_host "$host"; then
+    die "Redis at $host:$port (REDIS_URL) does not answer; start it or point REDIS_URL at one that runs"
+  fi
+
+  # 1. Installed locally but stopped.
+  if have redis-server; then
+    _redis_start_local "$port" || die "redis-server failed to start"
+    wait_until redis "$BANATIE_WAIT_SECONDS" redis_answers "$url" ||
+      die "Redis did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s"
+    log "Redis answers at $host:$port"
+    return 0
+  fi
+
+  # 2. A Docker engine.
+  if docker_engine_up; then
+    log "starting Redis with docker compose"
+    docker_compose up -d redis >&2 || die "docker compose up -d redis failed"
+    wait_until redis $((BANATIE_WAIT_SECONDS * 2)) redis_answers "$url" ||
+      die "Redis (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs redis'"
+    log "Redis answers at $host:$port (docker compose)"
+    return 0
+  fi
+
+  # 3. Debian/Ubuntu as root: install the package.
+  if is_debian_like && is_root; then
+    log "installing Redis (apt-get install redis-server)"
+    apt_install redis-server || die "could not install Redis with apt-get"
+    hash -r
+    # The package may have started its own server already.
+    if ! redis_answers "$url"; then
+      _redis_start_local "$port" || die "redis-server failed to start"
+    fi
+    wait_until redis "$BANATIE_WAIT_SECONDS" redis_answers "$url" ||
+      die "Redis did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s"
+    log "Redis answers at $host:$port"
+    return 0
+  fi
+
+  local why="no Docker engine answers ('docker info' fails)"
+  have docker || why="Docker is not installed"
+  die "Redis does not answer at $host:$port (REDIS_URL) and cannot be started here: $why, and $(is_debian_like && echo 'this script is not running as root' || echo 'this is not Debian/Ubuntu') to install it. Start Redis 7 yourself (or a Docker engine) and rerun, or set REDIS_URL."
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole test suite from a fresh clone (this is what CI runs).
+#
+#   scripts/test.sh                      # everything
+#   scripts/test.sh packages/core        # extra args go to `vitest run`
+#
+# Bootstrap: npm ci when needed, PostgreSQL and Redis reachable (see
+# scripts/lib.sh), docker-compose for the compose-file check, then build.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+ensure_node_deps
+ensure_postgres
+ensure_redis
+# e2e/compose.test.ts validates docker-compose.yml with docker-compose (v1,
+# Debian package); no Docker engine is needed for that.
+ensure_apt_package docker-compose docker-compose ||
+  warn "docker-compose is missing: e2e/compose.test.ts will fail"
+
+log "building (npm run build)"
+npm run --silent build
+
+log "running tests (vitest run $*)"
+exec npx --no-install vitest run "$@"
