@@ -67,6 +67,7 @@ is_local_host() {
 # tcp_open HOST PORT: a bare TCP connect, for when no client tool exists.
 tcp_open() {
   local host="$1" port="$2"
+  # shellcheck disable=SC2016 # expanded by the inner bash
   with_timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
 }
 
@@ -167,6 +168,7 @@ docker_compose() {
 wait_until() {
   local what="$1" secs="$2" i
   shift 2
+  log "waiting for $what (up to ${secs}s)"
   for ((i = 0; i < secs; i++)); do
     if "$@"; then
       return 0
@@ -212,6 +214,7 @@ _pg_clusters() {
 _pg_start_local_cluster() {
   local port="$1" ver name cport status found="" ports=""
   if [ -z "$(_pg_clusters)" ]; then
+    # shellcheck disable=SC2012 # version directories only
     ver="$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)"
     [ -n "$ver" ] || {
       warn "no PostgreSQL server binaries under /usr/lib/postgresql"
@@ -335,6 +338,7 @@ redis_answers() {
     local host port
     host="$(url_host "$url")"
     port="$(url_port "$url" 6379)"
+    # shellcheck disable=SC2016 # expanded by the inner bash
     out="$(with_timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && IFS= read -r -t 2 line <&3 && printf "%s" "$line"' "$host" "$port" 2>/dev/null)" || true
     [[ "$out" == +PONG* || "$out" == -NOAUTH* ]]
   fi
