@@ -27,6 +27,7 @@ import {
   submitGeneration,
   waitForTerminal,
   type ApiProcess,
+  type CliResult,
   type Env,
   type FakeGeminiProcess,
   type GenerationData,
@@ -55,6 +56,7 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
   let fake: FakeGeminiProcess;
   let env: Env;
   const apis: ApiProcess[] = [];
+  let keyCli: CliResult;
 
   beforeAll(async () => {
     [database, s3, fake] = await Promise.all([createTestDatabase(), startS3rver(), startFakeGeminiProcess()]);
@@ -79,8 +81,15 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
       RATE_LIMIT_PER_HOUR: '0',
       LOG_LEVEL: 'info',
     };
-    const started = await Promise.all([startApi(env), startApi(env), startWorker(env), startWorker(env)]);
+    const started = await Promise.all([
+      startApi(env),
+      startApi(env),
+      startWorker(env),
+      startWorker(env),
+      runCli(['key', 'create', 'acme/pipeline', '--json'], env),
+    ]);
     apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
+    keyCli = started[4] as CliResult;
   });
 
   afterAll(async () => {
@@ -89,9 +98,8 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
   });
 
   it(`runs ${GENERATIONS} generations submitted to both APIs, each exactly once`, async () => {
-    const cli = await runCli(['key', 'create', 'acme/pipeline', '--json'], env);
-    expect(cli.code, cli.stderr).toBe(0);
-    const { key, projectId } = parseKey(cli.stdout);
+    expect(keyCli.code, keyCli.stderr).toBe(0);
+    const { key, projectId } = parseKey(keyCli.stdout);
 
     const submitted = await Promise.all(
       Array.from({ length: GENERATIONS }, async (_, i) => {
@@ -184,11 +192,11 @@ describe('README flow: local provider and filesystem storage', () => {
   it('migrate, create a key, submit with Prefer: wait=30, fetch the PNG', async () => {
     const migrate = await runCli(['migrate'], env);
     expect(migrate.code, migrate.stderr).toBe(0);
-    const cli = await runCli(['key', 'create', 'demo/playground', '--json'], env);
+    // The key, the API and the worker come up side by side (process start-up dominates).
+    const [cli, api] = await Promise.all([runCli(['key', 'create', 'demo/playground', '--json'], env), startApi(env), startWorker(env)]);
     expect(cli.code, cli.stderr).toBe(0);
     const { key } = parseKey(cli.stdout);
 
-    const [api] = await Promise.all([startApi(env), startWorker(env)]);
     const r = await submitGeneration(api.url, key, { prompt: 'a lighthouse at dawn', aspectRatio: '16:9' }, { prefer: 'wait=30' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.success).toBe(true);

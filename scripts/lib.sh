@@ -295,8 +295,9 @@ ensure_postgres() {
     docker_compose up -d postgres >&2 || die "docker compose up -d postgres failed"
     if [ -z "${DATABASE_URL:-}" ]; then
       # The container requires the password from docker-compose.yml.
-      export DATABASE_URL='postgres://postgres:postgres@127.0.0.1:5432/banatie'
+      export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:${POSTGRES_HOST_PORT:-5432}/banatie"
       url="$DATABASE_URL"
+      port="$(url_port "$url" 5432)"
     fi
     wait_until postgres $((BANATIE_WAIT_SECONDS * 2)) pg_answers "$url" ||
       die "PostgreSQL (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs postgres'"
@@ -396,6 +397,11 @@ ensure_redis() {
   if docker_engine_up; then
     log "starting Redis with docker compose"
     docker_compose up -d redis >&2 || die "docker compose up -d redis failed"
+    if [ -z "${REDIS_URL:-}" ] && [ -n "${REDIS_HOST_PORT:-}" ]; then
+      export REDIS_URL="redis://127.0.0.1:$REDIS_HOST_PORT"
+      url="$REDIS_URL"
+      port="$REDIS_HOST_PORT"
+    fi
     wait_until redis $((BANATIE_WAIT_SECONDS * 2)) redis_answers "$url" ||
       die "Redis (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs redis'"
     log "Redis answers at $host:$port (docker compose)"

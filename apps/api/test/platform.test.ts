@@ -37,3 +37,36 @@ describe('operational endpoints', () => {
     expect(res.body).toContain('process_resident_memory_bytes');
   });
 });
+
+describe('when Redis is down', () => {
+  it('/ready is 503 and a submit answers 503 with Retry-After instead of hanging', async () => {
+    const { loadConfig } = await import('@banatie/config');
+    const { createLogger } = await import('@banatie/logger');
+    const { buildApp } = await import('../src/app.js');
+    const { createAppDeps } = await import('../src/main-deps.js');
+    const config = loadConfig({
+      DATABASE_URL: stack.config.databaseUrl,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_PER_HOUR: '0',
+    });
+    const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
+    const app = await buildApp(deps);
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(ready.json().error.message).toContain('redis');
+      const res = await app.inject({ method: 'POST', url: '/api/v1/generations', headers: { 'x-api-key': stack.key.key }, payload: { prompt: 'x' } });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.headers['retry-after']).toBeDefined();
+      const stored = await stack.db.selectFrom('generations').select('id').execute();
+      expect(stored).toHaveLength(0);
+    } finally {
+      await app.close();
+      await deps.close();
+    }
+  });
+});

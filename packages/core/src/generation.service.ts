@@ -157,10 +157,21 @@ export async function submitGeneration(
   try {
     await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
   } catch (err) {
-    deps.logger?.error({ err, generationId: row.id }, 'enqueue failed; the row stays pending for the sweeper');
-    throw new ServiceUnavailableError('Queue unavailable, the generation was recorded and will be processed');
+    deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
+    await withdrawGeneration(db, row, input.flowId === undefined).catch((e) =>
+      deps.logger?.error({ err: e, generationId: row.id }, 'could not withdraw an unqueued generation'),
+    );
+    throw new ServiceUnavailableError('Queue unavailable, nothing was recorded; retry later');
   }
   return { generation: await presentGeneration(deps, ctx, row), created: true };
+}
+
+/** Undoes a submit whose job could not be queued, so the client's retry starts clean. */
+async function withdrawGeneration(db: Db, row: GenerationRow, flowCreated: boolean): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('generations').where('id', '=', row.id).where('status', '=', 'pending').execute();
+    if (flowCreated && row.flow_id) await tx.deleteFrom('flows').where('id', '=', row.flow_id).execute();
+  });
 }
 
 export async function presentGeneration(

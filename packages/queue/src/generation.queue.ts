@@ -38,6 +38,30 @@ export function createGenerationQueue(connection: Redis, prefix: string, attempt
   });
 }
 
-export async function enqueueGeneration(queue: GenerationQueue, data: GenerationJobData): Promise<void> {
-  await queue.add('generate-image', data, { jobId: generationJobId(data) });
+export class QueueUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('Queue unavailable', { cause });
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+/**
+ * Adds the job, failing fast (never hanging) while Redis is unreachable: BullMQ
+ * would otherwise wait for the connection. A late add after a timeout is harmless
+ * because the job id is deterministic.
+ */
+export async function enqueueGeneration(queue: GenerationQueue, data: GenerationJobData, timeoutMs = 2000): Promise<void> {
+  const connection = queue.opts.connection as { status?: string };
+  if (connection.status !== 'ready') throw new QueueUnavailableError();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      queue.add('generate-image', data, { jobId: generationJobId(data) }),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueueUnavailableError()), timeoutMs))),
+    ]);
+  } catch (err) {
+    throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);
+  } finally {
+    clearTimeout(timer);
+  }
 }

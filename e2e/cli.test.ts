@@ -1,0 +1,203 @@
+// The CLI as an operator runs it (SPEC §2 "CLI"): the compiled apps/cli, its
+// exit codes, and exactly what it prints on stdout.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_PG_URL, TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
+import { runCli, startApi, stopAll, type Env } from './helpers/processes.js';
+
+const KEY_PATTERN = /^bnt_[0-9A-Za-z]{40}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const dbName = `banatie_t_cli_${randomBytes(5).toString('hex')}`;
+let storageDir: string;
+let env: Env;
+
+async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
+  const client = new pg.Client({ connectionString: `${TEST_PG_URL}/postgres` });
+  await client.connect();
+  try {
+    return await client.query<T>(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+const databaseExists = async (name: string): Promise<boolean> =>
+  (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+
+/** The single JSON object a `--json` command must print, and nothing else. */
+function onlyJsonObject(stdout: string): Record<string, unknown> {
+  expect(stdout.endsWith('\n')).toBe(true);
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  expect(lines, `stdout:\n${stdout}`).toHaveLength(1);
+  const value = JSON.parse(lines[0]!) as unknown;
+  expect(value).toBeTypeOf('object');
+  expect(Array.isArray(value)).toBe(false);
+  return value as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  storageDir = await mkdtemp(join(tmpdir(), 'banatie-e2e-cli-'));
+  env = {
+    DATABASE_URL: `${TEST_PG_URL}/${dbName}`,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: testQueuePrefix(),
+    STORAGE_DRIVER: 'fs',
+    STORAGE_DIR: storageDir,
+    IMAGE_PROVIDER: 'local',
+    RATE_LIMIT_PER_HOUR: '0',
+    LOG_LEVEL: 'warn',
+  };
+});
+
+afterAll(async () => {
+  await stopAll();
+  await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await rm(storageDir, { recursive: true, force: true });
+});
+
+describe('cli', () => {
+  // The tests below share the database this one creates, in order.
+  let created: { key: string; keyId: string; organizationId: string; projectId: string };
+
+  it('migrate creates the missing database and is idempotent', async () => {
+    expect(await databaseExists(dbName)).toBe(false);
+    const first = await runCli(['migrate'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await databaseExists(dbName)).toBe(true);
+    const tables = await (async () => {
+      const client = new pg.Client({ connectionString: env.DATABASE_URL });
+      await client.connect();
+      try {
+        const r = await client.query<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+        );
+        return r.rows.map((row) => row.table_name);
+      } finally {
+        await client.end();
+      }
+    })();
+    expect(tables).toEqual(expect.arrayContaining(['organizations', 'projects', 'api_keys', 'generations', 'images']));
+
+    const second = await runCli(['migrate'], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe('');
+  });
+
+  it('key create <org>/<project> --json prints exactly one object with the six fields', async () => {
+    const r = await runCli(['key', 'create', 'acme/site', '--name', 'e2e', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const obj = onlyJsonObject(r.stdout);
+    expect(Object.keys(obj).sort()).toEqual(['key', 'keyId', 'orgSlug', 'organizationId', 'projectId', 'projectSlug']);
+    expect(obj.key).toMatch(KEY_PATTERN);
+    expect(obj.keyId).toMatch(UUID);
+    expect(obj.organizationId).toMatch(UUID);
+    expect(obj.projectId).toMatch(UUID);
+    expect(obj.orgSlug).toBe('acme');
+    expect(obj.projectSlug).toBe('site');
+    created = obj as typeof created;
+
+    // A second key for the same project reuses the organization and project.
+    const again = onlyJsonObject((await runCli(['key', 'create', 'acme/site', '--json'], env)).stdout);
+    expect(again.projectId).toBe(created.projectId);
+    expect(again.organizationId).toBe(created.organizationId);
+    expect(again.key).not.toBe(created.key);
+  });
+
+  it('key create --master --json prints {key, keyId}', async () => {
+    const r = await runCli(['key', 'create', '--master', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const obj = onlyJsonObject(r.stdout);
+    expect(Object.keys(obj).sort()).toEqual(['key', 'keyId']);
+    expect(obj.key).toMatch(KEY_PATTERN);
+    expect(obj.keyId).toMatch(UUID);
+  });
+
+  it('key list shows the display prefix, never the key', async () => {
+    const r = await runCli(['key', 'list', 'acme/site'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(created.key);
+    const row = r.stdout.split('\n').find((l) => l.startsWith(created.keyId));
+    expect(row, r.stdout).toBeDefined();
+    const prefix = row!.split('\t')[1]!;
+    expect(prefix.length).toBeGreaterThanOrEqual(8);
+    expect(prefix.length).toBeLessThan(created.key.length);
+    expect(created.key.startsWith(prefix.replace(/[.…]+$/, ''))).toBe(true);
+
+    const json = await runCli(['key', 'list', 'acme/site', '--json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).not.toContain(created.key);
+    const keys = JSON.parse(json.stdout) as Array<{ id: string; prefix: string }>;
+    expect(keys).toHaveLength(2);
+    expect(keys.find((k) => k.id === created.keyId)?.prefix).toBe(prefix);
+  });
+
+  it('key revoke makes a running API answer 401 for that key', async () => {
+    const api = await startApi(env);
+    const list = () => fetch(`${api.url}/api/v1/generations`, { headers: { 'x-api-key': created.key } });
+    const before = await list();
+    expect(before.status, await before.text()).toBe(200);
+
+    const r = await runCli(['key', 'revoke', created.keyId], env);
+    expect(r.code, r.stderr).toBe(0);
+
+    const after = await list();
+    expect(after.status).toBe(401);
+    expect(await after.json()).toMatchObject({ success: false, error: { code: 'UNAUTHORIZED' } });
+
+    const shown = await runCli(['key', 'list', 'acme/site', '--json'], env);
+    const revoked = (JSON.parse(shown.stdout) as Array<{ id: string; revokedAt: string | null }>).find((k) => k.id === created.keyId);
+    expect(revoked?.revokedAt).toEqual(expect.any(String));
+  });
+
+  it('key create with an invalid slug exits non-zero with a message and prints nothing on stdout', async () => {
+    const r = await runCli(['key', 'create', 'Bad_Slug/x', '--json'], env);
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/slug/i);
+    const orgs = await adminCount(`SELECT count(*) AS n FROM organizations WHERE slug = 'Bad_Slug'`);
+    expect(orgs).toBe(0);
+  });
+
+  it('project show --json has the project ids and both secrets', async () => {
+    const r = await runCli(['project', 'show', 'acme/site', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const obj = onlyJsonObject(r.stdout);
+    expect(obj).toMatchObject({ projectId: created.projectId, organizationId: created.organizationId, orgSlug: 'acme', projectSlug: 'site' });
+    expect(obj.webhookSecret).toMatch(/^whsec_\S{16,}$/);
+    expect(obj.liveSigningSecret).toEqual(expect.any(String));
+    expect((obj.liveSigningSecret as string).length).toBeGreaterThanOrEqual(16);
+    expect(obj.settings).toBeTypeOf('object');
+  });
+
+  it('--expires-in-days 0 is refused and creates nothing', async () => {
+    const keysBefore = await adminCount(`SELECT count(*) AS n FROM api_keys`);
+    for (const days of ['0', '-3', 'abc']) {
+      const r = await runCli(['key', 'create', 'acme/site', '--expires-in-days', days, '--json'], env);
+      expect(r.code, `--expires-in-days ${days}`).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/expires-in-days/);
+    }
+    expect(await adminCount(`SELECT count(*) AS n FROM api_keys`)).toBe(keysBefore);
+
+    const ok = await runCli(['key', 'create', 'acme/site', '--expires-in-days', '7', '--json'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(onlyJsonObject(ok.stdout).key).toMatch(KEY_PATTERN);
+  });
+});
+
+async function adminCount(text: string): Promise<number> {
+  const client = new pg.Client({ connectionString: env.DATABASE_URL });
+  await client.connect();
+  try {
+    const r = await client.query<{ n: string }>(text);
+    return Number(r.rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
