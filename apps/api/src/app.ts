@@ -9,6 +9,11 @@ import { registerMetrics } from './plugins/metrics.js';
 import { registerKeyRateLimit } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { cdnRoutes } from './routes/cdn/index.js';
+import { liveCdnRoutes } from './routes/cdn/live.js';
+import { flowRoutes } from './routes/flows/index.js';
+import { generationEventRoutes } from './routes/generations/events.js';
+import { imageRoutes } from './routes/images/index.js';
+import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
@@ -40,12 +45,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerMetrics(app);
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
+  await app.register(liveCdnRoutes, deps);
 
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', (request) => app.requireProjectKey(request));
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);
+      await v1.register(generationEventRoutes, deps);
+      await v1.register(imageRoutes, deps);
+      await v1.register(flowRoutes, deps);
+      await v1.register(liveRoutes, deps);
       await v1.register(projectRoutes, deps);
     },
     { prefix: '/api/v1' },

@@ -2,7 +2,7 @@ import type { Config } from '@banatie/config';
 import type { Clock, ObjectStorage } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import type { GenerationEventHub, GenerationQueue } from '@banatie/queue';
+import type { GenerationEventHub, GenerationNotifier, GenerationQueue } from '@banatie/queue';
 import type { Redis } from 'ioredis';
 
 /** Everything the HTTP layer needs, built once by server.ts (or by a test). */
@@ -16,4 +16,6 @@ export interface AppDeps {
   events: GenerationEventHub;
   storage: ObjectStorage;
   clock: Clock;
+  /** After a status change made by the API (cancel): Redis event, webhook. */
+  notifier: GenerationNotifier;
 }

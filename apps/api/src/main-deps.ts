@@ -2,7 +2,7 @@ import type { Config } from '@banatie/config';
 import { systemClock } from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { GenerationEventHub, createGenerationQueue, createRedis } from '@banatie/queue';
+import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import type { AppDeps } from './deps.js';
 
@@ -28,6 +28,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     events,
     storage,
     clock: systemClock,
+    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
     close: async () => {
       await queue.close().catch(() => undefined);
       redis.disconnect();

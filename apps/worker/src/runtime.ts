@@ -3,7 +3,7 @@ import { systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { createImageProvider } from '@banatie/providers';
-import { GENERATION_QUEUE, createRedis, publishGenerationEvent, type GenerationJobData } from '@banatie/queue';
+import { GENERATION_QUEUE, createGenerationNotifier, createRedis, type GenerationJobData } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import { Worker } from 'bullmq';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
@@ -35,7 +35,7 @@ export async function startWorkerRuntime(
     imageProvider: overrides.imageProvider ?? createImageProvider({ provider: config.imageProvider, gemini: config.gemini }),
     clock: systemClock,
     logger,
-    onStatusChange: (row) => publishGenerationEvent(publisher, config.queuePrefix, { generationId: row.id, status: row.status }),
+    onStatusChange: createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix }),
   };
 
   const connection = createRedis(config.redisUrl, 'worker');

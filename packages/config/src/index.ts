@@ -107,28 +107,31 @@ export class ConfigError extends Error {
   }
 }
 
+/** Checks between variables, run on the raw values so they are reported together with malformed ones. */
+function dependentProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const driver = env.STORAGE_DRIVER ?? (env.S3_ENDPOINT ? 's3' : 'fs');
+  if (driver === 's3') {
+    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']) {
+      if (!env[name]) problems.push(`${name} is required when STORAGE_DRIVER=s3`);
+    }
+  }
+  const provider = env.IMAGE_PROVIDER ?? (env.GEMINI_API_KEY ? 'gemini' : 'local');
+  if (provider === 'gemini' && !env.GEMINI_API_KEY) problems.push('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini');
+  return problems;
+}
+
 /** Parses the environment once. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "not set", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0])} ${issue.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+  problems.push(...dependentProblems(cleaned));
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const driver = e.STORAGE_DRIVER ?? (e.S3_ENDPOINT ? 's3' : 'fs');
-  if (driver === 's3') {
-    if (!e.S3_ENDPOINT) problems.push('S3_ENDPOINT is required when STORAGE_DRIVER=s3');
-    if (!e.S3_ACCESS_KEY) problems.push('S3_ACCESS_KEY is required when STORAGE_DRIVER=s3');
-    if (!e.S3_SECRET_KEY) problems.push('S3_SECRET_KEY is required when STORAGE_DRIVER=s3');
-  }
   const imageProvider = e.IMAGE_PROVIDER ?? (e.GEMINI_API_KEY ? 'gemini' : 'local');
-  if (imageProvider === 'gemini' && !e.GEMINI_API_KEY) {
-    problems.push('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini');
-  }
-  if (problems.length) throw new ConfigError(problems);
 
   return Object.freeze({
     port: e.PORT,

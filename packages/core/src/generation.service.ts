@@ -26,6 +26,8 @@ export interface GenerationDeps {
   clock: Clock;
   publicBaseUrl: string;
   logger?: Logger;
+  /** Called after a committed status change made here (cancel): events and webhooks. */
+  onStatusChange?: (row: GenerationRow) => Promise<void>;
 }
 
 export interface SubmitGenerationInput {
@@ -96,7 +98,7 @@ export async function submitGeneration(
   deps: GenerationDeps,
   ctx: ProjectContext,
   input: SubmitGenerationInput,
-  opts: { idempotencyKey?: string } = {},
+  opts: { idempotencyKey?: string; liveScopeId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
   const { db } = deps;
@@ -132,6 +134,7 @@ export async function submitGeneration(
         meta: JSON.stringify(input.meta ?? {}),
         webhook_url: input.webhookUrl ?? null,
         idempotency_key: opts.idempotencyKey ?? null,
+        live_scope_id: opts.liveScopeId ?? null,
         request_hash: hash,
         created_at: now,
         updated_at: now,

@@ -86,6 +86,7 @@ export interface GenerationsTable {
   completed_at: NullableTimestamp;
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
+  live_scope_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ImagesTable {
@@ -108,6 +109,51 @@ export interface ImagesTable {
   updated_at: Timestamp;
 }
 
+export interface LiveScopesTable {
+  id: Generated<string>;
+  project_id: string;
+  slug: string;
+  allow_new_generations: Generated<boolean>;
+  new_generations_limit: Generated<number>;
+  allowed_origins: Json<string[]>;
+  require_signature: Generated<boolean>;
+  meta: Json<Record<string, unknown>>;
+  current_generations: Generated<number>;
+  last_generated_at: NullableTimestamp;
+  hit_count: Generated<number>;
+  miss_count: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface LiveEntriesTable {
+  id: Generated<string>;
+  project_id: string;
+  scope_id: string;
+  cache_key: string;
+  params: Json<Record<string, unknown>>;
+  generation_id: string | null;
+  image_id: string | null;
+  hit_count: Generated<number>;
+  created_at: Timestamp;
+  last_hit_at: NullableTimestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  project_id: string;
+  generation_id: string;
+  event: string;
+  webhook_id: string;
+  url: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  succeeded: Generated<boolean>;
+  created_at: Timestamp;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -115,6 +161,9 @@ export interface Database {
   flows: FlowsTable;
   generations: GenerationsTable;
   images: ImagesTable;
+  live_scopes: LiveScopesTable;
+  live_entries: LiveEntriesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;
@@ -126,3 +175,6 @@ export type NewGeneration = Insertable<GenerationsTable>;
 export type GenerationUpdate = Updateable<GenerationsTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type NewImage = Insertable<ImagesTable>;
+export type LiveScope = Selectable<LiveScopesTable>;
+export type LiveEntry = Selectable<LiveEntriesTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;

@@ -11,6 +11,15 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Aliases move to other images, so they are cached briefly. */
 const ALIAS_CACHE = 'public, max-age=60';
 
+/** If-None-Match: `*`, or a list of (possibly weak) tags. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === etag;
+  });
+}
+
 /** Public delivery of stored images by id or project alias; no key. */
 export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -28,7 +37,7 @@ export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
       'x-image-id': row.id,
       'x-content-type-options': 'nosniff',
     });
-    if (request.headers['if-none-match'] === row.etag) return reply.code(304).send();
+    if (etagMatches(request.headers['if-none-match'], row.etag)) return reply.code(304).send();
 
     try {
       const body = await deps.storage.get(row.storage_key);

@@ -10,7 +10,14 @@ import { createGenerationBody, generationHeaders, generationIdParams, listGenera
 
 export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = { db: deps.db, queue: deps.queue, clock: deps.clock, publicBaseUrl: deps.config.publicBaseUrl, logger: deps.logger };
+  const svc = {
+    db: deps.db,
+    queue: deps.queue,
+    clock: deps.clock,
+    publicBaseUrl: deps.config.publicBaseUrl,
+    logger: deps.logger,
+    onStatusChange: deps.notifier,
+  };
 
   r.post(
     '/generations',

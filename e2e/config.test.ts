@@ -1,0 +1,59 @@
+// Invalid configuration stops the compiled processes at start with exit code 1
+// and one stderr message naming every bad variable (SPEC §2). Nothing here
+// needs PostgreSQL, Redis or storage: the processes must stop before using them.
+import { afterAll, describe, expect, it } from 'vitest';
+import { API_ENTRY, WORKER_ENTRY, spawnNode, stopAll, type Env } from './helpers/processes.js';
+
+afterAll(() => stopAll());
+
+/** Runs an entry point until it exits (it must exit on its own, well before the deadline). */
+async function runUntilExit(entry: string, env: Env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnNode(entry, [], env);
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    p.exited,
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 20_000))),
+  ]);
+  clearTimeout(timer);
+  if (result === null) {
+    await p.stop('SIGKILL');
+    throw new Error(`${entry} kept running with an invalid configuration:\n${p.logs.join('\n')}`);
+  }
+  return { code: result.code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Exactly one line on stderr: the configuration message. */
+function oneMessage(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  expect(lines, `stderr:\n${stderr}`).toHaveLength(1);
+  expect(lines[0]).toMatch(/^Invalid configuration: /);
+  return lines[0]!;
+}
+
+// Valid connection settings pointing nowhere, so only the variables under test are wrong.
+const UNREACHABLE: Env = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:1/banatie_config_e2e',
+  REDIS_URL: 'redis://127.0.0.1:1',
+};
+
+describe.concurrent.each([
+  ['api', API_ENTRY],
+  ['worker', WORKER_ENTRY],
+])('%s with an invalid configuration', (_name, entry) => {
+  it('exits 1 with one message naming PORT, WORKER_CONCURRENCY and LOG_LEVEL', async () => {
+    const r = await runUntilExit(entry, { ...UNREACHABLE, PORT: 'abc', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const message = oneMessage(r.stderr);
+    for (const variable of ['PORT', 'WORKER_CONCURRENCY', 'LOG_LEVEL']) expect(message).toContain(variable);
+  });
+
+  it('STORAGE_DRIVER=s3 without S3_ENDPOINT names S3_ENDPOINT', async () => {
+    const r = await runUntilExit(entry, { ...UNREACHABLE, STORAGE_DRIVER: 's3', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const message = oneMessage(r.stderr);
+    expect(message).toContain('S3_ENDPOINT');
+    expect(message).not.toMatch(/S3_ACCESS_KEY|S3_SECRET_KEY/);
+  });
+});
