@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import type { Clock, ObjectStorage } from '@banatie/core';
+import type { Clock, LiveService, ObjectStorage } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import type { GenerationEventHub, GenerationNotifier, GenerationQueue } from '@banatie/queue';
@@ -18,4 +18,6 @@ export interface AppDeps {
   clock: Clock;
   /** After a status change made by the API (cancel): Redis event, webhook. */
   notifier: GenerationNotifier;
+  /** Live URL cache and single flight (SPEC §7); stateful, one per process. */
+  live: LiveService;
 }

@@ -1,6 +1,6 @@
 import type { Config } from '@banatie/config';
-import { systemClock } from '@banatie/core';
-import { createDb } from '@banatie/db';
+import { LiveService, systemClock } from '@banatie/core';
+import { createDb, listenForLiveChanges } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
@@ -19,6 +19,27 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const events = new GenerationEventHub(subscriber, config.queuePrefix);
+  const live = new LiveService({
+    db,
+    redis,
+    queue,
+    events,
+    storage,
+    clock: systemClock,
+    logger,
+    publicBaseUrl: config.publicBaseUrl,
+    prefix: config.queuePrefix,
+    missPerIpPerHour: config.liveMissPerIpPerHour,
+    waitTimeoutMs: config.live.waitTimeoutMs,
+    hitFlushMs: config.live.hitFlushMs,
+    hotCacheBytes: config.live.cacheMaxBytes,
+  });
+  const liveChanges = listenForLiveChanges(config.databaseUrl, {
+    onChange: (payload) => live.invalidate(payload),
+    onReset: () => live.reset(),
+    onError: (err) => logger.warn({ err: err.message }, 'live invalidation listener error'),
+  });
+  await liveChanges.ready;
   return {
     config,
     logger,
@@ -29,7 +50,10 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     storage,
     clock: systemClock,
     notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
+    live,
     close: async () => {
+      await live.close();
+      await liveChanges.close();
       await queue.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();

@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { createAppDeps } from '../src/main-deps.js';
+import type { AppDeps } from '../src/deps.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
 
 export interface Stack {
@@ -25,6 +26,7 @@ export interface Stack {
   key: CreatedKey;
   fake: FakeGemini | null;
   worker: WorkerRuntime | null;
+  deps: AppDeps;
   createKey(org: string, project: string, opts?: { expiresInDays?: number }): Promise<CreatedKey>;
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function startStack(
     key,
     fake,
     worker,
+    deps,
     createKey,
     close: async () => {
       await worker?.close(10_000);

@@ -54,6 +54,9 @@ const envSchema = z.object({
   SWEEP_INTERVAL_MS: int(100).default(30_000),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
+  LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
+  LIVE_HIT_FLUSH_MS: int(100).default(5_000),
+  LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: bool.default(false),
@@ -95,6 +98,8 @@ export interface Config {
   worker: { concurrency: number; attempts: number; lockMs: number; sweepIntervalMs: number };
   rateLimitPerHour: number;
   liveMissPerIpPerHour: number;
+  /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
+  live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
   trustProxy: boolean;
   logLevel: Env['LOG_LEVEL'];
@@ -171,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
+    live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,

@@ -98,7 +98,7 @@ export async function submitGeneration(
   deps: GenerationDeps,
   ctx: ProjectContext,
   input: SubmitGenerationInput,
-  opts: { idempotencyKey?: string; liveScopeId?: string } = {},
+  opts: { idempotencyKey?: string; liveScopeId?: string; generationId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
   const { db } = deps;
@@ -120,6 +120,8 @@ export async function submitGeneration(
       const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
       const prompt = input.prompt;
       const values = {
+        // Live URLs choose the id first: it is the single-flight lock's value.
+        ...(opts.generationId && { id: opts.generationId }),
         project_id: ctx.projectId,
         flow_id: flowId,
         prompt,

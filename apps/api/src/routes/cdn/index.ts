@@ -4,21 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
+import { etagMatches } from '../../lib/etag.js';
 
 const params = z.object({ org: z.string().max(64), project: z.string().max(64), image: z.string().max(100) });
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Aliases move to other images, so they are cached briefly. */
 const ALIAS_CACHE = 'public, max-age=60';
-
-/** If-None-Match: `*`, or a list of (possibly weak) tags. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag.replace(/^W\//, '') === etag;
-  });
-}
 
 /** Public delivery of stored images by id or project alias; no key. */
 export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {

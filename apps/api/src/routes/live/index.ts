@@ -1,5 +1,50 @@
+import { liveScopeService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
+import { ok, page } from '../../lib/envelope.js';
+import { noStoreOnError, sendLiveImage } from '../../lib/live-reply.js';
+import { projectOf } from '../../plugins/auth.js';
+import { createScopeBody, listScopesQuery, liveSeedQuery, scopeParams, signBody, updateScopeBody } from './schemas.js';
 
 /** Live URL seed endpoint, signing and scopes API (SPEC §7). */
-export async function liveRoutes(_app: FastifyInstance, _deps: AppDeps): Promise<void> {}
+export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const svc = { db: deps.db, clock: deps.clock, publicBaseUrl: deps.config.publicBaseUrl };
+  app.addHook('onSend', noStoreOnError);
+
+  r.get(
+    '/live',
+    { schema: { tags: ['live'], summary: 'Image for a prompt, cached (scope "api"; the owner\'s request, no live protections)', querystring: liveSeedQuery } },
+    async (request, reply) => {
+      const image = await deps.live.serveForOwner(projectOf(request).projectId, request.query);
+      return sendLiveImage(request, reply, image);
+    },
+  );
+
+  r.post('/live/sign', { schema: { tags: ['live'], summary: 'A signed public live URL', body: signBody } }, async (request) =>
+    ok(await liveScopeService.signUrl(svc, projectOf(request), request.body)),
+  );
+
+  r.post('/live/scopes', { schema: { tags: ['live'], summary: 'Create a live scope', body: createScopeBody } }, async (request, reply) =>
+    reply.code(201).send(ok(await liveScopeService.createScope(svc, projectOf(request), request.body))),
+  );
+
+  r.get('/live/scopes', { schema: { tags: ['live'], summary: 'List live scopes with statistics', querystring: listScopesQuery } }, async (request) => {
+    const q = request.query;
+    const { items, total } = await liveScopeService.listScopes(svc, projectOf(request), q);
+    return page(items, total, q.limit, q.offset);
+  });
+
+  r.get('/live/scopes/:slug', { schema: { tags: ['live'], summary: 'A live scope with statistics', params: scopeParams } }, async (request) =>
+    ok(await liveScopeService.getScope(svc, projectOf(request), request.params.slug)),
+  );
+
+  r.put('/live/scopes/:slug', { schema: { tags: ['live'], summary: 'Update a live scope', params: scopeParams, body: updateScopeBody } }, async (request) =>
+    ok(await liveScopeService.updateScope(svc, projectOf(request), request.params.slug, request.body)),
+  );
+
+  r.delete('/live/scopes/:slug', { schema: { tags: ['live'], summary: 'Delete a live scope and its cache entries', params: scopeParams } }, async (request) =>
+    ok(await liveScopeService.deleteScope(svc, projectOf(request), request.params.slug)),
+  );
+}

@@ -1,0 +1,24 @@
+import type { LiveImage } from '@banatie/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { etagMatches } from './etag.js';
+
+/** Raw bytes with the headers of SPEC §7; `If-None-Match` → 304. */
+export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, image: LiveImage): FastifyReply {
+  reply.headers({
+    'x-cache-status': image.cache,
+    'x-image-id': image.imageId,
+    etag: image.etag,
+    'cache-control': 'public, max-age=31536000',
+    'x-content-type-options': 'nosniff',
+  });
+  if (image.generationId) reply.header('x-generation-id', image.generationId);
+  if (image.hitCount !== null) reply.header('x-cache-hit-count', String(image.hitCount));
+  if (etagMatches(request.headers['if-none-match'], image.etag)) return reply.code(304).send();
+  return reply.type(image.mimeType).header('content-length', image.body.length).send(image.body);
+}
+
+/** Errors of live URLs must never be cached by a browser or CDN. */
+export async function noStoreOnError(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
+  return payload;
+}

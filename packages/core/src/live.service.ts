@@ -1,0 +1,487 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { generationRepository, imageRepository, liveRepository, projectRepository, type Db, type LiveScope, type ProjectSettings } from '@banatie/db';
+import type { Logger } from '@banatie/logger';
+import type { GenerationEventHub, GenerationQueue, createRedis } from '@banatie/queue';
+import { NotFoundError, ServiceUnavailableError } from './errors.js';
+import { submitGeneration } from './generation.service.js';
+import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNotGeneratedError, LiveTimeoutError } from './live-errors.js';
+import { TtlCache, WeightedLru, liveCacheKey, normalizeLivePrompt, type LiveParams } from './live-cache.js';
+import { originAllowed, requestOrigin } from './live-origins.js';
+import { verifyLiveSignature } from './live-signing.js';
+import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
+
+type RedisClient = ReturnType<typeof createRedis>;
+
+export interface LiveServiceDeps {
+  db: Db;
+  redis: RedisClient;
+  queue: GenerationQueue;
+  events: GenerationEventHub;
+  storage: ObjectStorage;
+  clock: Clock;
+  logger?: Logger;
+  publicBaseUrl: string;
+  /** QUEUE_PREFIX: every Redis key written here starts with it. */
+  prefix: string;
+  missPerIpPerHour: number;
+  /** How long a MISS waits for its generation before answering 504. */
+  waitTimeoutMs: number;
+  hitFlushMs: number;
+  hotCacheBytes: number;
+  projectCacheTtlMs?: number;
+  /** Bounds how long a holder that died before submitting blocks its cache key. */
+  lockTtlMs?: number;
+}
+
+/** The query of a live URL after validation; omitted values take the project's defaults. */
+export interface LiveQuery {
+  prompt: string;
+  aspectRatio?: string;
+  autoEnhance?: boolean;
+  template?: PromptTemplate;
+}
+
+export interface LiveRequest {
+  orgSlug: string;
+  projectSlug: string;
+  scope: string;
+  query: LiveQuery;
+  /** Request path and every decoded query pair, for the signature. */
+  path: string;
+  rawParams: Array<[string, string]>;
+  origin?: string;
+  referer?: string;
+  ip: string;
+  /** HEAD never starts a generation. */
+  headOnly?: boolean;
+}
+
+export interface LiveImage {
+  cache: 'HIT' | 'MISS';
+  imageId: string;
+  generationId: string | null;
+  hitCount: number | null;
+  etag: string;
+  mimeType: string;
+  body: Buffer;
+}
+
+interface LiveProject {
+  id: string;
+  organizationId: string;
+  orgSlug: string;
+  slug: string;
+  settings: ProjectSettings;
+  liveSigningSecret: string;
+}
+
+interface CachedEntry {
+  id: string;
+  scopeId: string;
+  imageId: string;
+  storageKey: string;
+  etag: string;
+  mimeType: string;
+  hitCount: number;
+}
+
+interface MissTarget {
+  project: LiveProject;
+  key: string;
+  params: LiveParams;
+  deadline: number;
+}
+
+const HOUR_MS = 3_600_000;
+const MAX_ENTRIES_IN_MEMORY = 50_000;
+const POLL_MISSING_ROW_MS = 250;
+const POLL_RUNNING_MS = 2_000;
+const MAX_ROUNDS = 3;
+
+/**
+ * Live URLs (SPEC §7). A HIT is served from memory (entry and hot bytes) with
+ * no SQL and no Redis; hits are counted in memory and flushed periodically.
+ * A MISS passes the owner's protections, then single-flights one generation per
+ * cache key across instances with a Redis `SET NX` lock holding the generation id.
+ */
+export class LiveService {
+  /** Emits 'invalidated' after cached entries were dropped (tests wait on it). */
+  readonly events = new EventEmitter();
+  private readonly entries = new WeightedLru<string, CachedEntry>(MAX_ENTRIES_IN_MEMORY);
+  private readonly hot: WeightedLru<string, Buffer>;
+  private readonly projects: TtlCache<LiveProject | null>;
+  private pendingHits = new Map<string, { scopeId: string; hits: number; lastHitAt: Date }>();
+  /** Bumped on every invalidation, so a lookup that raced one does not cache a dead entry. */
+  private epoch = 0;
+  private readonly flushTimer: NodeJS.Timeout;
+
+  constructor(private readonly deps: LiveServiceDeps) {
+    this.hot = new WeightedLru<string, Buffer>(deps.hotCacheBytes, (b) => b.length);
+    this.projects = new TtlCache(10_000, () => deps.clock.now().getTime());
+    this.flushTimer = setInterval(() => void this.flushHits().catch(() => undefined), deps.hitFlushMs);
+    this.flushTimer.unref();
+  }
+
+  /** Public `GET /cdn/:org/:project/live/:scope`. */
+  async serve(req: LiveRequest): Promise<LiveImage> {
+    const cached = await this.projectBySlugs(req.orgSlug, req.projectSlug);
+    const params = resolveParams(cached.settings, req.query);
+    const key = liveCacheKey(cached.id, req.scope, params);
+    const hit = await this.lookupHit(cached.id, key);
+    if (hit) return hit;
+    if (req.headOnly) throw new LiveNotGeneratedError();
+
+    const project = await this.projectBySlugs(req.orgSlug, req.projectSlug, { fresh: true });
+    const target = { project, key, params, deadline: this.deadline() };
+    return this.singleFlight(target, req.ip, async () => {
+      const scope = await liveRepository.findOrCreateScope(this.deps.db, project.id, req.scope, this.deps.clock.now());
+      this.checkProtections(project, scope, req);
+      return scope;
+    });
+  }
+
+  /** Keyed seed endpoint `GET /api/v1/live`: the owner's own request, scope `api`, no protections. */
+  async serveForOwner(projectId: string, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
+    const row = await projectRepository.findProjectById(this.deps.db, projectId);
+    if (!row) throw new NotFoundError('Project not found');
+    const project = toLiveProject(row);
+    const params = resolveParams(project.settings, query);
+    const key = liveCacheKey(project.id, scopeSlug, params);
+    const hit = await this.lookupHit(project.id, key);
+    if (hit) return hit;
+    return this.singleFlight({ project, key, params, deadline: this.deadline() }, null, () =>
+      liveRepository.findOrCreateScope(this.deps.db, project.id, scopeSlug, this.deps.clock.now()),
+    );
+  }
+
+  /** Drops cached state named by a `banatie_live` notification (`entry:<projectId>:<key>` or `image:<id>`). */
+  invalidate(payload: string): void {
+    this.epoch++;
+    const [kind, ...rest] = payload.split(':');
+    if (kind === 'entry') {
+      this.entries.delete(rest.join(':'));
+    } else if (kind === 'image') {
+      const imageId = rest[0];
+      this.entries.deleteWhere((e) => e.imageId === imageId);
+      this.hot.deleteWhere((_b, k) => k.startsWith(`${imageId}:`));
+    }
+    this.events.emit('invalidated', payload);
+  }
+
+  /** After a lost connection to the notification channel: anything may have changed. */
+  reset(): void {
+    this.epoch++;
+    this.entries.clear();
+    this.hot.clear();
+    this.projects.clear();
+    this.events.emit('invalidated', '*');
+  }
+
+  /** Writes the hits counted in memory since the last flush (two statements). */
+  async flushHits(): Promise<void> {
+    if (this.pendingHits.size === 0) return;
+    const batch = this.pendingHits;
+    this.pendingHits = new Map();
+    const scopes = new Map<string, number>();
+    for (const h of batch.values()) scopes.set(h.scopeId, (scopes.get(h.scopeId) ?? 0) + h.hits);
+    try {
+      await liveRepository.addHits(
+        this.deps.db,
+        [...batch].map(([entryId, h]) => ({ entryId, hits: h.hits, lastHitAt: h.lastHitAt })),
+        [...scopes].map(([scopeId, hits]) => ({ scopeId, hits })),
+      );
+    } catch (err) {
+      for (const [id, h] of batch) this.countPending(id, h.scopeId, h.hits, h.lastHitAt);
+      this.deps.logger?.warn({ err }, 'live hit count flush failed; kept for the next flush');
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.flushHits().catch(() => undefined);
+  }
+
+  // --- HIT -------------------------------------------------------------------
+
+  private async lookupHit(projectId: string, key: string): Promise<LiveImage | null> {
+    const memoryKey = `${projectId}:${key}`;
+    let entry = this.entries.get(memoryKey);
+    if (!entry) {
+      const epoch = this.epoch;
+      const row = await liveRepository.findEntryForDelivery(this.deps.db, projectId, key);
+      if (!row?.image_id || !row.storage_key || !row.etag || !row.mime_type) return null;
+      entry = { id: row.id, scopeId: row.scope_id, imageId: row.image_id, storageKey: row.storage_key, etag: row.etag, mimeType: row.mime_type, hitCount: row.hit_count };
+      if (epoch === this.epoch) this.entries.set(memoryKey, entry);
+    }
+    const body = await this.readBytes(entry);
+    if (!body) {
+      this.entries.delete(memoryKey);
+      await liveRepository.deleteEntry(this.deps.db, projectId, key);
+      return null;
+    }
+    entry.hitCount++;
+    this.countPending(entry.id, entry.scopeId, 1, this.deps.clock.now());
+    return { cache: 'HIT', imageId: entry.imageId, generationId: null, hitCount: entry.hitCount, etag: entry.etag, mimeType: entry.mimeType, body };
+  }
+
+  /** Hot bytes from memory, else storage; null when the object is gone (the entry is stale). */
+  private async readBytes(entry: Pick<CachedEntry, 'imageId' | 'etag' | 'storageKey'>): Promise<Buffer | null> {
+    const hotKey = `${entry.imageId}:${entry.etag}`;
+    const cached = this.hot.get(hotKey);
+    if (cached) return cached;
+    try {
+      const body = await this.deps.storage.get(entry.storageKey);
+      this.hot.set(hotKey, body);
+      return body;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  private countPending(entryId: string, scopeId: string, hits: number, at: Date): void {
+    const p = this.pendingHits.get(entryId);
+    if (p) {
+      p.hits += hits;
+      if (at > p.lastHitAt) p.lastHitAt = at;
+    } else {
+      this.pendingHits.set(entryId, { scopeId, hits, lastHitAt: at });
+    }
+  }
+
+  // --- MISS ------------------------------------------------------------------
+
+  /** Protections 1–4 of SPEC §7, in order; the 5th (per-IP) only for a request that starts a generation. */
+  private checkProtections(project: LiveProject, scope: LiveScope, req: LiveRequest): void {
+    if (!scope.allow_new_generations) {
+      throw new LiveForbiddenError('SCOPE_CLOSED', `Live scope "${scope.slug}" does not allow new generations`);
+    }
+    if (scope.current_generations >= scope.new_generations_limit) {
+      throw new LiveForbiddenError('SCOPE_LIMIT_REACHED', `Live scope "${scope.slug}" has used all ${scope.new_generations_limit} of its new generations`);
+    }
+    if (scope.allowed_origins.length > 0) {
+      const origin = requestOrigin(req.origin, req.referer);
+      if (!origin || !originAllowed(scope.allowed_origins, origin)) {
+        throw new LiveForbiddenError('ORIGIN_NOT_ALLOWED', 'This origin may not create new images in this live scope');
+      }
+    }
+    if (scope.require_signature) {
+      const check = verifyLiveSignature(project.liveSigningSecret, req.path, req.rawParams, this.deps.clock.now());
+      if (check === 'missing') throw new LiveForbiddenError('SIGNATURE_REQUIRED', 'This live scope requires a signed URL (sig)');
+      if (check === 'invalid') throw new LiveForbiddenError('SIGNATURE_INVALID', 'Invalid live URL signature');
+      if (check === 'expired') throw new LiveForbiddenError('SIGNATURE_EXPIRED', 'This signed live URL has expired');
+    }
+  }
+
+  /**
+   * One generation per cache key across every API instance: join a finished or
+   * running one (entry row or lock) for free, else pass `prepare` (scope and
+   * protections 1–4), then the per-IP limit, take the lock and start it.
+   */
+  private async singleFlight(t: MissTarget, ip: string | null, prepare: () => Promise<LiveScope>): Promise<LiveImage> {
+    const lockKey = this.lockKey(t.project.id, t.key);
+    let scope: LiveScope | undefined;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const entry = await liveRepository.findEntryForDelivery(this.deps.db, t.project.id, t.key);
+      if (entry?.image_id) {
+        const hit = await this.lookupHit(t.project.id, t.key);
+        if (hit) return hit;
+        continue;
+      }
+      if (entry?.generation_id) {
+        // A failure that ended before this request arrived is history: try again.
+        const joined = await this.waitFor(t, entry.generation_id, { retryIfAlreadyFailed: true });
+        if (joined) return joined;
+        continue;
+      }
+      const holder = await this.deps.redis.get(lockKey);
+      if (holder) {
+        const joined = await this.waitFor(t, holder, { retryIfAlreadyFailed: false });
+        if (joined) return joined;
+        continue;
+      }
+      scope ??= await prepare();
+      if (ip !== null) await this.takeIpMiss(ip);
+      const generationId = randomUUID();
+      if ((await this.deps.redis.set(lockKey, generationId, 'PX', this.deps.lockTtlMs ?? 60_000, 'NX')) !== 'OK') {
+        if (ip !== null) await this.refundIpMiss(ip);
+        continue;
+      }
+      await this.startGeneration(t, scope, generationId, ip === null);
+      const made = await this.waitFor(t, generationId, { retryIfAlreadyFailed: false });
+      if (made) return made;
+    }
+    throw new ServiceUnavailableError('Live image is being replaced; retry shortly', 2);
+  }
+
+  private async startGeneration(t: MissTarget, scope: LiveScope, generationId: string, owner: boolean): Promise<void> {
+    const { db, clock } = this.deps;
+    if (!(await liveRepository.consumeScopeBudget(db, scope.id, clock.now(), { ignoreLimit: owner }))) {
+      await this.releaseLock(t, generationId);
+      throw new LiveForbiddenError('SCOPE_LIMIT_REACHED', `Live scope "${scope.slug}" has used all ${scope.new_generations_limit} of its new generations`);
+    }
+    try {
+      await submitGeneration(
+        { db, queue: this.deps.queue, clock, publicBaseUrl: this.deps.publicBaseUrl, logger: this.deps.logger },
+        { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
+        {
+          prompt: t.params.prompt,
+          aspectRatio: t.params.aspectRatio,
+          autoEnhance: t.params.autoEnhance,
+          enhancementOptions: { template: t.params.template as PromptTemplate },
+          flowId: null,
+          meta: { liveScope: scope.slug },
+        },
+        { liveScopeId: scope.id, generationId },
+      );
+    } catch (err) {
+      await liveRepository.refundScopeBudget(db, scope.id).catch(() => undefined);
+      await this.releaseLock(t, generationId);
+      throw err;
+    }
+    await liveRepository.upsertPendingEntry(db, {
+      projectId: t.project.id,
+      scopeId: scope.id,
+      cacheKey: t.key,
+      params: { scope: scope.slug, ...t.params },
+      generationId,
+      now: clock.now(),
+    });
+  }
+
+  /**
+   * Waits for the generation on its Redis channel (subscribed before the first
+   * read) and polls its row while it is missing, to notice a holder that died
+   * before submitting. null: it will never fill the key, start over.
+   */
+  private async waitFor(t: MissTarget, generationId: string, opts: { retryIfAlreadyFailed: boolean }): Promise<LiveImage | null> {
+    let wake: () => void = () => undefined;
+    const unsubscribe = await this.deps.events.subscribe(generationId, () => wake());
+    try {
+      for (let first = true; ; first = false) {
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        const row = await generationRepository.findGenerationById(this.deps.db, generationId);
+        if (row && ['success', 'failed', 'cancelled'].includes(row.status)) {
+          if (row.status === 'success' && row.output_image_id) return this.deliverGenerated(t, generationId, row.output_image_id);
+          await this.dropFailed(t, generationId);
+          if (first && opts.retryIfAlreadyFailed) return null;
+          throw new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
+        }
+        if (!row && (await this.deps.redis.get(this.lockKey(t.project.id, t.key))) !== generationId) {
+          await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+          return null;
+        }
+        const left = t.deadline - this.deps.clock.now().getTime();
+        if (left <= 0) throw new LiveTimeoutError(generationId, 5);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, row ? POLL_RUNNING_MS : POLL_MISSING_ROW_MS))))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      await unsubscribe();
+    }
+  }
+
+  private async deliverGenerated(t: MissTarget, generationId: string, imageId: string): Promise<LiveImage | null> {
+    const epoch = this.epoch;
+    const image = await imageRepository.findImage(this.deps.db, t.project.id, imageId);
+    const entry = image ? await liveRepository.completeEntry(this.deps.db, t.project.id, t.key, generationId, imageId) : undefined;
+    const body = image ? await this.readBytes({ imageId, etag: image.etag, storageKey: image.storage_key }) : null;
+    if (!image || !body) {
+      await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+      return null;
+    }
+    if (entry && epoch === this.epoch) {
+      this.entries.set(`${t.project.id}:${t.key}`, {
+        id: entry.id,
+        scopeId: entry.scope_id,
+        imageId,
+        storageKey: image.storage_key,
+        etag: image.etag,
+        mimeType: image.mime_type,
+        hitCount: entry.hit_count,
+      });
+    }
+    return { cache: 'MISS', imageId, generationId, hitCount: null, etag: image.etag, mimeType: image.mime_type, body };
+  }
+
+  /** Failures are not cached: the entry and the lock go, so the next request tries again. */
+  private async dropFailed(t: MissTarget, generationId: string): Promise<void> {
+    await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+    await this.releaseLock(t, generationId);
+  }
+
+  private async releaseLock(t: MissTarget, generationId: string): Promise<void> {
+    const lockKey = this.lockKey(t.project.id, t.key);
+    // Compare-and-delete, so a lock taken over by another holder is left alone.
+    await this.deps.redis
+      .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lockKey, generationId)
+      .catch(() => undefined);
+  }
+
+  // --- per-IP limit (protection 5), shared by all instances through Redis ---
+
+  private ipWindow(): { key: (ip: string) => string; retryAfter: number } {
+    const now = this.deps.clock.now().getTime();
+    const window = Math.floor(now / HOUR_MS);
+    return {
+      key: (ip) => `${this.deps.prefix}:live:ip-misses:${window}:${ip}`,
+      retryAfter: Math.max(1, Math.ceil(((window + 1) * HOUR_MS - now) / 1000)),
+    };
+  }
+
+  private async takeIpMiss(ip: string): Promise<void> {
+    const limit = this.deps.missPerIpPerHour;
+    if (limit === 0) return;
+    const w = this.ipWindow();
+    const key = w.key(ip);
+    const results = await this.deps.redis.multi().incr(key).pexpire(key, HOUR_MS + 60_000).exec();
+    const count = Number(results?.[0]?.[1] ?? 0);
+    if (count > limit) throw new LiveIpLimitError(limit, w.retryAfter);
+  }
+
+  private async refundIpMiss(ip: string): Promise<void> {
+    if (this.deps.missPerIpPerHour === 0) return;
+    await this.deps.redis.decr(this.ipWindow().key(ip)).catch(() => undefined);
+  }
+
+  // --- helpers ---------------------------------------------------------------
+
+  private lockKey(projectId: string, key: string): string {
+    return `${this.deps.prefix}:live:lock:${projectId}:${key}`;
+  }
+
+  private deadline(): number {
+    return this.deps.clock.now().getTime() + this.deps.waitTimeoutMs;
+  }
+
+  /** Cached briefly so a HIT needs no SQL; `fresh` for a MISS (settings, rotated secret). */
+  private async projectBySlugs(orgSlug: string, projectSlug: string, opts: { fresh?: boolean } = {}): Promise<LiveProject> {
+    const cacheKey = `${orgSlug}/${projectSlug}`;
+    let project = opts.fresh ? undefined : this.projects.get(cacheKey);
+    if (project === undefined) {
+      const row = await projectRepository.findProjectBySlugs(this.deps.db, orgSlug, projectSlug);
+      project = row ? toLiveProject(row) : null;
+      const ttl = this.deps.projectCacheTtlMs ?? 30_000;
+      this.projects.set(cacheKey, project, project ? ttl : Math.min(ttl, 5_000));
+    }
+    if (!project) throw new NotFoundError('Project not found');
+    return project;
+  }
+}
+
+function toLiveProject(row: { id: string; organizationId: string; orgSlug: string; slug: string; settings: ProjectSettings; liveSigningSecret: string }): LiveProject {
+  return { id: row.id, organizationId: row.organizationId, orgSlug: row.orgSlug, slug: row.slug, settings: row.settings ?? {}, liveSigningSecret: row.liveSigningSecret };
+}
+
+/** Omitted parameters take the project's defaults, so `?prompt=x` and `?prompt=x&aspectRatio=<default>` share an entry. */
+function resolveParams(settings: ProjectSettings, q: LiveQuery): LiveParams {
+  return {
+    prompt: normalizeLivePrompt(q.prompt),
+    aspectRatio: q.aspectRatio ?? settings.defaultAspectRatio ?? '1:1',
+    autoEnhance: q.autoEnhance ?? settings.autoEnhanceDefault ?? true,
+    template: q.template ?? 'general',
+  };
+}

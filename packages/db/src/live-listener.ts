@@ -1,0 +1,69 @@
+import pg from 'pg';
+
+export const LIVE_CHANNEL = 'banatie_live';
+
+export interface LiveChangeListener {
+  /** Resolves once the first LISTEN is in place (or the first attempt failed). */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs on the live invalidation channel (migration 0005) with a dedicated
+ * connection, reconnecting after errors. `onReset` runs after a reconnect:
+ * notifications may have been missed, so the caller drops its whole cache.
+ */
+export function listenForLiveChanges(
+  connectionString: string,
+  handlers: { onChange(payload: string): void; onReset(): void; onError?(err: Error): void },
+  retryMs = 1000,
+): LiveChangeListener {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let connectedBefore = false;
+
+  const schedule = () => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, retryMs);
+    timer.unref();
+  };
+
+  const connect = async () => {
+    const c = new pg.Client({ connectionString });
+    client = c;
+    c.on('error', (err) => {
+      handlers.onError?.(err);
+      c.end().catch(() => undefined);
+      schedule();
+    });
+    c.on('notification', (msg) => {
+      if (msg.channel === LIVE_CHANNEL && msg.payload) handlers.onChange(msg.payload);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${LIVE_CHANNEL}`);
+      if (connectedBefore) handlers.onReset();
+      connectedBefore = true;
+      if (closed) await c.end();
+    } catch (err) {
+      handlers.onError?.(err as Error);
+      c.end().catch(() => undefined);
+      schedule();
+    }
+  };
+  const ready = connect();
+
+  return {
+    ready,
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      await ready;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
