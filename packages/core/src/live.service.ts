@@ -309,6 +309,13 @@ export class LiveService {
         if (ip !== null) await this.refundIpMiss(ip);
         continue;
       }
+      // Double check under the lock: a holder that just finished released it after filling the entry.
+      const settled = await liveRepository.findEntryForDelivery(this.deps.db, t.project.id, t.key);
+      if (settled?.image_id || settled?.generation_id) {
+        await this.releaseLock(t, generationId);
+        if (ip !== null) await this.refundIpMiss(ip);
+        continue;
+      }
       await this.startGeneration(t, scope, generationId, ip === null);
       const made = await this.waitFor(t, generationId, { retryIfAlreadyFailed: false });
       if (made) return made;
@@ -364,7 +371,13 @@ export class LiveService {
         const woken = new Promise<void>((resolve) => (wake = resolve));
         const row = await generationRepository.findGenerationById(this.deps.db, generationId);
         if (row && ['success', 'failed', 'cancelled'].includes(row.status)) {
-          if (row.status === 'success' && row.output_image_id) return this.deliverGenerated(t, generationId, row.output_image_id);
+          if (row.status === 'success') {
+            // Without its image (deleted since) the generation cannot fill the key: start over.
+            const delivered = row.output_image_id ? await this.deliverGenerated(t, generationId, row.output_image_id) : null;
+            await this.releaseLock(t, generationId);
+            if (!delivered) await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+            return delivered;
+          }
           await this.dropFailed(t, generationId);
           if (first && opts.retryIfAlreadyFailed) return null;
           throw new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
