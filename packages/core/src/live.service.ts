@@ -303,18 +303,22 @@ export class LiveService {
         continue;
       }
       scope ??= await prepare();
-      if (ip !== null) await this.takeIpMiss(ip);
       const generationId = randomUUID();
-      if ((await this.deps.redis.set(lockKey, generationId, 'PX', this.deps.lockTtlMs ?? 60_000, 'NX')) !== 'OK') {
-        if (ip !== null) await this.refundIpMiss(ip);
-        continue;
-      }
+      if ((await this.deps.redis.set(lockKey, generationId, 'PX', this.deps.lockTtlMs ?? 60_000, 'NX')) !== 'OK') continue;
       // Double check under the lock: a holder that just finished released it after filling the entry.
       const settled = await liveRepository.findEntryForDelivery(this.deps.db, t.project.id, t.key);
       if (settled?.image_id || settled?.generation_id) {
         await this.releaseLock(t, generationId);
-        if (ip !== null) await this.refundIpMiss(ip);
         continue;
+      }
+      // Only the request that starts a generation counts against its address (joiners are free).
+      if (ip !== null) {
+        try {
+          await this.takeIpMiss(ip);
+        } catch (err) {
+          await this.releaseLock(t, generationId);
+          throw err;
+        }
       }
       await this.startGeneration(t, scope, generationId, ip === null);
       const made = await this.waitFor(t, generationId, { retryIfAlreadyFailed: false });
@@ -453,11 +457,6 @@ export class LiveService {
     const results = await this.deps.redis.multi().incr(key).pexpire(key, HOUR_MS + 60_000).exec();
     const count = Number(results?.[0]?.[1] ?? 0);
     if (count > limit) throw new LiveIpLimitError(limit, w.retryAfter);
-  }
-
-  private async refundIpMiss(ip: string): Promise<void> {
-    if (this.deps.missPerIpPerHour === 0) return;
-    await this.deps.redis.decr(this.ipWindow().key(ip)).catch(() => undefined);
   }
 
   // --- helpers ---------------------------------------------------------------
