@@ -41,7 +41,7 @@ describe('live URLs with two API processes', () => {
       GEMINI_API_KEY: 'fake-gemini-key',
       GEMINI_BASE_URL: fake.url,
       RATE_LIMIT_PER_HOUR: '0',
-      LIVE_MISS_PER_IP_PER_HOUR: '3',
+      LIVE_MISS_PER_IP_PER_HOUR: '4',
       LOG_LEVEL: 'info',
     };
     const cli = await runCli(['key', 'create', 'acme/live', '--json'], env);
@@ -88,6 +88,33 @@ describe('live URLs with two API processes', () => {
       expect(Buffer.from(await hit.arrayBuffer()).equals(responses[0]!.body)).toBe(true);
     }
     expect(await imageCalls()).toBe(1);
+  });
+
+  it('when the API that started a generation dies, another instance delivers it', async () => {
+    await fake.setDefault({ kind: 'image', delayMs: 1500 });
+    const callsBefore = await imageCalls();
+    const doomed = await startApi(env);
+    const survivor = apis[1]!;
+    const url = (api: ApiProcess) => `${api.url}/cdn/acme/live/live/hero?prompt=${encodeURIComponent('survives its api')}`;
+    let answered = false;
+    const abandoned = fetch(url(doomed)).then(
+      () => (answered = true),
+      () => null,
+    );
+    // Wait for the submitted generation, then kill the API holding the request.
+    let row: { id: string } | undefined;
+    while (!row) {
+      expect(answered, 'the first request must still be waiting').toBe(false);
+      row = await database.db.selectFrom('generations').select('id').where('original_prompt', '=', 'survives its api').executeTakeFirst();
+      if (!row) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await doomed.stop('SIGKILL');
+    await abandoned;
+
+    const res = await fetch(url(survivor));
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get('x-generation-id')).toBe(row.id);
+    expect(await imageCalls()).toBe(callsBefore + 1);
   });
 
   it('the per-IP miss limit is shared by the two instances', async () => {
