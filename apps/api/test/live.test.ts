@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { liveCacheKey } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import { startWorkerRuntime } from '../../worker/src/runtime.js';
+import { buildApp } from '../src/app.js';
+import { createAppDeps } from '../src/main-deps.js';
 import { startStack, type Stack } from './harness.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -92,6 +94,23 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('hit counts of another instance reach PostgreSQL when it shuts down', async () => {
+    const miss = await stack.app.inject({ method: 'GET', url: url('counted elsewhere') });
+    expect(miss.headers['x-cache-status']).toBe('MISS');
+    const deps2 = await createAppDeps(stack.config, createLogger({ level: 'silent' }));
+    const app2 = await buildApp(deps2);
+    for (const n of ['1', '2']) {
+      const hit = await app2.inject({ method: 'GET', url: url('counted elsewhere') });
+      expect(hit.headers['x-cache-status']).toBe('HIT');
+      expect(hit.headers['x-cache-hit-count']).toBe(n);
+    }
+    const entry = () => stack.db.selectFrom('live_entries').select('hit_count').where('image_id', '=', String(miss.headers['x-image-id'])).executeTakeFirstOrThrow();
+    expect((await entry()).hit_count).toBe(0);
+    await app2.close();
+    await deps2.close();
+    expect((await entry()).hit_count).toBe(2);
   });
 
   it('HEAD on a URL never generated is 404 and starts nothing', async () => {
