@@ -170,6 +170,25 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     expect(again.headers['x-image-id']).not.toBe(imageId);
   });
 
+  it('an image regenerated in place is served with its new bytes and ETag', async () => {
+    const first = await stack.app.inject({ method: 'GET', url: url('regenerated in place') });
+    expect((await stack.app.inject({ method: 'GET', url: url('regenerated in place') })).headers['x-cache-status']).toBe('HIT');
+    const imageId = String(first.headers['x-image-id']);
+    const image = await stack.db.selectFrom('images').select(['storage_key', 'mime_type']).where('id', '=', imageId).executeTakeFirstOrThrow();
+    const other = await stack.app.inject({ method: 'GET', url: url('some other picture') });
+    const invalidated = once(stack.deps.live.events, 'invalidated');
+    // What regenerate does: new bytes under the same key, new ETag and version.
+    await stack.deps.storage.put(image.storage_key, other.rawPayload, image.mime_type);
+    await stack.db.updateTable('images').set({ etag: '"regenerated"' }).where('id', '=', imageId).execute();
+    await invalidated;
+    const hit = await stack.app.inject({ method: 'GET', url: url('regenerated in place') });
+    expect(hit.headers['x-cache-status']).toBe('HIT');
+    expect(hit.headers['x-image-id']).toBe(imageId);
+    expect(hit.headers.etag).toBe('"regenerated"');
+    expect(hit.rawPayload.equals(other.rawPayload)).toBe(true);
+    expect(hit.rawPayload.equals(first.rawPayload)).toBe(false);
+  });
+
   it('a missing stored object is a stale entry too', async () => {
     const first = await stack.app.inject({ method: 'GET', url: url('object vanished', '&aspectRatio=3:2') });
     const image = await stack.db.selectFrom('images').select('storage_key').where('id', '=', String(first.headers['x-image-id'])).executeTakeFirstOrThrow();

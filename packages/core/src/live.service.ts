@@ -384,7 +384,9 @@ export class LiveService {
           }
           await this.dropFailed(t, generationId);
           if (first && opts.retryIfAlreadyFailed) return null;
-          throw new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
+          throw row.status === 'cancelled'
+            ? new LiveGenerationFailedError(generationId, 'CANCELLED', 'the generation was cancelled')
+            : new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
         }
         if (!row && (await this.deps.redis.get(this.lockKey(t.project.id, t.key))) !== generationId) {
           await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
