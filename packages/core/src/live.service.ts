@@ -142,10 +142,8 @@ export class LiveService {
   }
 
   /** Keyed seed endpoint `GET /api/v1/live`: the owner's own request, scope `api`, no protections. */
-  async serveForOwner(projectId: string, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
-    const row = await projectRepository.findProjectById(this.deps.db, projectId);
-    if (!row) throw new NotFoundError('Project not found');
-    const project = toLiveProject(row);
+  async serveForOwner(owner: { orgSlug: string; projectSlug: string }, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
+    const project = await this.projectBySlugs(owner.orgSlug, owner.projectSlug);
     const params = resolveParams(project.settings, query);
     const key = liveCacheKey(project.id, scopeSlug, params);
     const hit = await this.lookupHit(project.id, key);

@@ -17,7 +17,7 @@ export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     '/live',
     { schema: { tags: ['live'], summary: 'Image for a prompt, cached (scope "api"; the owner\'s request, no live protections)', querystring: liveSeedQuery } },
     async (request, reply) => {
-      const image = await deps.live.serveForOwner(projectOf(request).projectId, request.query);
+      const image = await deps.live.serveForOwner(projectOf(request), request.query);
       return sendLiveImage(request, reply, image);
     },
   );
