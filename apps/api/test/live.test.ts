@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { liveCacheKey } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
@@ -187,6 +188,29 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     expect(hit.headers.etag).toBe('"regenerated"');
     expect(hit.rawPayload.equals(other.rawPayload)).toBe(true);
     expect(hit.rawPayload.equals(first.rawPayload)).toBe(false);
+  });
+
+  it('after the notification connection is cut, it reconnects, drops its cache and keeps invalidating', async () => {
+    const first = await stack.app.inject({ method: 'GET', url: url('survives a reconnect') });
+    expect((await stack.app.inject({ method: 'GET', url: url('survives a reconnect') })).headers['x-cache-status']).toBe('HIT');
+    const reset = new Promise<void>((resolve) => {
+      const onInvalidated = (payload: string) => {
+        if (payload !== '*') return;
+        stack.deps.live.events.off('invalidated', onInvalidated);
+        resolve();
+      };
+      stack.deps.live.events.on('invalidated', onInvalidated);
+    });
+    const killed = await sql<{ ok: boolean }>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+      WHERE datname = current_database() AND query = 'LISTEN banatie_live'`.execute(stack.db);
+    expect(killed.rows.map((r) => r.ok)).toEqual([true]);
+    await reset;
+
+    const invalidated = once(stack.deps.live.events, 'invalidated');
+    await stack.db.deleteFrom('images').where('id', '=', String(first.headers['x-image-id'])).execute();
+    await invalidated;
+    const again = await stack.app.inject({ method: 'GET', url: url('survives a reconnect') });
+    expect(again.headers['x-cache-status']).toBe('MISS');
   });
 
   it('a missing stored object is a stale entry too', async () => {

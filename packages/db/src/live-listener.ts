@@ -21,7 +21,7 @@ export function listenForLiveChanges(
   let client: pg.Client | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  let connectedBefore = false;
+  let attempts = 0;
 
   const schedule = () => {
     if (closed || timer) return;
@@ -33,26 +33,29 @@ export function listenForLiveChanges(
   };
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString });
+    attempts++;
+    const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
     client = c;
-    c.on('error', (err) => {
-      handlers.onError?.(err);
+    const lost = (err?: Error) => {
+      if (client !== c) return;
+      client = null;
+      if (err) handlers.onError?.(err);
       c.end().catch(() => undefined);
       schedule();
-    });
+    };
+    c.on('error', lost);
+    c.on('end', () => lost());
     c.on('notification', (msg) => {
       if (msg.channel === LIVE_CHANNEL && msg.payload) handlers.onChange(msg.payload);
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${LIVE_CHANNEL}`);
-      if (connectedBefore) handlers.onReset();
-      connectedBefore = true;
+      // Anything cached since the first attempt may have missed a notification.
+      if (attempts > 1) handlers.onReset();
       if (closed) await c.end();
     } catch (err) {
-      handlers.onError?.(err as Error);
-      c.end().catch(() => undefined);
-      schedule();
+      lost(err as Error);
     }
   };
   const ready = connect();
@@ -63,7 +66,9 @@ export function listenForLiveChanges(
       closed = true;
       clearTimeout(timer);
       await ready;
-      await client?.end().catch(() => undefined);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
     },
   };
 }
