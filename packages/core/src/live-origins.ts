@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 const ORIGIN_PATTERN = /^(https?):\/\/(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?\/?$/i;
 
 /**
@@ -36,4 +38,17 @@ export function originAllowed(allowed: readonly string[], origin: string): boole
     const suffix = new URL(`${scheme}://${rest}`);
     return u.protocol === suffix.protocol && u.port === suffix.port && u.hostname.endsWith(`.${suffix.hostname}`);
   });
+}
+
+/**
+ * What the per-IP limit counts: an IPv4 address (IPv4-mapped IPv6 included), or
+ * the /64 of an IPv6 address — one subscriber usually holds a whole /64, so
+ * counting single IPv6 addresses would not limit anyone.
+ */
+export function clientAddressKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const addr = ipaddr.process(ip);
+  if (addr.kind() === 'ipv4') return addr.toString();
+  const parts = (addr as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `${parts.join(':')}::/64`;
 }

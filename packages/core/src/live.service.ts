@@ -7,7 +7,7 @@ import { NotFoundError, ServiceUnavailableError } from './errors.js';
 import { submitGeneration } from './generation.service.js';
 import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNotGeneratedError, LiveTimeoutError } from './live-errors.js';
 import { TtlCache, WeightedLru, liveCacheKey, normalizeLivePrompt, type LiveParams } from './live-cache.js';
-import { originAllowed, requestOrigin } from './live-origins.js';
+import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
 import { verifyLiveSignature } from './live-signing.js';
 import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
 
@@ -444,7 +444,7 @@ export class LiveService {
     const now = this.deps.clock.now().getTime();
     const window = Math.floor(now / HOUR_MS);
     return {
-      key: (ip) => `${this.deps.prefix}:live:ip-misses:${window}:${ip}`,
+      key: (ip) => `${this.deps.prefix}:live:ip-misses:${window}:${clientAddressKey(ip)}`,
       retryAfter: Math.max(1, Math.ceil(((window + 1) * HOUR_MS - now) / 1000)),
     };
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   WeightedLru,
+  clientAddressKey,
   liveCacheKey,
   liveCanonicalString,
   normalizeAllowedOrigin,
@@ -98,5 +99,15 @@ describe('WeightedLru', () => {
     lru.set('huge', Buffer.alloc(11));
     expect(lru.get('huge')).toBeUndefined();
     expect(lru.weight).toBe(8);
+  });
+});
+
+describe('per-IP limit key', () => {
+  it('counts IPv4 addresses one by one and IPv6 by /64', () => {
+    expect(clientAddressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientAddressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientAddressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientAddressKey('2001:db8:1:2:bbbb::9')).toBe(clientAddressKey('2001:db8:1:2:aaaa::1'));
+    expect(clientAddressKey('2001:db8:1:3::1')).not.toBe(clientAddressKey('2001:db8:1:2::1'));
   });
 });
