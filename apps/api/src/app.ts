@@ -12,6 +12,7 @@ import { cdnRoutes } from './routes/cdn/index.js';
 import { liveCdnRoutes } from './routes/cdn/live.js';
 import { flowRoutes } from './routes/flows/index.js';
 import { generationEventRoutes } from './routes/generations/events.js';
+import { generationLifecycleRoutes } from './routes/generations/lifecycle.js';
 import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);
       await v1.register(generationEventRoutes, deps);
+      await v1.register(generationLifecycleRoutes, deps);
       await v1.register(imageRoutes, deps);
       await v1.register(flowRoutes, deps);
       await v1.register(liveRoutes, deps);

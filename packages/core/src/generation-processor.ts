@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
+import { flowRepository, generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
 import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
 export interface ProcessorDeps {
   db: Db;
@@ -38,8 +39,7 @@ export class RetryableGenerationError extends Error {
   }
 }
 
-/** Storage key of an image's bytes: derived from ids so a rerun overwrites. */
-export const imageStorageKey = (projectId: string, imageId: string): string => `${projectId}/${imageId}`;
+export { imageStorageKey } from './storage-keys.js';
 
 /** The output image id of a generation is derived from its id, so a rerun never makes a second image. */
 export function outputImageIdFor(generationId: string): string {
@@ -86,6 +86,8 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
     if (!done) return 'skipped';
     log.info({ ms: done.processing_time_ms }, 'generation succeeded');
+    // A regeneration replaced the bytes: renditions of the old bytes are stale.
+    if (started.output_image_id) await dropVariants(deps, started.project_id, done.output_image_id!);
     await notify(deps, done);
     return 'succeeded';
   } catch (err) {
@@ -171,7 +173,7 @@ async function storeOutput(
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
   const key = imageStorageKey(row.project_id, imageId);
   await deps.storage.put(key, output.data, meta.mimeType);
-  const etag = `"${createHash('sha256').update(output.data).digest('hex').slice(0, 32)}"`;
+  const etag = contentEtag(output.data);
   const now = deps.clock.now();
   try {
     return await deps.db.transaction().execute(async (tx) => {
@@ -196,6 +198,10 @@ async function storeOutput(
 }
 
 class SupersededError extends Error {}
+
+async function dropVariants(deps: ProcessorDeps, projectId: string, imageId: string): Promise<void> {
+  await deps.storage.deletePrefix(imageVariantPrefix(projectId, imageId)).catch((err) => deps.logger.warn({ err, imageId }, 'could not drop stale variants'));
+}
 
 async function upsertOutputImage(
   tx: Tx,
@@ -239,14 +245,9 @@ async function upsertOutputImage(
 
 /** Generation/upload aliases take over: the previous holder loses the alias. */
 async function assignProjectAlias(tx: Tx, projectId: string, alias: string, imageId: string, now: Date): Promise<void> {
-  await imageRepository.releaseProjectAlias(tx, projectId, alias, now);
-  await tx.updateTable('images').set({ alias, updated_at: now }).where('id', '=', imageId).execute();
+  await imageRepository.takeOverProjectAlias(tx, projectId, alias, imageId, now);
 }
 
 async function assignFlowAlias(tx: Tx, flowId: string, alias: string, imageId: string, now: Date): Promise<void> {
-  await tx
-    .updateTable('flows')
-    .set({ aliases: sql`aliases || jsonb_build_object(${alias}::text, ${imageId}::text)`, updated_at: now })
-    .where('id', '=', flowId)
-    .execute();
+  await flowRepository.setFlowAlias(tx, flowId, alias, imageId, now);
 }

@@ -9,3 +9,5 @@ export * as imageRepository from './repositories/image.repository.js';
 export type { ProjectWithOrg } from './repositories/project.repository.js';
 export type { ApiKeyWithProject } from './repositories/api-key.repository.js';
 export type { GenerationListFilter } from './repositories/generation.repository.js';
+export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.repository.js';
+export type { FlowWithCounts } from './repositories/flow.repository.js';
