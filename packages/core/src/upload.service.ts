@@ -55,7 +55,8 @@ export async function normalizeUpload(data: Buffer): Promise<{ data: Buffer; mim
   if (!format) throw new UnsupportedMediaTypeError('Unsupported image type: only PNG, JPEG and WebP are accepted');
   let header: Metadata;
   try {
-    header = await sharp(data).metadata();
+    // Header only; no pixel limit here so the real size can be reported.
+    header = await sharp(data, { limitInputPixels: false }).metadata();
   } catch {
     throw new ValidationError('Image is corrupt or truncated', { field: 'file' });
   }
