@@ -171,12 +171,16 @@ async function storeOutput(
 ): Promise<GenerationRow | undefined> {
   const meta = await readImageMetadata(output.data, output.mimeType);
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
-  const key = imageStorageKey(row.project_id, imageId);
+  // One object per run: a late, superseded run never overwrites the bytes of the run that won.
+  const key = imageStorageKey(row.project_id, imageId, row.run);
   await deps.storage.put(key, output.data, meta.mimeType);
   const etag = contentEtag(output.data);
   const now = deps.clock.now();
+  let replacedKey: string | null = null;
   try {
-    return await deps.db.transaction().execute(async (tx) => {
+    const done = await deps.db.transaction().execute(async (tx) => {
+      const previous = await imageRepository.findImage(tx, row.project_id, imageId);
+      if (previous && previous.storage_key !== key) replacedKey = previous.storage_key;
       const image = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
       if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
       if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, now);
@@ -190,9 +194,13 @@ async function storeOutput(
       if (!done) throw new SupersededError();
       return done;
     });
+    if (replacedKey) await deps.storage.delete(replacedKey).catch((err) => deps.logger.warn({ err, key: replacedKey }, 'could not delete replaced bytes'));
+    return done;
   } catch (err) {
     if (!(err instanceof SupersededError)) throw err;
-    if (!row.output_image_id) await deps.storage.delete(key);
+    // Keep the object if a twin delivery of this same run committed it.
+    const current = await imageRepository.findImage(deps.db, row.project_id, imageId);
+    if (current?.storage_key !== key) await deps.storage.delete(key);
     return undefined;
   }
 }
@@ -230,6 +238,7 @@ async function upsertOutputImage(
     })
     .onConflict((oc) =>
       oc.column('id').doUpdateSet((eb) => ({
+        storage_key: eb.ref('excluded.storage_key'),
         mime_type: eb.ref('excluded.mime_type'),
         file_size: eb.ref('excluded.file_size'),
         width: eb.ref('excluded.width'),
