@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness.js';
-import { call, png, upload } from './image-helpers.js';
+import { call, generateAndWait, png, upload } from './image-helpers.js';
 
 let stack: Stack;
 let key: string;
@@ -10,12 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const generate = async (body: Record<string, unknown>) => {
-  const res = await call(stack, 'POST', '/api/v1/generations', { autoEnhance: false, ...body }, key, { prefer: 'wait=30' });
-  expect(res.statusCode).toBe(200);
-  expect(res.json().data.status).toBe('success');
-  return res.json().data;
-};
+const generate = (body: Record<string, unknown>) => generateAndWait(stack, body, key);
 const uploadTo = async (fields: Record<string, string>) => {
   const res = await upload(stack, fields, { data: await png(8, 8, { r: Math.floor(Math.random() * 255), g: 1, b: 2 }) }, key);
   expect(res.statusCode).toBe(201);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
-import { call, png, upload } from './image-helpers.js';
+import { call, generateAndWait, png, upload } from './image-helpers.js';
 
 let stack: Stack;
 let key: string;
@@ -10,11 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const generate = async (body: Record<string, unknown>) => {
-  const res = await call(stack, 'POST', '/api/v1/generations', { autoEnhance: false, ...body }, key, { prefer: 'wait=30' });
-  expect(res.json().data.status).toBe('success');
-  return res.json().data;
-};
+const generate = (body: Record<string, unknown>) => generateAndWait(stack, body, key);
 const get = (url: string) => call(stack, 'GET', url, undefined, key);
 
 describe('flows', () => {

@@ -64,3 +64,11 @@ export function call(stack: Stack, method: 'GET' | 'PUT' | 'POST' | 'DELETE' | '
 }
 
 export const cdnPath = (url: string): string => new URL(url).pathname;
+
+/** Submits with `Prefer: wait` (no prompt enhancement) and returns the generation, which must have succeeded. */
+export async function generateAndWait(stack: Stack, body: Record<string, unknown>, apiKey = stack.key.key): Promise<any> {
+  const res = await call(stack, 'POST', '/api/v1/generations', { autoEnhance: false, ...body }, apiKey, { prefer: 'wait=30' });
+  const data = res.json().data;
+  if (data?.status !== 'success') throw new Error(`generation did not succeed: ${res.body}`);
+  return data;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness.js';
-import { call, cdnPath, png, storedKeys, upload } from './image-helpers.js';
+import { call, cdnPath, generateAndWait, png, storedKeys, upload } from './image-helpers.js';
 
 let stack: Stack;
 let key: string;
@@ -15,11 +15,7 @@ const uploadTo = async (fields: Record<string, string>, apiKey = key) => {
   expect(res.statusCode).toBe(201);
   return res.json().data;
 };
-const generate = async (body: Record<string, unknown>) => {
-  const res = await call(stack, 'POST', '/api/v1/generations', { autoEnhance: false, ...body }, key, { prefer: 'wait=30' });
-  expect(res.json().data.status).toBe('success');
-  return res.json().data;
-};
+const generate = (body: Record<string, unknown>) => generateAndWait(stack, body, key);
 
 describe('images: list, get, update', () => {
   it('lists newest first, filtered by flowId, source and alias, paginated', async () => {

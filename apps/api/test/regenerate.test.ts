@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
-import { call, cdnPath, png, storedKeys, upload } from './image-helpers.js';
+import { call, cdnPath, generateAndWait, png, storedKeys, upload } from './image-helpers.js';
 
 let stack: Stack;
 let key: string;
@@ -10,11 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-const generate = async (body: Record<string, unknown>) => {
-  const res = await call(stack, 'POST', '/api/v1/generations', { autoEnhance: false, ...body }, key, { prefer: 'wait=30' });
-  expect(res.json().data.status).toBe('success');
-  return res.json().data;
-};
+const generate = (body: Record<string, unknown>) => generateAndWait(stack, body, key);
 const get = (id: string, q = '') => call(stack, 'GET', `/api/v1/generations/${id}${q}`, undefined, key);
 const bytes = async (url: string) => (await stack.app.inject({ method: 'GET', url: cdnPath(url) })).rawPayload;
 

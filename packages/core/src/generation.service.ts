@@ -11,7 +11,7 @@ import {
 } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
-import { aliasProblem, isUuid } from './alias.js';
+import { checkAssignedAliases, isUuid } from './alias.js';
 import { MAX_REFERENCE_IMAGES, resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
@@ -68,14 +68,7 @@ function stableStringify(v: unknown): string {
 }
 
 function checkAliases(input: SubmitGenerationInput): void {
-  for (const [field, value] of [['alias', input.alias], ['flowAlias', input.flowAlias]] as const) {
-    if (value === undefined) continue;
-    const problem = aliasProblem(value);
-    if (problem) throw new ValidationError(problem, { field });
-  }
-  if (input.flowAlias !== undefined && input.flowId === null) {
-    throw new ValidationError('flowAlias cannot be used with flowId: null', { field: 'flowAlias' });
-  }
+  checkAssignedAliases(input);
   if ((input.referenceImages?.length ?? 0) > MAX_REFERENCE_IMAGES) {
     throw new ValidationError(`At most ${MAX_REFERENCE_IMAGES} reference images are allowed`, { field: 'referenceImages' });
   }

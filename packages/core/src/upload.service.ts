@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { flowRepository, imageRepository } from '@banatie/db';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata } from 'sharp';
-import { aliasProblem } from './alias.js';
+import { checkAssignedAliases } from './alias.js';
 import type { ProjectContext } from './auth.js';
 import { AppError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from './errors.js';
 import { presentImage, type ImageDeps } from './image.service.js';
@@ -28,17 +28,6 @@ export interface UploadInput {
   flowId?: string | null;
   flowAlias?: string;
   meta?: Record<string, unknown>;
-}
-
-function checkUploadAliases(input: UploadInput): void {
-  for (const [field, value] of [['alias', input.alias], ['flowAlias', input.flowAlias]] as const) {
-    if (value === undefined) continue;
-    const problem = aliasProblem(value);
-    if (problem) throw new ValidationError(problem, { field });
-  }
-  if (input.flowAlias !== undefined && input.flowId === null) {
-    throw new ValidationError('flowAlias cannot be used with flowId: null', { field: 'flowAlias' });
-  }
 }
 
 /**
@@ -76,7 +65,7 @@ export async function normalizeUpload(data: Buffer): Promise<{ data: Buffer; mim
 }
 
 export async function uploadImage(deps: ImageDeps, ctx: ProjectContext, input: UploadInput): Promise<ImageDto> {
-  checkUploadAliases(input);
+  checkAssignedAliases(input);
   if (input.flowId && !(await flowRepository.findFlow(deps.db, ctx.projectId, input.flowId))) {
     throw new NotFoundError('Flow not found');
   }

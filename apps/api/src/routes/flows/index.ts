@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
+import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { generationHeaders, paginationQuery } from '../generations/schemas.js';
 
@@ -18,15 +19,7 @@ const setAliasesBody = z.strictObject({
 /** Flows (SPEC §5). */
 export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = {
-    db: deps.db,
-    queue: deps.queue,
-    clock: deps.clock,
-    storage: deps.storage,
-    publicBaseUrl: deps.config.publicBaseUrl,
-    logger: deps.logger,
-    onStatusChange: deps.notifier,
-  };
+  const svc = serviceDeps(deps);
 
   r.get('/flows', { schema: { tags: ['flows'], summary: 'List flows', querystring: pageQuery } }, async (request) => {
     const q = request.query;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
+import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { aspectRatioSchema, generationHeaders, generationIdParams, metaSchema, promptSchema } from './schemas.js';
 
@@ -18,15 +19,7 @@ const updateGenerationBody = z.strictObject({
 /** Regenerate (and the deprecated /retry), PUT and DELETE of a generation (SPEC §4). */
 export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = {
-    db: deps.db,
-    queue: deps.queue,
-    clock: deps.clock,
-    storage: deps.storage,
-    publicBaseUrl: deps.config.publicBaseUrl,
-    logger: deps.logger,
-    onStatusChange: deps.notifier,
-  };
+  const svc = serviceDeps(deps);
 
   for (const action of ['regenerate', 'retry'] as const) {
     r.post(

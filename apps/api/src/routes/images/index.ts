@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
+import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { aliasParams, imageIdParams, listImagesQuery, resolveQuery, setAliasBody, updateImageBody } from './schemas.js';
 import { readUploadForm, uploadLimits } from './upload-form.js';
@@ -12,7 +13,7 @@ import { readUploadForm, uploadLimits } from './upload-form.js';
 export async function imageRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(multipart, { limits: uploadLimits });
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = { db: deps.db, storage: deps.storage, clock: deps.clock, publicBaseUrl: deps.config.publicBaseUrl, logger: deps.logger };
+  const svc = serviceDeps(deps);
 
   r.post(
     '/images/upload',
