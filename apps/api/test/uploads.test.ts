@@ -184,3 +184,20 @@ describe('POST /api/v1/images/upload', () => {
     expect((await call(stack, 'GET', `/api/v1/images/${a.id}`)).json().data.alias).toBeNull();
   });
 });
+
+describe('over a real socket', () => {
+  it('an oversized upload is answered 413 without reading it all, and the server keeps serving', async () => {
+    const address = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+    const keysBefore = await storedKeys(stack);
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.alloc(FIVE_MB * 3, 1)], { type: 'image/png' }), 'big.png');
+    const res = await fetch(`${address}/api/v1/images/upload`, { method: 'POST', headers: { 'x-api-key': stack.key.key }, body: form });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toEqual({ code: 'FILE_TOO_LARGE', message: 'File too large' });
+    expect(await storedKeys(stack)).toEqual(keysBefore);
+    const okForm = new FormData();
+    okForm.append('file', new Blob([await png()], { type: 'image/png' }), 'ok.png');
+    const ok = await fetch(`${address}/api/v1/images/upload`, { method: 'POST', headers: { 'x-api-key': stack.key.key }, body: okForm });
+    expect(ok.status).toBe(201);
+  });
+});
