@@ -5,7 +5,7 @@ import sharp, { type Metadata } from 'sharp';
 import { checkAssignedAliases } from './alias.js';
 import type { ProjectContext } from './auth.js';
 import { AppError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from './errors.js';
-import { presentImage, type ImageDeps } from './image.service.js';
+import { AliasConflictError, isUniqueViolation, presentImage, type ImageDeps } from './image.service.js';
 import type { ImageDto } from './presenters.js';
 import { contentEtag, imageStorageKey } from './storage-keys.js';
 
@@ -13,7 +13,9 @@ export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 export const MAX_UPLOAD_SIDE = 8192;
 export const MAX_UPLOAD_PIXELS = 40_000_000;
 
-const ACCEPTED: Record<string, 'png' | 'jpeg' | 'webp'> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp' };
+/** By detected type; an animated PNG is a PNG (its first frame is kept). */
+const ACCEPTED: Record<string, 'png' | 'jpeg' | 'webp'> = { 'image/png': 'png', 'image/apng': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp' };
+const FORMAT_MIME = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 export class FileTooLargeError extends AppError {
   constructor() {
@@ -58,7 +60,7 @@ export async function normalizeUpload(data: Buffer): Promise<{ data: Buffer; mim
       .rotate()
       .toFormat(format, format === 'png' ? {} : { quality: 92 })
       .toBuffer({ resolveWithObject: true });
-    return { data: out.data, mimeType: detected!.mime, width: out.info.width, height: out.info.height };
+    return { data: out.data, mimeType: FORMAT_MIME[format], width: out.info.width, height: out.info.height };
   } catch {
     throw new ValidationError('Image is corrupt or truncated', { field: 'file' });
   }
@@ -102,6 +104,8 @@ export async function uploadImage(deps: ImageDeps, ctx: ProjectContext, input: U
     return presentImage(deps, ctx, row!);
   } catch (err) {
     await deps.storage.delete(key).catch(() => undefined);
+    // A PUT assigned the alias between our release and our set.
+    if (isUniqueViolation(err)) throw new AliasConflictError();
     throw err;
   }
 }
