@@ -15,16 +15,6 @@ export async function findImagesByIds(db: Executor, ids: string[]): Promise<Imag
   return db.selectFrom('images').selectAll().where('id', 'in', ids).execute();
 }
 
-/** Removes a project alias from whichever image holds it (takeover). */
-export async function releaseProjectAlias(db: Executor, projectId: string, alias: string, at: Date): Promise<void> {
-  await db
-    .updateTable('images')
-    .set({ alias: null, updated_at: at })
-    .where('project_id', '=', projectId)
-    .where('alias', '=', alias)
-    .execute();
-}
-
 /** The image (by id or project alias) public delivery serves, with its project's slugs checked. */
 export async function findImageForDelivery(
   db: Executor,
