@@ -106,9 +106,11 @@ export async function resolveImageAlias(deps: ReadDeps, ctx: ProjectContext, ali
 }
 
 /**
- * Hard delete: the row goes (generations keep outputImageId null and live
- * entries cascade through foreign keys), flow aliases pointing at it are
- * dropped, then the object and its variants are removed from storage.
+ * Hard delete: the object and its variants are removed first (if storage is
+ * down the client gets 503 and nothing changed, so a retry finishes the job and
+ * no orphan bytes stay behind), then the row goes with every flow alias
+ * pointing at it; generations keep outputImageId null and live entries go
+ * through foreign keys.
  */
 export async function deleteImage(deps: ImageDeps, ctx: ProjectContext, id: string): Promise<{ id: string }> {
   const current = await findOwnImage(deps.db, ctx, id);
@@ -117,12 +119,13 @@ export async function deleteImage(deps: ImageDeps, ctx: ProjectContext, id: stri
 }
 
 export async function deleteImageRow(deps: ImageDeps, projectId: string, imageId: string): Promise<void> {
-  const now = deps.clock.now();
-  const row = await deps.db.transaction().execute(async (tx) => {
-    await flowRepository.removeImageFromFlowAliases(tx, projectId, imageId, now);
-    return imageRepository.deleteImage(tx, projectId, imageId);
-  });
+  const row = await imageRepository.findImage(deps.db, projectId, imageId);
   if (!row) return;
   await deps.storage.delete(row.storage_key);
   await deps.storage.deletePrefix(imageVariantPrefix(projectId, row.id));
+  const now = deps.clock.now();
+  await deps.db.transaction().execute(async (tx) => {
+    await flowRepository.removeImageFromFlowAliases(tx, projectId, imageId, now);
+    await imageRepository.deleteImage(tx, projectId, imageId);
+  });
 }
