@@ -7,7 +7,6 @@ import {
   type Db,
   type GenerationRow,
   type GenerationStatus,
-  type ReferenceImage,
 } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
@@ -183,7 +182,7 @@ export async function presentGenerations(
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
   return rows.map((row) => {
     const image = row.output_image_id ? images.get(row.output_image_id) : undefined;
-    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image, [...new Set(flowAliases.get(image.id) ?? [])]) : null);
+    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image, flowAliases.get(image.id)) : null);
   });
 }
 

@@ -29,7 +29,7 @@ export const isUniqueViolation = (err: unknown): boolean => (err as { code?: str
 export async function presentImages(deps: ReadDeps, ctx: ProjectContext, rows: ImageRow[]): Promise<ImageDto[]> {
   const flowAliases = await imageRepository.flowAliasesOfImages(deps.db, ctx.projectId, rows.map((r) => r.id));
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
-  return rows.map((row) => toImageDto(urlCtx, row, [...new Set(flowAliases.get(row.id) ?? [])]));
+  return rows.map((row) => toImageDto(urlCtx, row, flowAliases.get(row.id)));
 }
 
 export async function presentImage(deps: ReadDeps, ctx: ProjectContext, row: ImageRow): Promise<ImageDto> {

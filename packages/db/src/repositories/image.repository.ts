@@ -121,10 +121,10 @@ export async function flowAliasesOfImages(db: Executor, projectId: string, image
   const out = new Map<string, string[]>();
   if (imageIds.length === 0) return out;
   const rows = await sql<{ alias: string; image_id: string }>`
-    SELECT kv.key AS alias, kv.value AS image_id
+    SELECT DISTINCT kv.key AS alias, kv.value AS image_id
     FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
     WHERE f.project_id = ${projectId} AND kv.value = ANY(${imageIds}::text[])
-    ORDER BY kv.key`.execute(db);
+    ORDER BY 1`.execute(db);
   for (const r of rows.rows) out.set(r.image_id, [...(out.get(r.image_id) ?? []), r.alias]);
   return out;
 }
