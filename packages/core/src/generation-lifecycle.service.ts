@@ -114,14 +114,16 @@ export async function updateGeneration(deps: GenerationDeps, ctx: ProjectContext
 }
 
 /**
- * Soft delete. The output image is hard-deleted unless it carries a project or
- * flow alias; then it stays, detached from the generation.
+ * Soft delete (an unfinished generation is cancelled too). The output image is
+ * hard-deleted unless it carries a project or flow alias; then it stays,
+ * detached from the generation.
  */
 export async function deleteGeneration(deps: LifecycleDeps, ctx: ProjectContext, id: string): Promise<{ id: string }> {
   const row = await findLiveGeneration(deps, ctx, id);
   const now = deps.clock.now();
   const deleted = await generationRepository.softDeleteGeneration(deps.db, ctx.projectId, row.id, now);
   if (!deleted) throw new NotFoundError('Generation not found');
+  if (deleted.status !== row.status) await notify(deps, deleted);
   const imageId = deleted.output_image_id;
   if (!imageId) return { id: row.id };
   const image = await imageRepository.findImage(deps.db, ctx.projectId, imageId);

@@ -222,10 +222,16 @@ export async function updateGenerationFields(
     .executeTakeFirst();
 }
 
+/** Soft delete; a pending or processing generation is also cancelled, so its job produces nothing. */
 export async function softDeleteGeneration(db: Executor, projectId: string, id: string, at: Date): Promise<GenerationRow | undefined> {
   return db
     .updateTable('generations')
-    .set({ deleted_at: at, updated_at: at })
+    .set({
+      deleted_at: at,
+      updated_at: at,
+      status: sql<GenerationStatus>`CASE WHEN status IN ('pending', 'processing') THEN 'cancelled' ELSE status END`,
+      completed_at: sql<Date>`CASE WHEN status IN ('pending', 'processing') THEN ${at} ELSE completed_at END`,
+    })
     .where('project_id', '=', projectId)
     .where('id', '=', id)
     .where('deleted_at', 'is', null)

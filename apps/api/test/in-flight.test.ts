@@ -1,4 +1,4 @@
-import { processGeneration, systemClock, type ImageProvider, type ProcessorDeps } from '@banatie/core';
+import { outputImageIdFor, processGeneration, systemClock, type ImageProvider, type ProcessorDeps } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import { LocalImageProvider } from '@banatie/providers';
 import { createObjectStorage } from '@banatie/storage';
@@ -7,9 +7,9 @@ import { startStack, type Stack } from './harness.js';
 import { call, cdnPath, storedKeys } from './image-helpers.js';
 
 /**
- * A regeneration while the previous run is still in the provider: the newer run
- * wins, and the late older run neither overwrites its bytes nor leaves an object.
- * The worker is off; the test plays both runs through the real processor.
+ * Generations changed while a run is in flight (regenerated, deleted): the late
+ * run neither overwrites newer bytes nor leaves an image or an object behind.
+ * The worker is off; the tests play the runs through the real processor.
  */
 let stack: Stack;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack?.close());
 
-describe('regenerate during processing', () => {
+describe('changes while a run is in flight', () => {
   it('the superseded run is discarded', async () => {
     const local = new LocalImageProvider();
     const storage = createObjectStorage(stack.config.storage);
@@ -59,5 +59,34 @@ describe('regenerate during processing', () => {
     const g = (await call(stack, 'GET', `/api/v1/generations/${sub.id}`)).json().data;
     expect([g.status, g.outputImage.version]).toEqual(['success', 2]);
     expect((await storedKeys(stack)).filter((k) => k.includes(g.outputImageId))).toEqual([`${g.projectId}/${g.outputImageId}.r1`]);
+  });
+
+  it('deleting a pending generation cancels it: its job produces nothing', async () => {
+    const local = new LocalImageProvider();
+    const deps: ProcessorDeps = { db: stack.db, storage: createObjectStorage(stack.config.storage), clock: systemClock, logger: createLogger({ level: 'silent' }), imageProvider: local };
+    const sub = (await call(stack, 'POST', '/api/v1/generations', { prompt: 'never drawn', autoEnhance: false })).json().data;
+    expect((await call(stack, 'DELETE', `/api/v1/generations/${sub.id}`)).statusCode).toBe(200);
+    expect(await processGeneration(deps, { generationId: sub.id, run: 0, isFinalAttempt: true })).toBe('skipped');
+    const g = (await call(stack, 'GET', `/api/v1/generations/${sub.id}`)).json().data;
+    expect([g.status, g.outputImageId, g.deletedAt === null]).toEqual(['cancelled', null, false]);
+  });
+
+  it('deleting a processing generation discards its output', async () => {
+    const local = new LocalImageProvider();
+    const sub = (await call(stack, 'POST', '/api/v1/generations', { prompt: 'deleted midway', autoEnhance: false })).json().data;
+    const provider: ImageProvider = {
+      name: 'local',
+      enhancePrompt: (req) => local.enhancePrompt(req),
+      generateImage: async (req) => {
+        expect((await call(stack, 'DELETE', `/api/v1/generations/${sub.id}`)).statusCode).toBe(200);
+        return local.generateImage(req);
+      },
+    };
+    const deps: ProcessorDeps = { db: stack.db, storage: createObjectStorage(stack.config.storage), clock: systemClock, logger: createLogger({ level: 'silent' }), imageProvider: provider };
+    expect(await processGeneration(deps, { generationId: sub.id, run: 0, isFinalAttempt: true })).toBe('skipped');
+    const g = (await call(stack, 'GET', `/api/v1/generations/${sub.id}`)).json().data;
+    expect([g.status, g.outputImageId]).toEqual(['cancelled', null]);
+    expect(await stack.db.selectFrom('images').selectAll().where('generation_id', '=', sub.id).execute()).toEqual([]);
+    expect((await storedKeys(stack)).filter((k) => k.includes(outputImageIdFor(g.id)))).toEqual([]);
   });
 });
