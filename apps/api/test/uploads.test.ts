@@ -170,6 +170,16 @@ describe('POST /api/v1/images/upload', () => {
     expect(await storedKeys(stack)).toEqual(keysBefore);
   });
 
+  it.each([
+    ['no boundary', 'multipart/form-data', 'garbage'],
+    ['no parts', 'multipart/form-data; boundary=x', 'garbage'],
+    ['a file cut off mid-part', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc'],
+    ['a malformed part header', 'multipart/form-data; boundary=x', '--x\r\nno header here\r\n\r\nabc\r\n--x--\r\n'],
+  ])('a malformed form (%s) is 400, never 500', async (_n, contentType, body) => {
+    const res = await stack.app.inject({ method: 'POST', url: '/api/v1/images/upload', headers: { 'x-api-key': stack.key.key, 'content-type': contentType }, payload: body });
+    expect([res.statusCode, res.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+  });
+
   it('a JSON body is 415, no key is 401', async () => {
     const json = await call(stack, 'POST', '/api/v1/images/upload', { file: 'x' });
     expect([json.statusCode, json.json().error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);

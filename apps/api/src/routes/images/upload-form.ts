@@ -1,4 +1,4 @@
-import { FileTooLargeError, MAX_UPLOAD_BYTES, UnsupportedMediaTypeError, ValidationError, isUuid, type UploadInput } from '@banatie/core';
+import { AppError, FileTooLargeError, MAX_UPLOAD_BYTES, UnsupportedMediaTypeError, ValidationError, isUuid, type UploadInput } from '@banatie/core';
 import type { FastifyRequest } from 'fastify';
 import { metaSchema } from '../generations/schemas.js';
 
@@ -35,10 +35,12 @@ export async function readUploadForm(request: FastifyRequest): Promise<UploadInp
       fields[part.fieldname] = String(part.value);
     }
   } catch (err) {
+    if (err instanceof AppError) throw err;
     const code = (err as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw new FileTooLargeError();
     if (code && LIMIT_ERRORS[code]) throw new ValidationError(LIMIT_ERRORS[code]);
-    throw err;
+    // Everything else thrown while reading the form is the parser refusing the body.
+    throw new ValidationError('Malformed multipart/form-data body');
   }
   if (!data) throw new ValidationError('file is required', { field: 'file' });
   return { data, ...parseFields(fields) };
