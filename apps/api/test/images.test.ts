@@ -54,7 +54,7 @@ describe('images: list, get, update', () => {
     const put = await call(stack, 'PUT', `/api/v1/images/${img.id}`, { focalPoint: { x: 0.25, y: 1 }, meta: { caption: 'hi' }, alias: '@cover' }, key);
     expect(put.statusCode).toBe(200);
     expect(put.json().data).toMatchObject({ focalPoint: { x: 0.25, y: 1 }, meta: { caption: 'hi' }, alias: '@cover' });
-    for (const body of [{ focalPoint: { x: 1.5, y: 0 } }, { focalPoint: { x: 0.5 } }, { colour: 'red' }, { meta: 'text' }, { alias: 7 }]) {
+    for (const body of [{ focalPoint: { x: 1.5, y: 0 } }, { focalPoint: { x: 0.5 } }, { colour: 'red' }, { meta: 'text' }, { meta: { a: '\u0000' } }, { alias: 7 }]) {
       const res = await call(stack, 'PUT', `/api/v1/images/${img.id}`, body, key);
       expect([res.statusCode, res.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     }

@@ -102,6 +102,8 @@ describe('PUT /generations/:id', () => {
     [{ flowId: 'abc' }, 400, 'flowId must be a UUID or null'],
     [{ status: 'success' }, 400, undefined],
     [{ flowId: '00000000-0000-4000-8000-000000000000' }, 404, 'Flow not found'],
+    [{ prompt: 'a \u0000 b' }, 400, 'Prompt must not contain NUL characters'],
+    [{ meta: { note: 'a\u0000' } }, 400, 'meta must not contain NUL characters'],
   ])('%o → %i', async (body, status, message) => {
     const g = await generate({ prompt: 'validated' });
     const res = await call(stack, 'PUT', `/api/v1/generations/${g.id}`, body, key);

@@ -159,6 +159,7 @@ describe('POST /api/v1/images/upload', () => {
     ['a malformed flowId', { flowId: 'abc' }, true, 400, 'flowId must be a UUID or null'],
     ['an unknown flowId', { flowId: '00000000-0000-4000-8000-000000000000' }, true, 404, 'Flow not found'],
     ['meta that is not JSON', { meta: '{nope' }, true, 400, 'meta must be a JSON object'],
+    ['meta with a NUL character', { meta: '{"a":"\\u0000"}' }, true, 400, 'meta must not contain NUL characters'],
     ['an unknown field', { colour: 'red' }, true, 400, 'Unknown field "colour"'],
   ];
 
