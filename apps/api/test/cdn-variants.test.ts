@@ -102,6 +102,16 @@ describe('public delivery variants', () => {
     expect(res.json().error.code).toBe('VALIDATION_ERROR');
   });
 
+  it.each([
+    ['/cdn/acme/site/img/%40x%', 'Malformed URL'],
+    [`/cdn/acme/site/img/${'a'.repeat(200)}`, 'A path parameter is too long'],
+    ['/api/v1/images/resolve/%E0%A4%A', 'Malformed URL'],
+  ])('%s → 400 in the usual envelope', async (url, message) => {
+    const res = await stack.app.inject({ method: 'GET', url, headers: { 'x-api-key': stack.key.key } });
+    expect([res.statusCode, res.json()]).toEqual([400, { success: false, error: { code: 'VALIDATION_ERROR', message } }]);
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
   it('a regeneration drops stale variants; the new rendition has a new ETag', async () => {
     const res = await call(stack, 'POST', '/api/v1/generations', { prompt: 'sunrise', autoEnhance: false }, undefined, { prefer: 'wait=30' });
     const g = res.json().data;
