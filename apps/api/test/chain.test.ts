@@ -1,3 +1,5 @@
+import { variantKey } from '@banatie/core';
+import { createObjectStorage } from '@banatie/storage';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
@@ -73,5 +75,18 @@ describe('logo → mug → mug at night → @last → regenerate', () => {
     expect((await sharp(after.rawPayload).metadata()).format).toBe('png');
     // The flow alias still points at the same image id.
     expect((await call(stack, 'GET', `/api/v1/flows/${flowId}`)).json().data.aliases).toEqual({ '@mug': mug.outputImageId });
+  });
+
+  it('deleting an image removes its S3 object and variants', async () => {
+    const storage = createObjectStorage(stack.config.storage);
+    const img = (await upload(stack, { flowId: 'null' }, { data: await png(40, 40) })).json().data;
+    expect((await stack.app.inject({ method: 'GET', url: `${cdnPath(img.url)}?w=10&format=webp` })).statusCode).toBe(200);
+    const row = await stack.db.selectFrom('images').selectAll().where('id', '=', img.id).executeTakeFirstOrThrow();
+    const variant = variantKey(row, { w: 10, format: 'webp' });
+    expect(variant.startsWith(`${img.projectId}/variants/${img.id}/`)).toBe(true);
+    expect([await storage.stat(row.storage_key), await storage.stat(variant)].map((s) => s !== null)).toEqual([true, true]);
+    expect((await call(stack, 'DELETE', `/api/v1/images/${img.id}`)).statusCode).toBe(200);
+    expect([await storage.stat(row.storage_key), await storage.stat(variant)]).toEqual([null, null]);
+    expect((await stack.app.inject({ method: 'GET', url: `${cdnPath(img.url)}?w=10&format=webp` })).statusCode).toBe(404);
   });
 });

@@ -83,6 +83,11 @@ export async function renderVariant(
   return { data, mimeType: FORMAT_MIME[c.format]! };
 }
 
+/** Where a rendition is cached: under the image's variant prefix, named by its variant id. */
+export function variantKey(image: Pick<ImageRow, 'project_id' | 'id' | 'etag' | 'focal_point' | 'mime_type'>, p: VariantParams): string {
+  return `${imageVariantPrefix(image.project_id, image.id)}${variantId(image, p)}`;
+}
+
 export interface DeliveredImage {
   data: Buffer;
   mimeType: string;
@@ -92,9 +97,8 @@ export interface DeliveredImage {
 /** The original bytes, or a rendition made with sharp and cached in storage under the image's variant prefix. */
 export async function loadDeliveredImage(storage: ObjectStorage, image: ImageRow, p: VariantParams): Promise<DeliveredImage> {
   if (!isVariantRequest(p)) return { data: await storage.get(image.storage_key), mimeType: image.mime_type, etag: image.etag };
-  const id = variantId(image, p);
-  const key = `${imageVariantPrefix(image.project_id, image.id)}${id}`;
-  const etag = `"${id}"`;
+  const key = variantKey(image, p);
+  const etag = deliveredEtag(image, p);
   try {
     const stat = await storage.stat(key);
     if (stat) return { data: await storage.get(key), mimeType: stat.contentType, etag };
