@@ -4,7 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppDeps } from './deps.js';
 import { authPlugin } from './plugins/auth.js';
 import { registerDocs } from './plugins/docs.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerKeyRateLimit } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
@@ -12,6 +12,7 @@ import { cdnRoutes } from './routes/cdn/index.js';
 import { liveCdnRoutes } from './routes/cdn/live.js';
 import { flowRoutes } from './routes/flows/index.js';
 import { generationEventRoutes } from './routes/generations/events.js';
+import { generationLifecycleRoutes } from './routes/generations/lifecycle.js';
 import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
@@ -30,6 +31,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Bad percent-encoding or an over-long path parameter (e.g. an alias in a CDN URL): the usual envelope, not Fastify's.
+    frameworkErrors: (err, request, reply) =>
+      sendError(reply.header('x-request-id', request.id), request, {
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'Malformed URL',
+      }),
   });
   // JSON only: a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
@@ -53,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);
       await v1.register(generationEventRoutes, deps);
+      await v1.register(generationLifecycleRoutes, deps);
       await v1.register(imageRoutes, deps);
       await v1.register(flowRoutes, deps);
       await v1.register(liveRoutes, deps);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
+import { flowRepository, generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
 import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
 export interface ProcessorDeps {
   db: Db;
@@ -38,8 +39,7 @@ export class RetryableGenerationError extends Error {
   }
 }
 
-/** Storage key of an image's bytes: derived from ids so a rerun overwrites. */
-export const imageStorageKey = (projectId: string, imageId: string): string => `${projectId}/${imageId}`;
+export { imageStorageKey } from './storage-keys.js';
 
 /** The output image id of a generation is derived from its id, so a rerun never makes a second image. */
 export function outputImageIdFor(generationId: string): string {
@@ -86,6 +86,8 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
     if (!done) return 'skipped';
     log.info({ ms: done.processing_time_ms }, 'generation succeeded');
+    // A regeneration replaced the bytes: renditions of the old bytes are stale.
+    if (started.output_image_id) await dropVariants(deps, started.project_id, done.output_image_id!);
     await notify(deps, done);
     return 'succeeded';
   } catch (err) {
@@ -169,12 +171,16 @@ async function storeOutput(
 ): Promise<GenerationRow | undefined> {
   const meta = await readImageMetadata(output.data, output.mimeType);
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
-  const key = imageStorageKey(row.project_id, imageId);
+  // One object per run: a late, superseded run never overwrites the bytes of the run that won.
+  const key = imageStorageKey(row.project_id, imageId, row.run);
   await deps.storage.put(key, output.data, meta.mimeType);
-  const etag = `"${createHash('sha256').update(output.data).digest('hex').slice(0, 32)}"`;
+  const etag = contentEtag(output.data);
   const now = deps.clock.now();
+  let replacedKey: string | null = null;
   try {
-    return await deps.db.transaction().execute(async (tx) => {
+    const done = await deps.db.transaction().execute(async (tx) => {
+      const previous = await imageRepository.findImage(tx, row.project_id, imageId);
+      if (previous && previous.storage_key !== key) replacedKey = previous.storage_key;
       const image = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
       if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
       if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, now);
@@ -188,14 +194,22 @@ async function storeOutput(
       if (!done) throw new SupersededError();
       return done;
     });
+    if (replacedKey) await deps.storage.delete(replacedKey).catch((err) => deps.logger.warn({ err, key: replacedKey }, 'could not delete replaced bytes'));
+    return done;
   } catch (err) {
     if (!(err instanceof SupersededError)) throw err;
-    if (!row.output_image_id) await deps.storage.delete(key);
+    // Keep the object if a twin delivery of this same run committed it.
+    const current = await imageRepository.findImage(deps.db, row.project_id, imageId);
+    if (current?.storage_key !== key) await deps.storage.delete(key);
     return undefined;
   }
 }
 
 class SupersededError extends Error {}
+
+async function dropVariants(deps: ProcessorDeps, projectId: string, imageId: string): Promise<void> {
+  await deps.storage.deletePrefix(imageVariantPrefix(projectId, imageId)).catch((err) => deps.logger.warn({ err, imageId }, 'could not drop stale variants'));
+}
 
 async function upsertOutputImage(
   tx: Tx,
@@ -224,6 +238,7 @@ async function upsertOutputImage(
     })
     .onConflict((oc) =>
       oc.column('id').doUpdateSet((eb) => ({
+        storage_key: eb.ref('excluded.storage_key'),
         mime_type: eb.ref('excluded.mime_type'),
         file_size: eb.ref('excluded.file_size'),
         width: eb.ref('excluded.width'),
@@ -239,14 +254,9 @@ async function upsertOutputImage(
 
 /** Generation/upload aliases take over: the previous holder loses the alias. */
 async function assignProjectAlias(tx: Tx, projectId: string, alias: string, imageId: string, now: Date): Promise<void> {
-  await imageRepository.releaseProjectAlias(tx, projectId, alias, now);
-  await tx.updateTable('images').set({ alias, updated_at: now }).where('id', '=', imageId).execute();
+  await imageRepository.takeOverProjectAlias(tx, projectId, alias, imageId, now);
 }
 
 async function assignFlowAlias(tx: Tx, flowId: string, alias: string, imageId: string, now: Date): Promise<void> {
-  await tx
-    .updateTable('flows')
-    .set({ aliases: sql`aliases || jsonb_build_object(${alias}::text, ${imageId}::text)`, updated_at: now })
-    .where('id', '=', flowId)
-    .execute();
+  await flowRepository.setFlowAlias(tx, flowId, alias, imageId, now);
 }

@@ -7,17 +7,17 @@ import {
   type Db,
   type GenerationRow,
   type GenerationStatus,
-  type ReferenceImage,
 } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
-import { aliasProblem, isUuid } from './alias.js';
+import { checkAssignedAliases, isUuid } from './alias.js';
+import { MAX_REFERENCE_IMAGES, resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
 import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
 
-export const MAX_REFERENCE_IMAGES = 3;
+export { MAX_REFERENCE_IMAGES };
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface GenerationDeps {
@@ -67,31 +67,10 @@ function stableStringify(v: unknown): string {
 }
 
 function checkAliases(input: SubmitGenerationInput): void {
-  for (const [field, value] of [['alias', input.alias], ['flowAlias', input.flowAlias]] as const) {
-    if (value === undefined) continue;
-    const problem = aliasProblem(value);
-    if (problem) throw new ValidationError(problem, { field });
-  }
-  if (input.flowAlias !== undefined && input.flowId === null) {
-    throw new ValidationError('flowAlias cannot be used with flowId: null', { field: 'flowAlias' });
-  }
+  checkAssignedAliases(input);
   if ((input.referenceImages?.length ?? 0) > MAX_REFERENCE_IMAGES) {
     throw new ValidationError(`At most ${MAX_REFERENCE_IMAGES} reference images are allowed`, { field: 'referenceImages' });
   }
-}
-
-/** Explicit references: an image id or a project alias of this project; unknown → 404. */
-async function resolveReferences(db: Db, projectId: string, refs: string[]): Promise<ReferenceImage[]> {
-  const unique = [...new Set(refs)];
-  const resolved: ReferenceImage[] = [];
-  for (const ref of unique) {
-    const image = isUuid(ref)
-      ? await imageRepository.findImage(db, projectId, ref)
-      : await db.selectFrom('images').selectAll().where('project_id', '=', projectId).where('alias', '=', ref).executeTakeFirst();
-    if (!image) throw new NotFoundError('Image not found');
-    if (!resolved.some((r) => r.imageId === image.id)) resolved.push({ imageId: image.id, alias: isUuid(ref) ? null : ref });
-  }
-  return resolved;
 }
 
 export async function submitGeneration(
@@ -107,7 +86,13 @@ export async function submitGeneration(
   if (input.flowId && !(await flowRepository.findFlow(db, ctx.projectId, input.flowId))) {
     throw new NotFoundError('Flow not found');
   }
-  const references = await resolveReferences(db, ctx.projectId, input.referenceImages ?? []);
+  // A new flow is empty, so its context adds nothing: aliases then resolve across the project.
+  const { references, warnings } = await resolveReferenceImages(
+    db,
+    ctx.projectId,
+    { explicit: input.referenceImages ?? [], prompt: input.prompt },
+    { flowId: input.flowId ?? null },
+  );
   const hash = opts.idempotencyKey ? requestHash(input) : null;
   const now = deps.clock.now();
   if (opts.idempotencyKey) {
@@ -168,7 +153,7 @@ export async function submitGeneration(
     );
     throw new ServiceUnavailableError('Queue unavailable, nothing was recorded; retry later');
   }
-  return { generation: await presentGeneration(deps, ctx, row), created: true };
+  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings }, created: true };
 }
 
 /** Undoes a submit whose job could not be queued, so the client's retry starts clean. */
@@ -195,10 +180,11 @@ export async function presentGenerations(
 ): Promise<GenerationDto[]> {
   const ids = rows.map((r) => r.output_image_id).filter((id): id is string => id !== null);
   const images = new Map((await imageRepository.findImagesByIds(deps.db, ids)).map((i) => [i.id, i]));
+  const flowAliases = await imageRepository.flowAliasesOfImages(deps.db, ctx.projectId, ids);
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
   return rows.map((row) => {
     const image = row.output_image_id ? images.get(row.output_image_id) : undefined;
-    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image) : null);
+    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image, flowAliases.get(image.id)) : null);
   });
 }
 

@@ -51,6 +51,8 @@ export interface GenerationDto {
   completedAt: string | null;
   updatedAt: string;
   deletedAt: string | null;
+  /** Submit only: prompt aliases that did not resolve. */
+  warnings?: string[];
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

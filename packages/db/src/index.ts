@@ -12,3 +12,5 @@ export type { ProjectWithOrg } from './repositories/project.repository.js';
 export type { ApiKeyWithProject } from './repositories/api-key.repository.js';
 export type { GenerationListFilter } from './repositories/generation.repository.js';
 export type { LiveScopeWithStats, LiveEntryForDelivery } from './repositories/live.repository.js';
+export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.repository.js';
+export type { FlowWithCounts } from './repositories/flow.repository.js';

@@ -11,12 +11,5 @@ export function createObjectStorage(opts: StorageOptions): ObjectStorage {
   return opts.driver === 'fs' ? new FsObjectStorage(opts.dir) : new S3ObjectStorage(opts.s3);
 }
 
-/** Storage key of an image's original bytes. */
-export function imageObjectKey(projectId: string, imageId: string): string {
-  return `${projectId}/${imageId}`;
-}
-
-/** Variants (resized/converted renditions) are cached under this prefix and removed with the image. */
-export function variantPrefix(projectId: string, imageId: string): string {
-  return `${projectId}/variants/${imageId}/`;
-}
+// The key scheme lives in core (one definition); re-exported under the names storage tests use.
+export { imageStorageKey as imageObjectKey, imageVariantPrefix as variantPrefix } from '@banatie/core';

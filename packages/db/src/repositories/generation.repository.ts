@@ -168,3 +168,90 @@ export async function markGenerationFailed(
 export async function setGenerationPrompt(db: Executor, id: string, run: number, prompt: string): Promise<void> {
   await db.updateTable('generations').set({ prompt }).where('id', '=', id).where('run', '=', run).execute();
 }
+
+/**
+ * Starts a new run of a generation (regeneration): status back to pending with the
+ * next run number, guarded by the run the caller read so two concurrent
+ * regenerations do not both win.
+ */
+export async function startGenerationRun(
+  db: Executor,
+  projectId: string,
+  id: string,
+  expectedRun: number,
+  values: { referenceImages: string; prompt?: string; aspectRatio?: string; at: Date },
+): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set((eb) => ({
+      run: eb('run', '+', 1),
+      status: 'pending',
+      reference_images: values.referenceImages,
+      ...(values.prompt !== undefined ? { prompt: values.prompt, original_prompt: values.prompt } : {}),
+      ...(values.aspectRatio !== undefined ? { aspect_ratio: values.aspectRatio } : {}),
+      error_code: null,
+      error_message: null,
+      attempts: 0,
+      processing_time_ms: null,
+      started_at: null,
+      completed_at: null,
+      updated_at: values.at,
+    }))
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .where('run', '=', expectedRun)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function updateGenerationFields(
+  db: Executor,
+  projectId: string,
+  id: string,
+  patch: { flow_id?: string | null; meta?: string },
+  at: Date,
+): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set({ ...patch, updated_at: at })
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Soft delete; a pending or processing generation is also cancelled, so its job produces nothing. */
+export async function softDeleteGeneration(db: Executor, projectId: string, id: string, at: Date): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set({
+      deleted_at: at,
+      updated_at: at,
+      status: sql<GenerationStatus>`CASE WHEN status IN ('pending', 'processing') THEN 'cancelled' ELSE status END`,
+      completed_at: sql<Date>`CASE WHEN status IN ('pending', 'processing') THEN ${at} ELSE completed_at END`,
+    })
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function detachOutputImage(db: Executor, id: string, at: Date): Promise<void> {
+  await db.updateTable('generations').set({ output_image_id: null, updated_at: at }).where('id', '=', id).execute();
+}
+
+export async function findLatestFlowGeneration(db: Executor, projectId: string, flowId: string): Promise<GenerationRow | undefined> {
+  return db
+    .selectFrom('generations')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('flow_id', '=', flowId)
+    .where('deleted_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

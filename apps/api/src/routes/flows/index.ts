@@ -1,5 +1,83 @@
+import { flowService, generationLifecycle, generationService, imageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
+import { ok, page } from '../../lib/envelope.js';
+import { respondQueued } from '../../lib/respond-generation.js';
+import { serviceDeps } from '../../lib/service-deps.js';
+import { projectOf } from '../../plugins/auth.js';
+import { generationHeaders, paginationQuery } from '../generations/schemas.js';
+
+const flowIdParams = z.object({ id: z.string().max(100) });
+const flowAliasParams = z.object({ id: z.string().max(100), alias: z.string().max(100) });
+const pageQuery = z.strictObject(paginationQuery);
+const setAliasesBody = z.strictObject({
+  aliases: z.record(z.string().max(100), z.string({ error: 'alias values must be image ids' }).max(100), { error: 'aliases must be an object of "@name": "<imageId>"' }),
+});
 
 /** Flows (SPEC §5). */
-export async function flowRoutes(_app: FastifyInstance, _deps: AppDeps): Promise<void> {}
+export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const svc = serviceDeps(deps);
+
+  r.get('/flows', { schema: { tags: ['flows'], summary: 'List flows', querystring: pageQuery } }, async (request) => {
+    const q = request.query;
+    const { items, total } = await flowService.listFlows(svc, projectOf(request), q);
+    return page(items, total, q.limit, q.offset);
+  });
+
+  r.get('/flows/:id', { schema: { tags: ['flows'], summary: 'Get a flow', params: flowIdParams } }, async (request) =>
+    ok(await flowService.getFlow(svc, projectOf(request), request.params.id)),
+  );
+
+  r.get(
+    '/flows/:id/generations',
+    { schema: { tags: ['flows'], summary: "A flow's generations", params: flowIdParams, querystring: pageQuery } },
+    async (request) => {
+      const ctx = projectOf(request);
+      const flowId = await flowService.requireFlow(deps.db, ctx, request.params.id);
+      const q = request.query;
+      const { items, total } = await generationService.listGenerations(svc, ctx, { flowId, ...q });
+      return page(items, total, q.limit, q.offset);
+    },
+  );
+
+  r.get(
+    '/flows/:id/images',
+    { schema: { tags: ['flows'], summary: "A flow's images (generated and uploaded)", params: flowIdParams, querystring: pageQuery } },
+    async (request) => {
+      const ctx = projectOf(request);
+      const flowId = await flowService.requireFlow(deps.db, ctx, request.params.id);
+      const q = request.query;
+      const { items, total } = await imageService.listImages(svc, ctx, { flowId, ...q });
+      return page(items, total, q.limit, q.offset);
+    },
+  );
+
+  r.put(
+    '/flows/:id/aliases',
+    { schema: { tags: ['flows'], summary: 'Merge flow aliases', params: flowIdParams, body: setAliasesBody } },
+    async (request) => ok(await flowService.setFlowAliases(svc, projectOf(request), request.params.id, request.body.aliases)),
+  );
+
+  r.delete(
+    '/flows/:id/aliases/:alias',
+    { schema: { tags: ['flows'], summary: 'Remove a flow alias', params: flowAliasParams } },
+    async (request) => ok(await flowService.removeFlowAlias(svc, projectOf(request), request.params.id, request.params.alias)),
+  );
+
+  r.post(
+    '/flows/:id/regenerate',
+    { schema: { tags: ['flows'], summary: "Regenerate the flow's latest generation", params: flowIdParams, headers: generationHeaders } },
+    async (request, reply) => {
+      const ctx = projectOf(request);
+      const generation = await generationLifecycle.regenerateFlow(svc, ctx, request.params.id);
+      return respondQueued(deps, request, reply, ctx, generation);
+    },
+  );
+
+  r.delete('/flows/:id', { schema: { tags: ['flows'], summary: 'Delete a flow (its generations and images remain)', params: flowIdParams } }, async (request) =>
+    ok(await flowService.deleteFlow(svc, projectOf(request), request.params.id)),
+  );
+}

@@ -35,7 +35,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
       const final = await waitForGeneration(deps.events, generation.id, wait * 1000, () =>
         generationService.getGeneration(svc, ctx, generation.id),
       );
-      return reply.code(generationService.isTerminal(final.status) ? 200 : 202).send(ok(final));
+      return reply.code(generationService.isTerminal(final.status) ? 200 : 202).send(ok({ ...final, warnings: generation.warnings }));
     },
   );
 

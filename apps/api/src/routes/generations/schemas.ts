@@ -4,15 +4,20 @@ import { z } from 'zod';
 export const MAX_PROMPT_LENGTH = 4000;
 const MAX_META_BYTES = 16 * 1024;
 
+/** PostgreSQL text and jsonb cannot hold U+0000: refuse it with a 400 instead of failing the insert. */
+export const hasNul = (s: string): boolean => s.includes('\u0000');
+
 export const metaSchema = z
   .record(z.string(), z.unknown(), { error: 'meta must be an object' })
-  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_META_BYTES, { error: 'meta must be at most 16 KB as JSON' });
+  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_META_BYTES, { error: 'meta must be at most 16 KB as JSON' })
+  .refine((m) => !JSON.stringify(m).replace(/\\\\/g, '').includes('\\u0000'), { error: 'meta must not contain NUL characters' });
 
 export const promptSchema = z
   .string({ error: (iss) => (iss.input === undefined ? 'Prompt is required' : 'Prompt must be a string') })
   .trim()
   .min(1, { error: 'Prompt is required' })
-  .max(MAX_PROMPT_LENGTH, { error: `Prompt must be at most ${MAX_PROMPT_LENGTH} characters` });
+  .max(MAX_PROMPT_LENGTH, { error: `Prompt must be at most ${MAX_PROMPT_LENGTH} characters` })
+  .refine((p) => !hasNul(p), { error: 'Prompt must not contain NUL characters' });
 
 export const aspectRatioSchema = z.enum(ASPECT_RATIOS, { error: 'Invalid aspect ratio' });
 

@@ -5,10 +5,15 @@ import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
 import { projectOf } from '../../plugins/auth.js';
-import { aspectRatioSchema, webhookUrlSchema } from '../generations/schemas.js';
+import { aspectRatioSchema, hasNul, webhookUrlSchema } from '../generations/schemas.js';
 
 const updateProjectBody = z.strictObject({
-  stylePrompt: z.string({ error: 'stylePrompt must be a string' }).max(2000, { error: 'stylePrompt must be at most 2000 characters' }).nullable().optional(),
+  stylePrompt: z
+    .string({ error: 'stylePrompt must be a string' })
+    .max(2000, { error: 'stylePrompt must be at most 2000 characters' })
+    .refine((v) => !hasNul(v), { error: 'stylePrompt must not contain NUL characters' })
+    .nullable()
+    .optional(),
   defaultAspectRatio: aspectRatioSchema.nullable().optional(),
   webhookUrl: webhookUrlSchema.nullable().optional(),
   autoEnhanceDefault: z.boolean({ error: 'autoEnhanceDefault must be a boolean' }).nullable().optional(),
