@@ -1,0 +1,262 @@
+// `npm run bench [-- --quick] [-- --runs N] [-- --out DIR]`
+// Measures the service against bare baselines run back to back in the same
+// invocation, prints one table, writes results.json and BENCHMARKS.md.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, stopAll } from './procs.js';
+import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
+import * as s from './scenarios.js';
+import { startStack, type Stack } from './stack.js';
+import { ensureWrk, type WrkResult } from './wrk.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const quick = args.quick!;
+const runs = Number(args.runs ?? (quick ? 1 : 3));
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
+// Quick mode must not overwrite the committed numbers unless asked to.
+const outDir = resolve(ROOT, args.out ?? (quick ? 'bench/quick' : 'bench'));
+const markdownPath = args.out || quick ? join(outDir, 'BENCHMARKS.md') : join(ROOT, 'BENCHMARKS.md');
+
+const durations: s.Durations = quick
+  ? { wrkSeconds: 1, warmupSeconds: 0, connections: 50, pipelineJobs: 20, scalingRounds: 2, pickupSamples: 5, uploads: 4 }
+  : { wrkSeconds: 8, warmupSeconds: 2, connections: 50, pipelineJobs: 300, scalingRounds: 4, pickupSamples: 40, uploads: 20 };
+
+const SCALING_POINTS = [
+  [1, 8],
+  [1, 32],
+  [2, 8],
+  [2, 32],
+] as const;
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/** rss peaks collected per load: name → MB. */
+const peaks = new Map<string, number>();
+function keepPeak(name: string, mb: number | undefined): void {
+  if (mb !== undefined) peaks.set(name, Math.max(peaks.get(name) ?? 0, mb));
+}
+function workerPeak(rss: Record<string, number>): number | undefined {
+  const w = Object.entries(rss).filter(([k]) => k.startsWith('worker'));
+  return w.length ? Math.max(...w.map(([, v]) => v)) : undefined;
+}
+
+/** Runs baseline and real back to back `runs` times, alternating which goes first. */
+async function paired<T>(name: string, baseline: () => Promise<T>, real: () => Promise<T>): Promise<Array<{ real: T; baseline: T }>> {
+  const out: Array<{ real: T; baseline: T }> = [];
+  for (let i = 0; i < runs; i++) {
+    log(`${name}: run ${i + 1}/${runs}`);
+    if (i % 2 === 0) {
+      const b = await baseline();
+      out.push({ baseline: b, real: await real() });
+    } else {
+      const r = await real();
+      out.push({ real: r, baseline: await baseline() });
+    }
+  }
+  return out;
+}
+
+function ratioRow(id: string, label: string, unit: string, min: number, pairs: Array<{ real: number; baseline: number }>, note?: string): Row {
+  const runsOut = pairs.map((p) => ({ value: p.real, baseline: p.baseline, ratio: p.real / p.baseline }));
+  const ratio = median(runsOut.map((r) => r.ratio));
+  return {
+    id,
+    label,
+    unit,
+    value: median(runsOut.map((r) => r.value)),
+    baseline: median(runsOut.map((r) => r.baseline)),
+    ratio,
+    target: `≥ ${min}× baseline`,
+    pass: ratio >= min,
+    note,
+    runs: runsOut,
+  };
+}
+
+function limitRow(id: string, label: string, unit: string, values: number[], max: number | null, baselines?: number[]): Row {
+  const value = median(values);
+  return {
+    id,
+    label,
+    unit,
+    value,
+    baseline: baselines ? median(baselines) : null,
+    ratio: null,
+    target: max === null ? '—' : `< ${max} ${unit}`,
+    pass: max === null ? null : value < max,
+    runs: values.map((v, i) => ({ value: v, ...(baselines ? { baseline: baselines[i] } : {}) })),
+  };
+}
+
+function naRow(id: string, label: string, target: string, note: string): Row {
+  return { id, label, unit: '', value: null, baseline: null, ratio: null, target, pass: null, note, runs: [] };
+}
+
+function wrkNote(pairs: Array<{ real: WrkResult; baseline: WrkResult }>): string | undefined {
+  const errors = pairs.reduce((a, p) => a + p.real.errors, 0);
+  const baseErrors = pairs.reduce((a, p) => a + p.baseline.errors, 0);
+  if (!errors && !baseErrors) return undefined;
+  return `non-2xx/socket errors: service ${errors}, baseline ${baseErrors}`;
+}
+
+async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
+  const submit = await paired(
+    'submit',
+    () => s.submitBaseline(stack, durations),
+    () => s.submitReal(stack, durations),
+  );
+  for (const p of submit) keepPeak('api:submit', p.real.rss.api);
+  const sub = submit.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+  rows.push(
+    ratioRow('submit.rps', 'submit POST /generations (50 conns)', 'req/s', 0.5, sub.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(sub)),
+    limitRow('submit.p50', 'submit p50 latency', 'ms', sub.map((p) => p.real.p50Ms), null, sub.map((p) => p.baseline.p50Ms)),
+    limitRow('submit.p99', 'submit p99 latency', 'ms', sub.map((p) => p.real.p99Ms), 50, sub.map((p) => p.baseline.p99Ms)),
+  );
+  await s.clearSubmitted(stack);
+}
+
+async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
+  await stack.setGemini({ kind: 'image', noise: s.NOISE_IMAGE });
+  const [worker] = await stack.startWorkers(1, 8);
+  const baselineWorker = await stack.startBaselineWorker(8);
+  try {
+    const pickups: Array<{ from202: number[]; fromInsert: number[] }> = [];
+    for (let i = 0; i < runs; i++) {
+      log(`queue pickup: run ${i + 1}/${runs}`);
+      pickups.push(await s.pickup(stack, durations));
+    }
+    rows.push(
+      limitRow('pickup.p50', 'queue pickup p50 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 50)), 10),
+      limitRow('pickup.p99', 'queue pickup p99 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 99)), null),
+      limitRow('pickup.insert.p50', 'row insert → processing p50', 'ms', pickups.map((p) => percentile(p.fromInsert, 50)), null),
+    );
+
+    const pollId = await s.oneSucceeded(stack);
+    const poll = await paired(
+      'poll',
+      () => s.pollBaseline(stack, durations, pollId),
+      () => s.pollReal(stack, durations, pollId),
+    );
+    for (const p of poll) keepPeak('api:poll', p.real.rss.api);
+    const pl = poll.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+    rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, pl.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(pl)));
+
+    const liveBytes = await s.warmLive(stack);
+    if (!liveBytes) {
+      rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
+    } else {
+      const live = await paired(
+        'live HIT',
+        () => s.liveBaseline(stack, durations),
+        () => s.liveReal(stack, durations),
+      );
+      for (const p of live) keepPeak('api:live', p.real.rss.api);
+      const lv = live.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+      const row = ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, lv.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(lv));
+      rows.push(row);
+    }
+
+    const pipe = await paired(
+      'pipeline',
+      () => s.pipeline(stack, durations, true, { worker: baselineWorker.pid }),
+      () => s.pipeline(stack, durations, false, { worker: worker!.pid }),
+    );
+    for (const p of pipe) {
+      keepPeak('api:pipeline', p.real.rss.api);
+      keepPeak('worker:pipeline', p.real.rss.worker);
+    }
+    rows.push(ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result }))));
+  } finally {
+    await Promise.all([worker!.stop(), baselineWorker.stop()]);
+  }
+}
+
+async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {
+  await stack.setGemini({ kind: 'image', delayMs: 1000, noise: s.NOISE_IMAGE });
+  for (const [workers, concurrency] of SCALING_POINTS) {
+    const pairs: Array<{ real: number; baseline: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      log(`scaling ${workers}×${concurrency}: run ${i + 1}/${runs}`);
+      const m = await s.scaling(stack, durations, workers, concurrency);
+      keepPeak('worker:scaling', workerPeak(m.rss));
+      pairs.push({ real: m.result.perSecond, baseline: m.result.ideal });
+    }
+    const row = ratioRow(`scaling.${workers}x${concurrency}`, `scaling, 1 s Gemini, ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency}`, 'gen/s', 0.9, pairs);
+    row.target = '≥ 0.9× ideal N×C/1 s';
+    rows.push(row);
+  }
+}
+
+async function measureUploads(stack: Stack, rows: Row[]): Promise<void> {
+  log('uploads');
+  const m = await s.uploads(stack, durations);
+  if (!m) {
+    rows.push(naRow('rss.api.uploads', `API peak RSS, ${durations.uploads} concurrent 5 MB uploads`, '< 500 MB', 'upload route not available'));
+    return;
+  }
+  const row = limitRow('rss.api.uploads', `API peak RSS, ${durations.uploads} concurrent 5 MB uploads`, 'MB', [m.rss.api ?? 0], 500);
+  const bad = m.result.statuses.filter((st) => st !== 201);
+  if (bad.length) row.note = `upload statuses: ${[...new Set(m.result.statuses)].join(', ')}`;
+  rows.push(row);
+}
+
+function memoryRows(): Row[] {
+  const rows: Row[] = [];
+  for (const load of ['submit', 'poll', 'live', 'pipeline']) {
+    const mb = peaks.get(`api:${load}`);
+    rows.push(mb === undefined ? naRow(`rss.api.${load}`, `API peak RSS under ${load}`, '< 250 MB', load === 'live' ? 'live URLs not available' : 'not measured') : limitRow(`rss.api.${load}`, `API peak RSS under ${load}`, 'MB', [mb], 250));
+  }
+  for (const load of ['pipeline', 'scaling']) {
+    const mb = peaks.get(`worker:${load}`);
+    rows.push(mb === undefined ? naRow(`rss.worker.${load}`, `worker peak RSS under ${load}`, '—', 'not measured') : limitRow(`rss.worker.${load}`, `worker peak RSS under ${load}`, 'MB', [mb], null));
+  }
+  return rows;
+}
+
+const NOTES_FILE = join(ROOT, 'bench/NOTES.md');
+
+async function main(): Promise<void> {
+  ensureWrk(log);
+  const machine = describeMachine();
+  const date = new Date().toISOString();
+  log(`starting the stack (${quick ? 'quick' : 'full'} mode, ${runs} run(s))`);
+  const stack = await startStack();
+  const rows: Row[] = [];
+  try {
+    await measureHttp(stack, rows);
+    await measureWithWorkers(stack, rows);
+    await measureScaling(stack, rows);
+    await measureUploads(stack, rows);
+    rows.push(...memoryRows());
+  } catch (err) {
+    log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);
+    throw err;
+  } finally {
+    await stack.close();
+  }
+  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const results: Results = { date, command, mode: quick ? 'quick' : 'full', runs, machine, rows };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(markdownPath, benchmarksMarkdown(results, readFileSync(NOTES_FILE, 'utf8')));
+  process.stdout.write(`${textTable(rows)}\n`);
+  log(`wrote ${join(outDir, 'results.json')} and ${markdownPath}`);
+}
+
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  },
+);
