@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import type { Clock, ObjectStorage } from '@banatie/core';
+import type { ApiKeyCache, Clock, ObjectStorage } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import type { GenerationEventHub, GenerationNotifier, GenerationQueue } from '@banatie/queue';
@@ -18,4 +18,8 @@ export interface AppDeps {
   clock: Clock;
   /** After a status change made by the API (cancel): Redis event, webhook. */
   notifier: GenerationNotifier;
+  /** Verified API keys in process (absent: every request asks PostgreSQL). */
+  keyCache?: ApiKeyCache;
+  /** After a key is revoked: drop it from every instance's keyCache. */
+  onApiKeyRevoked?: (keyId: string) => Promise<void>;
 }

@@ -1,10 +1,20 @@
 import type { Config } from '@banatie/config';
-import { systemClock } from '@banatie/core';
+import { ApiKeyCache, systemClock } from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis } from '@banatie/queue';
+import {
+  GenerationEventHub,
+  createGenerationNotifier,
+  createGenerationQueue,
+  createRedis,
+  publishApiKeyRevoked,
+  watchApiKeyRevocations,
+} from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import type { AppDeps } from './deps.js';
+
+/** How long a verified key is trusted without PostgreSQL when a revocation broadcast is missed. */
+const API_KEY_CACHE_TTL_MS = 15_000;
 
 /** Wires real adapters from the configuration. */
 export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
@@ -19,6 +29,12 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const events = new GenerationEventHub(subscriber, config.queuePrefix);
+  const keyCache = new ApiKeyCache({ ttlMs: API_KEY_CACHE_TTL_MS, maxEntries: 10_000, clock: systemClock });
+  watchApiKeyRevocations(subscriber, config.queuePrefix, {
+    onRevoked: (keyId) => keyCache.revoke(keyId),
+    onResubscribed: () => keyCache.clear(),
+    onError: (err) => logger.warn({ err: err.message }, 'api key revocation subscribe failed'),
+  });
   return {
     config,
     logger,
@@ -29,6 +45,13 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     storage,
     clock: systemClock,
     notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
+    keyCache,
+    onApiKeyRevoked: async (keyId) => {
+      keyCache.revoke(keyId);
+      await publishApiKeyRevoked(redis, config.queuePrefix, keyId).catch((err: Error) =>
+        logger.warn({ err: err.message, keyId }, 'revocation broadcast failed; other instances drop the key within the cache TTL'),
+      );
+    },
     close: async () => {
       await queue.close().catch(() => undefined);
       redis.disconnect();
