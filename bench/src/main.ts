@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, stopAll } from './procs.js';
+import { ROOT, stopAll, type Child } from './procs.js';
 import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
 import * as s from './scenarios.js';
 import { startStack, type Stack } from './stack.js';
@@ -16,6 +16,12 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     runs: { type: 'string' },
     out: { type: 'string' },
+    /** Seconds per wrk measurement (overrides the mode's default). */
+    seconds: { type: 'string' },
+    /** Writes V8 CPU profiles of the API and workers (node --cpu-prof) into this directory. */
+    profile: { type: 'string' },
+    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads); default all. */
+    only: { type: 'string' },
   },
 });
 const quick = args.quick!;
@@ -28,6 +34,10 @@ const markdownPath = args.out || quick ? join(outDir, 'BENCHMARKS.md') : join(RO
 const durations: s.Durations = quick
   ? { wrkSeconds: 1, warmupSeconds: 0, connections: 50, pipelineJobs: 20, scalingRounds: 2, pickupSamples: 5, uploads: 4 }
   : { wrkSeconds: 8, warmupSeconds: 2, connections: 50, pipelineJobs: 300, scalingRounds: 4, pickupSamples: 40, uploads: 20 };
+
+if (args.seconds) durations.wrkSeconds = Number(args.seconds);
+const only = args.only ? new Set(args.only.split(',')) : null;
+const want = (section: string) => !only || only.has(section);
 
 const SCALING_POINTS = [
   [1, 8],
@@ -108,6 +118,7 @@ function wrkNote(pairs: Array<{ real: WrkResult; baseline: WrkResult }>): string
 }
 
 async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('submit')) return;
   const submit = await paired(
     'submit',
     () => s.submitBaseline(stack, durations),
@@ -129,57 +140,69 @@ async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
   const baselineWorker = await stack.startBaselineWorker(8);
   try {
     const pickups: Array<{ from202: number[]; fromInsert: number[] }> = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (want('pickup') ? runs : 0); i++) {
       log(`queue pickup: run ${i + 1}/${runs}`);
       pickups.push(await s.pickup(stack, durations));
     }
-    rows.push(
-      limitRow('pickup.p50', 'queue pickup p50 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 50)), 10),
-      limitRow('pickup.p99', 'queue pickup p99 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 99)), null),
-      limitRow('pickup.insert.p50', 'row insert → processing p50', 'ms', pickups.map((p) => percentile(p.fromInsert, 50)), null),
-    );
-
-    const pollId = await s.oneSucceeded(stack);
-    const poll = await paired(
-      'poll',
-      () => s.pollBaseline(stack, durations, pollId),
-      () => s.pollReal(stack, durations, pollId),
-    );
-    for (const p of poll) keepPeak('api:poll', p.real.rss.api);
-    const pl = poll.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
-    rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, pl.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(pl)));
-
-    const liveBytes = await s.warmLive(stack);
-    if (!liveBytes) {
-      rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
-    } else {
-      const live = await paired(
-        'live HIT',
-        () => s.liveBaseline(stack, durations),
-        () => s.liveReal(stack, durations),
+    if (want('pickup')) {
+      rows.push(
+        limitRow('pickup.p50', 'queue pickup p50 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 50)), 10),
+        limitRow('pickup.p99', 'queue pickup p99 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 99)), null),
+        limitRow('pickup.insert.p50', 'row insert → processing p50', 'ms', pickups.map((p) => percentile(p.fromInsert, 50)), null),
       );
-      for (const p of live) keepPeak('api:live', p.real.rss.api);
-      const lv = live.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
-      const row = ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, lv.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(lv));
-      rows.push(row);
     }
 
-    const pipe = await paired(
-      'pipeline',
-      () => s.pipeline(stack, durations, true, { worker: baselineWorker.pid }),
-      () => s.pipeline(stack, durations, false, { worker: worker!.pid }),
-    );
-    for (const p of pipe) {
-      keepPeak('api:pipeline', p.real.rss.api);
-      keepPeak('worker:pipeline', p.real.rss.worker);
-    }
-    rows.push(ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result }))));
+    if (want('poll')) await measurePoll(stack, rows);
+    if (want('live')) await measureLive(stack, rows);
+    if (want('pipeline')) await measurePipeline(stack, rows, worker!, baselineWorker);
   } finally {
     await Promise.all([worker!.stop(), baselineWorker.stop()]);
   }
 }
 
+async function measurePoll(stack: Stack, rows: Row[]): Promise<void> {
+  const pollId = await s.oneSucceeded(stack);
+  const poll = await paired(
+    'poll',
+    () => s.pollBaseline(stack, durations, pollId),
+    () => s.pollReal(stack, durations, pollId),
+  );
+  for (const p of poll) keepPeak('api:poll', p.real.rss.api);
+  const pl = poll.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+  rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, pl.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(pl)));
+}
+
+async function measureLive(stack: Stack, rows: Row[]): Promise<void> {
+  const liveBytes = await s.warmLive(stack);
+  if (!liveBytes) {
+    rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
+  } else {
+    const live = await paired(
+      'live HIT',
+      () => s.liveBaseline(stack, durations),
+      () => s.liveReal(stack, durations),
+    );
+    for (const p of live) keepPeak('api:live', p.real.rss.api);
+    const lv = live.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+    rows.push(ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, lv.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(lv)));
+  }
+}
+
+async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselineWorker: Child): Promise<void> {
+  const pipe = await paired(
+    'pipeline',
+    () => s.pipeline(stack, durations, true, { worker: baselineWorker.pid }),
+    () => s.pipeline(stack, durations, false, { worker: worker.pid }),
+  );
+  for (const p of pipe) {
+    keepPeak('api:pipeline', p.real.rss.api);
+    keepPeak('worker:pipeline', p.real.rss.worker);
+  }
+  rows.push(ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result }))));
+}
+
 async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('scaling')) return;
   await stack.setGemini({ kind: 'image', delayMs: 1000, noise: s.NOISE_IMAGE });
   for (const [workers, concurrency] of SCALING_POINTS) {
     const pairs: Array<{ real: number; baseline: number }> = [];
@@ -196,6 +219,7 @@ async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {
 }
 
 async function measureUploads(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('uploads')) return;
   log('uploads');
   const m = await s.uploads(stack, durations);
   if (!m) {
@@ -228,11 +252,11 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const date = new Date().toISOString();
   log(`starting the stack (${quick ? 'quick' : 'full'} mode, ${runs} run(s))`);
-  const stack = await startStack();
+  const stack = await startStack({ profileDir: args.profile ? resolve(args.profile) : undefined });
   const rows: Row[] = [];
   try {
     await measureHttp(stack, rows);
-    await measureWithWorkers(stack, rows);
+    if (['pickup', 'poll', 'live', 'pipeline'].some(want)) await measureWithWorkers(stack, rows);
     await measureScaling(stack, rows);
     await measureUploads(stack, rows);
     rows.push(...memoryRows());

@@ -83,8 +83,8 @@ export function spawnChild(
   return child;
 }
 
-export function spawnNode(name: string, entry: string, args: string[], env: Record<string, string>, onLine?: (line: string) => void): Child {
-  return spawnChild(name, process.execPath, [entry, ...args], env, onLine);
+export function spawnNode(name: string, entry: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Child {
+  return spawnChild(name, process.execPath, [...nodeFlags, entry, ...args], env);
 }
 
 /** Resolves with `ready()`'s value, or rejects when the child exits or the deadline passes first. */

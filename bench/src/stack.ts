@@ -85,7 +85,7 @@ function createKey(env: Record<string, string>): { key: string; projectId: strin
   return { key: parsed.key, projectId: parsed.projectId };
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(opts: { profileDir?: string } = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const prefix = `bench_${testQueuePrefix()}`;
   const baselinePrefix = `${prefix}_base`;
@@ -98,11 +98,12 @@ export async function startStack(): Promise<Stack> {
   const fake = spawnNode('fake-gemini', 'packages/testing/dist/fake-gemini-server.js', ['--port', '0'], {});
   const fakeGeminiUrl = await untilReady(fake, announced(fake, /^FAKE_GEMINI_URL=(\S+)$/));
   const env = serviceEnv({ dbUrl: db.url, redisUrl, prefix, storageDir, fakeGeminiUrl });
+  const profiled = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
   const { key, projectId } = createKey(env);
 
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const api = spawnNode('api', 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(apiPort), PUBLIC_BASE_URL: apiUrl });
+  const api = spawnNode('api', 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(apiPort), PUBLIC_BASE_URL: apiUrl }, profiled);
   await untilReady(api, pollHealth(apiUrl));
 
   const baseline = spawnNode('baseline', 'bench/dist/baseline-server.js', [], {
@@ -131,7 +132,7 @@ export async function startStack(): Promise<Stack> {
     startWorkers: (count, concurrency) =>
       Promise.all(
         Array.from({ length: count }, async (_, i) => {
-          const w = spawnNode(`worker-${i}`, 'apps/worker/dist/main.js', [], { ...env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(concurrency) });
+          const w = spawnNode(`worker-${i}`, 'apps/worker/dist/main.js', [], { ...env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(concurrency) }, profiled);
           await untilReady(w, announced(w, /"msg":"worker ready"/));
           workers.add(w);
           return w;
