@@ -3,45 +3,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@banatie/config';
 import { ApiKeyCache, apiKeyService, systemClock, type CreatedKey } from '@banatie/core';
-import type { Database } from '@banatie/db';
-import { createLogger } from '@banatie/logger';
 import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
-import type { FastifyInstance } from 'fastify';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import type { AppDeps } from '../src/deps.js';
-import { createAppDeps } from '../src/main-deps.js';
+import { startRecordingApi, type RecordingApi } from './sql-log.js';
 
-interface Instance {
-  app: FastifyInstance;
-  deps: AppDeps & { close(): Promise<void> };
-  /** SQL statements this instance sent to PostgreSQL. */
-  sql: string[];
-}
+type Instance = RecordingApi;
 
 let testDb: TestDatabase;
 let storageDir: string;
 const instances: Instance[] = [];
-const pools: pg.Pool[] = [];
 let master: string;
 
-/** An API instance whose database handle records every statement. */
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const deps = await createAppDeps(loadConfig(env), createLogger({ level: 'silent' }));
-  const sql: string[] = [];
-  const pool = new pg.Pool({ connectionString: testDb.url, max: 4 });
-  pools.push(pool);
-  deps.db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
-    log: (event) => void sql.push(event.query.sql),
-  });
-  const app = await buildApp(deps);
-  await app.ready();
-  const instance = { app, deps, sql };
+  const instance = await startRecordingApi(env);
   instances.push(instance);
   return instance;
 }
@@ -53,11 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const i of instances) {
-    await i.app.close();
-    await i.deps.close();
-  }
-  await Promise.all(pools.map((p) => p.end()));
+  for (const i of instances) await i.close();
   await testDb?.drop();
   await rm(storageDir, { recursive: true, force: true });
 });
@@ -74,7 +45,7 @@ function env(prefix: string): Record<string, string> {
 }
 
 const list = (i: Instance, key: string) => i.app.inject({ method: 'GET', url: '/api/v1/generations', headers: { 'x-api-key': key } });
-const keyLookups = (i: Instance) => i.sql.filter((s) => s.includes('"api_keys"') && s.startsWith('select')).length;
+const keyLookups = (i: Instance) => i.statements.filter((s) => s.includes('"api_keys"') && s.startsWith('select')).length;
 
 function createKey(org: string): Promise<CreatedKey> {
   return apiKeyService.createProjectKey({ db: testDb.db, clock: systemClock }, { orgSlug: org, projectSlug: 'site' });

@@ -101,6 +101,7 @@ export async function submitGeneration(
   opts: { idempotencyKey?: string; liveScopeId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
+  if (isPlainSubmit(input, opts)) return submitPlain(deps, ctx, input, opts);
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');
@@ -156,17 +157,52 @@ export async function submitGeneration(
     return { generation: await presentGeneration(deps, ctx, existing), created: false };
   }
 
-  // After the commit: a worker never sees a job whose row is missing.
+  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
+  return { generation: await presentGeneration(deps, ctx, row), created: true };
+}
+
+/** Nothing to look up first (references, flow, idempotency key): one statement. */
+function isPlainSubmit(input: SubmitGenerationInput, opts: { idempotencyKey?: string }): boolean {
+  return !opts.idempotencyKey && !input.referenceImages?.length && (input.flowId === undefined || input.flowId === null);
+}
+
+/** The common submit in one round trip to PostgreSQL and one to Redis; stores what the general path would. */
+async function submitPlain(
+  deps: GenerationDeps,
+  ctx: ProjectContext,
+  input: SubmitGenerationInput,
+  opts: { liveScopeId?: string },
+): Promise<SubmitResult> {
+  const row = await generationRepository.insertPlainGeneration(deps.db, {
+    projectId: ctx.projectId,
+    newFlow: input.flowId === undefined,
+    prompt: input.prompt,
+    autoEnhance: input.autoEnhance ?? null,
+    template: input.enhancementOptions?.template ?? 'general',
+    aspectRatio: input.aspectRatio ?? null,
+    alias: input.alias ?? null,
+    flowAlias: input.flowAlias ?? null,
+    meta: JSON.stringify(input.meta ?? {}),
+    webhookUrl: input.webhookUrl ?? null,
+    liveScopeId: opts.liveScopeId ?? null,
+    at: deps.clock.now(),
+  });
+  if (!row) throw new NotFoundError('Project not found');
+  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
+  return { generation: await presentGeneration(deps, ctx, row), created: true };
+}
+
+/** After the commit: a worker never sees a job whose row is missing. */
+async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean): Promise<void> {
   try {
     await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
   } catch (err) {
     deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
-    await withdrawGeneration(db, row, input.flowId === undefined).catch((e) =>
+    await withdrawGeneration(deps.db, row, flowCreated).catch((e) =>
       deps.logger?.error({ err: e, generationId: row.id }, 'could not withdraw an unqueued generation'),
     );
     throw new ServiceUnavailableError('Queue unavailable, nothing was recorded; retry later');
   }
-  return { generation: await presentGeneration(deps, ctx, row), created: true };
 }
 
 /** Undoes a submit whose job could not be queued, so the client's retry starts clean. */

@@ -168,3 +168,44 @@ export async function markGenerationFailed(
 export async function setGenerationPrompt(db: Executor, id: string, run: number, prompt: string): Promise<void> {
   await db.updateTable('generations').set({ prompt }).where('id', '=', id).where('run', '=', run).execute();
 }
+
+export interface PlainGenerationInsert {
+  projectId: string;
+  /** true: a new flow is created in the same statement; false: no flow. */
+  newFlow: boolean;
+  prompt: string;
+  /** null: the project's `autoEnhanceDefault`, else true. */
+  autoEnhance: boolean | null;
+  template: string;
+  /** null: the project's `defaultAspectRatio`, else 1:1. */
+  aspectRatio: string | null;
+  alias: string | null;
+  flowAlias: string | null;
+  meta: string;
+  webhookUrl: string | null;
+  liveScopeId: string | null;
+  at: Date;
+}
+
+/**
+ * A submit without references, flow id or idempotency key in one round trip:
+ * reads the project's defaults, creates the flow and the generation in a single
+ * (atomic) statement. Undefined when the project does not exist.
+ */
+export async function insertPlainGeneration(db: Executor, g: PlainGenerationInsert): Promise<GenerationRow | undefined> {
+  const { rows } = await sql<GenerationRow>`
+    WITH p AS (SELECT id, settings FROM projects WHERE id = ${g.projectId}),
+         f AS (INSERT INTO flows (project_id) SELECT id FROM p WHERE ${g.newFlow}::boolean RETURNING id)
+    INSERT INTO generations (
+      project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
+      reference_images, requested_references, alias, flow_alias, meta, webhook_url,
+      idempotency_key, live_scope_id, request_hash, created_at, updated_at)
+    SELECT p.id, (SELECT id FROM f), ${g.prompt}, ${g.prompt},
+      COALESCE(${g.autoEnhance}::boolean, (p.settings->>'autoEnhanceDefault')::boolean, true), ${g.template},
+      COALESCE(${g.aspectRatio}::text, p.settings->>'defaultAspectRatio', '1:1'),
+      '[]'::jsonb, '[]'::jsonb, ${g.alias}, ${g.flowAlias}, ${g.meta}::jsonb, ${g.webhookUrl},
+      NULL, ${g.liveScopeId}::uuid, NULL, ${g.at}, ${g.at}
+    FROM p
+    RETURNING *`.execute(db);
+  return rows[0];
+}
