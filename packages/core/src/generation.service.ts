@@ -241,9 +241,10 @@ export async function getGeneration(
   ctx: ProjectContext,
   id: string,
 ): Promise<GenerationDto> {
-  const row = isUuid(id) ? await generationRepository.findGeneration(deps.db, ctx.projectId, id, { includeDeleted: true }) : undefined;
-  if (!row) throw new NotFoundError('Generation not found');
-  return presentGeneration(deps, ctx, row);
+  const found = isUuid(id) ? await generationRepository.findGenerationWithOutputImage(deps.db, ctx.projectId, id) : undefined;
+  if (!found) throw new NotFoundError('Generation not found');
+  const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
+  return toGenerationDto(urlCtx, found.row, found.outputImage ? toImageDto(urlCtx, found.outputImage) : null);
 }
 
 export async function listGenerations(

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
-import type { GenerationRow, GenerationStatus, NewGeneration } from '../types.js';
+import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration } from '../types.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
   return db.insertInto('generations').values(values).returningAll().executeTakeFirstOrThrow();
@@ -208,4 +208,29 @@ export async function insertPlainGeneration(db: Executor, g: PlainGenerationInse
     FROM p
     RETURNING *`.execute(db);
   return rows[0];
+}
+
+/**
+ * A generation of the project with its output image, in one round trip (the
+ * poll path). The image comes back as JSON, so its timestamps are revived here.
+ */
+export async function findGenerationWithOutputImage(
+  db: Executor,
+  projectId: string,
+  id: string,
+): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined } | undefined> {
+  const found = await db
+    .selectFrom('generations as g')
+    .leftJoin('images as i', 'i.id', 'g.output_image_id')
+    .selectAll('g')
+    .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
+    .where('g.project_id', '=', projectId)
+    .where('g.id', '=', id)
+    .executeTakeFirst();
+  if (!found) return undefined;
+  const { output_image_json: image, ...row } = found;
+  const outputImage = image
+    ? ({ ...image, created_at: new Date(image.created_at as string), updated_at: new Date(image.updated_at as string) } as ImageRow)
+    : undefined;
+  return { row, outputImage };
 }
