@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads); default all. */
     only: { type: 'string' },
+    /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
+    render: { type: 'string' },
   },
 });
 const quick = args.quick!;
@@ -276,7 +278,15 @@ async function main(): Promise<void> {
   log(`wrote ${join(outDir, 'results.json')} and ${markdownPath}`);
 }
 
-main().then(
+/** BENCHMARKS.md again from a results.json, with the current notes. */
+function render(resultsFile: string): void {
+  const results = JSON.parse(readFileSync(resolve(resultsFile), 'utf8')) as Results;
+  writeFileSync(markdownPath, benchmarksMarkdown(results, readFileSync(NOTES_FILE, 'utf8')));
+  process.stdout.write(`${textTable(results.rows)}\n`);
+  log(`wrote ${markdownPath}`);
+}
+
+(args.render ? Promise.resolve().then(() => render(args.render!)) : main()).then(
   () => process.exit(0),
   async (err: unknown) => {
     log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
