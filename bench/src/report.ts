@@ -64,7 +64,7 @@ function fmt(n: number | null, digits = 1): string {
 }
 
 function cells(row: Row): string[] {
-  const value = row.value === null ? `n/a${row.note ? ` (${row.note})` : ''}` : `${fmt(row.value)} ${row.unit}`;
+  const value = row.value === null ? `n/a${row.note ? ` (${row.note})` : ''}` : `${fmt(row.value)} ${row.unit}${row.note ? ` (${row.note})` : ''}`;
   const baseline = row.baseline === null ? '—' : `${fmt(row.baseline)} ${row.unit}`;
   const ratio = row.ratio === null ? '—' : row.ratio.toFixed(2);
   const ok = row.pass === null ? '—' : row.pass ? 'yes' : 'NO';

@@ -194,6 +194,14 @@ export async function pipeline(stack: Stack, d: Durations, baseline: boolean, wo
 export interface ScalingResult {
   perSecond: number;
   ideal: number;
+  /** Medians over the jobs (ms): `processing_time_ms` (provider call to stored output) and `started_at` → `completed_at`. */
+  processingMs: number;
+  cycleMs: number;
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /**
@@ -212,10 +220,22 @@ export async function scaling(stack: Stack, d: Durations, workers: number, concu
       const pids = Object.fromEntries(started.map((w, i) => [`worker${i + 1}`, w.pid]));
       return withRss(pids, () => waitAllSucceeded(stack, ids, (d.scalingRounds + 60) * 1000));
     })();
-    const rows = await stack.db.db.selectFrom('generations').select('completed_at').where('id', 'in', ids).execute();
+    const rows = await stack.db.db
+      .selectFrom('generations')
+      .select(['started_at', 'completed_at', 'processing_time_ms'])
+      .where('id', 'in', ids)
+      .execute();
     const times = rows.map((r) => r.completed_at!.getTime()).sort((a, b) => a - b);
     const span = (times[total - 1]! - times[batch - 1]!) / 1000;
-    return { result: { perSecond: (total - batch) / span, ideal: batch }, rss: measured.rss };
+    return {
+      result: {
+        perSecond: (total - batch) / span,
+        ideal: batch,
+        processingMs: medianOf(rows.map((r) => r.processing_time_ms ?? Number.NaN)),
+        cycleMs: medianOf(rows.map((r) => r.completed_at!.getTime() - r.started_at!.getTime())),
+      },
+      rss: measured.rss,
+    };
   } finally {
     await Promise.all(started.map((w) => w.stop()));
   }
