@@ -200,7 +200,10 @@ async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselin
     keepPeak('api:pipeline', p.real.rss.api);
     keepPeak('worker:pipeline', p.real.rss.worker);
   }
-  rows.push(ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result }))));
+  const kb = await s.outputImageKb(stack);
+  rows.push(
+    ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result })), `${kb} KB images`),
+  );
 }
 
 async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {

@@ -66,7 +66,8 @@ function fmt(n: number | null, digits = 1): string {
 function cells(row: Row): string[] {
   const value = row.value === null ? `n/a${row.note ? ` (${row.note})` : ''}` : `${fmt(row.value)} ${row.unit}${row.note ? ` (${row.note})` : ''}`;
   const baseline = row.baseline === null ? '—' : `${fmt(row.baseline)} ${row.unit}`;
-  const ratio = row.ratio === null ? '—' : row.ratio.toFixed(2);
+  // Floored, so a ratio shown as meeting its target does.
+  const ratio = row.ratio === null ? '—' : (Math.floor(row.ratio * 100) / 100).toFixed(2);
   const ok = row.pass === null ? '—' : row.pass ? 'yes' : 'NO';
   return [row.label, value, baseline, ratio, row.target, ok];
 }

@@ -28,6 +28,11 @@ export const NOISE_IMAGE = { width: 256, height: 256 };
 const SUBMIT_BODY = JSON.stringify({ prompt: 'a benchmark of a submitted generation', autoEnhance: false });
 const TERMINAL = ['success', 'failed', 'cancelled'] as const;
 
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
 function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
   const sampler = sampleRss(pids);
   return run().then(
@@ -189,6 +194,12 @@ export async function pipeline(stack: Stack, d: Durations, baseline: boolean, wo
   });
 }
 
+/** Size of the generated output images (KB, median), to show the pipeline moved ~200 KB per job. */
+export async function outputImageKb(stack: Stack): Promise<number> {
+  const rows = await stack.db.db.selectFrom('images').select('file_size').where('source', '=', 'generated').execute();
+  return Math.round(medianOf(rows.map((r) => r.file_size)) / 1024);
+}
+
 // ---- scaling -------------------------------------------------------------------
 
 export interface ScalingResult {
@@ -197,11 +208,6 @@ export interface ScalingResult {
   /** Medians over the jobs (ms): `processing_time_ms` (provider call to stored output) and `started_at` → `completed_at`. */
   processingMs: number;
   cycleMs: number;
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /**
@@ -268,7 +274,11 @@ async function fiveMbPng(): Promise<Buffer> {
   const width = 1280;
   const height = 1300;
   const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24;
+  let seed = 1;
+  for (let i = 0; i < pixels.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    pixels[i] = seed >>> 24;
+  }
   return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
 }
 

@@ -246,7 +246,7 @@ async function sendImage(ctx: RespondContext, opts: { mimeType?: string; noise?:
   const mimeType = opts.noise ? 'image/png' : (opts.mimeType ?? 'image/png');
   const aspectRatio = ctx.body.generationConfig?.imageConfig?.aspectRatio ?? '1:1';
   const [draft, final] = await Promise.all([
-    encode(sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }), 'image/png'),
+    draftPng(),
     opts.noise ? noisePng(opts.noise) : encode(imageCanvas(prompt, aspectRatio), mimeType),
   ]);
   // Like thinking image models: a thought with a draft image, a caption, then the final image.
@@ -259,6 +259,14 @@ async function sendImage(ctx: RespondContext, opts: { mimeType?: string; noise?:
   sendJson(ctx.res, 200, candidateResponse(parts, 'STOP', ctx.model));
 }
 
+let draft: Promise<Buffer> | undefined;
+
+/** The thought's draft image is always the same grey square: encoded once. */
+function draftPng(): Promise<Buffer> {
+  draft ??= encode(sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }), 'image/png');
+  return draft;
+}
+
 const noiseCache = new Map<string, Promise<Buffer>>();
 
 /** Encoded once per size, so a benchmark measures the service and not this fake's encoder. */
@@ -269,7 +277,7 @@ function noisePng({ width, height }: NoiseImage): Promise<Buffer> {
     const pixels = Buffer.alloc(width * height * 3);
     let seed = 0x2545f491;
     for (let i = 0; i < pixels.length; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // 32-bit LCG: exact in JS, unlike a float product
       pixels[i] = seed >>> 24;
     }
     png = sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
