@@ -119,17 +119,28 @@ function wrkNote(pairs: Array<{ real: WrkResult; baseline: WrkResult }>): string
   return `non-2xx/socket errors: service ${errors}, baseline ${baseErrors}`;
 }
 
+/** Paired wrk runs of one HTTP row; keeps the API's peak RSS under `load`. */
+async function pairedWrk(
+  load: string,
+  baseline: () => Promise<s.Measured<WrkResult>>,
+  real: () => Promise<s.Measured<WrkResult>>,
+): Promise<Array<{ real: WrkResult; baseline: WrkResult }>> {
+  const pairs = await paired(load, baseline, real);
+  for (const p of pairs) keepPeak(`api:${load}`, p.real.rss.api);
+  return pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+}
+
+const rpsPairs = (pairs: Array<{ real: WrkResult; baseline: WrkResult }>) => pairs.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps }));
+
 async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
   if (!want('submit')) return;
-  const submit = await paired(
+  const sub = await pairedWrk(
     'submit',
     () => s.submitBaseline(stack, durations),
     () => s.submitReal(stack, durations),
   );
-  for (const p of submit) keepPeak('api:submit', p.real.rss.api);
-  const sub = submit.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
   rows.push(
-    ratioRow('submit.rps', 'submit POST /generations (50 conns)', 'req/s', 0.5, sub.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(sub)),
+    ratioRow('submit.rps', 'submit POST /generations (50 conns)', 'req/s', 0.5, rpsPairs(sub), wrkNote(sub)),
     limitRow('submit.p50', 'submit p50 latency', 'ms', sub.map((p) => p.real.p50Ms), null, sub.map((p) => p.baseline.p50Ms)),
     limitRow('submit.p99', 'submit p99 latency', 'ms', sub.map((p) => p.real.p99Ms), 50, sub.map((p) => p.baseline.p99Ms)),
   );
@@ -164,14 +175,12 @@ async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
 
 async function measurePoll(stack: Stack, rows: Row[]): Promise<void> {
   const pollId = await s.oneSucceeded(stack);
-  const poll = await paired(
+  const pl = await pairedWrk(
     'poll',
     () => s.pollBaseline(stack, durations, pollId),
     () => s.pollReal(stack, durations, pollId),
   );
-  for (const p of poll) keepPeak('api:poll', p.real.rss.api);
-  const pl = poll.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
-  rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, pl.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(pl)));
+  rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, rpsPairs(pl), wrkNote(pl)));
 }
 
 async function measureLive(stack: Stack, rows: Row[]): Promise<void> {
@@ -179,14 +188,12 @@ async function measureLive(stack: Stack, rows: Row[]): Promise<void> {
   if (!liveBytes) {
     rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
   } else {
-    const live = await paired(
-      'live HIT',
+    const lv = await pairedWrk(
+      'live',
       () => s.liveBaseline(stack, durations),
       () => s.liveReal(stack, durations),
     );
-    for (const p of live) keepPeak('api:live', p.real.rss.api);
-    const lv = live.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
-    rows.push(ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, lv.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps })), wrkNote(lv)));
+    rows.push(ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, rpsPairs(lv), wrkNote(lv)));
   }
 }
 
