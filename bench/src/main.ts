@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, stopAll, type Child } from './procs.js';
+import { ROOT, setInterruptCleanup, stopAll, type Child } from './procs.js';
 import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
 import * as s from './scenarios.js';
 import { startStack, type Stack } from './stack.js';
@@ -270,6 +270,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   log(`starting the stack (${quick ? 'quick' : 'full'} mode, ${runs} run(s))`);
   const stack = await startStack({ profileDir: args.profile ? resolve(args.profile) : undefined });
+  setInterruptCleanup(() => stack.close());
   const rows: Row[] = [];
   try {
     await measureHttp(stack, rows);
@@ -281,6 +282,7 @@ async function main(): Promise<void> {
     log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);
     throw err;
   } finally {
+    setInterruptCleanup(undefined);
     await stack.close();
   }
   machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);

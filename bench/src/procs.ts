@@ -17,15 +17,26 @@ export interface Child {
 }
 
 const children = new Set<Child>();
+let onInterrupt: (() => Promise<void>) | undefined;
 
 function killAll(): void {
   for (const c of children) c.proc.kill('SIGKILL');
 }
+
+/** Runs on Ctrl-C / SIGTERM before the children are killed (e.g. dropping the bench database); bounded to 10 s. */
+export function setInterruptCleanup(cleanup: (() => Promise<void>) | undefined): void {
+  onInterrupt = cleanup;
+}
+
 process.once('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(signal, () => {
-    killAll();
-    process.exit(130);
+    const cleanup = onInterrupt?.().catch(() => undefined) ?? Promise.resolve();
+    const deadline = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+    void Promise.race([cleanup, deadline]).finally(() => {
+      killAll();
+      process.exit(130);
+    });
   });
 }
 
