@@ -56,5 +56,26 @@ for (const [id, us] of selfTime) {
   const fn = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|apps|packages)\//, '$1/')}:${lineNumber + 1}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
 }
+// Inclusive time per workspace function (apps/*, packages/*): where the service's own code spends, callees included.
+const inclusive = new Map<string, number>();
+function walk(id: number, onStack: Set<string>): number {
+  const node = byId.get(id)!;
+  const { functionName, url } = node.callFrame;
+  let sum = functionName === '(idle)' ? 0 : (selfTime.get(id) ?? 0);
+  const own = /\/(apps|packages)\/[^/]+\/dist\//.test(url) ? `${functionName || '(anonymous)'} ${url.replace(/^.*\/(apps|packages)\//, '$1/')}` : null;
+  const counted = own !== null && !onStack.has(own);
+  if (counted) onStack.add(own);
+  for (const child of node.children ?? []) sum += walk(child, onStack);
+  if (counted) {
+    onStack.delete(own);
+    inclusive.set(own, (inclusive.get(own) ?? 0) + sum);
+  }
+  return sum;
+}
+walk(profile.nodes[0]!.id, new Set());
+
 const n = Number(count ?? 25);
-console.log(`busy CPU ${(total / 1e6).toFixed(2)} s\n\nself time by package:\n${top(byPackage, total, n)}\n\nself time by function:\n${top(byFunction, total, n)}`);
+console.log(
+  `busy CPU ${(total / 1e6).toFixed(2)} s\n\nself time by package:\n${top(byPackage, total, n)}\n\nself time by function:\n${top(byFunction, total, n)}` +
+    `\n\ninclusive time of the project's own functions:\n${top(inclusive, total, n)}`,
+);
