@@ -65,7 +65,8 @@ describe('submit', () => {
   it('stores exactly what the general path (with an Idempotency-Key) stores, project defaults included', async () => {
     await testDb.db
       .updateTable('projects')
-      .set({ settings: JSON.stringify({ autoEnhanceDefault: false, defaultAspectRatio: '16:9' }) })
+      // Every project setting set, so a default the general path starts applying at submit shows up here.
+      .set({ settings: JSON.stringify({ autoEnhanceDefault: false, defaultAspectRatio: '16:9', webhookUrl: 'https://hooks.example.com/banatie', stylePrompt: 'in ink' }) })
       .where('id', '=', key.projectId)
       .execute();
     const body = { prompt: 'same either way', alias: '@same', flowAlias: '@inflow', meta: { n: 1 }, enhancementOptions: { template: 'sticker' } };
