@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import type { Clock, LiveService, ObjectStorage } from '@banatie/core';
+import type { ApiKeyCache, Clock, LiveService, ObjectStorage } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import type { GenerationEventHub, GenerationNotifier, GenerationQueue } from '@banatie/queue';
@@ -20,4 +20,8 @@ export interface AppDeps {
   notifier: GenerationNotifier;
   /** Live URL cache and single flight (SPEC §7); stateful, one per process. */
   live: LiveService;
+  /** Verified API keys in process (absent: every request asks PostgreSQL). */
+  keyCache?: ApiKeyCache;
+  /** After a key is revoked: drop it from every instance's keyCache. */
+  onApiKeyRevoked?: (keyId: string) => Promise<void>;
 }

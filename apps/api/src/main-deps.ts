@@ -1,10 +1,20 @@
 import type { Config } from '@banatie/config';
-import { LiveService, systemClock } from '@banatie/core';
+import { ApiKeyCache, LiveService, systemClock } from '@banatie/core';
 import { createDb, listenForLiveChanges } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis } from '@banatie/queue';
+import {
+  GenerationEventHub,
+  createGenerationNotifier,
+  createGenerationQueue,
+  createRedis,
+  publishApiKeyRevoked,
+  watchApiKeyRevocations,
+} from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import type { AppDeps } from './deps.js';
+
+/** How long a verified key is trusted without PostgreSQL when a revocation broadcast is missed. */
+const API_KEY_CACHE_TTL_MS = 15_000;
 
 /** Wires real adapters from the configuration. */
 export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
@@ -40,6 +50,12 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     onError: (err) => logger.warn({ err: err.message }, 'live invalidation listener error'),
   });
   await liveChanges.ready;
+  const keyCache = new ApiKeyCache({ ttlMs: API_KEY_CACHE_TTL_MS, maxEntries: 10_000, clock: systemClock });
+  watchApiKeyRevocations(subscriber, config.queuePrefix, {
+    onRevoked: (keyId) => keyCache.revoke(keyId),
+    onResubscribed: () => keyCache.clear(),
+    onError: (err) => logger.warn({ err: err.message }, 'api key revocation subscribe failed'),
+  });
   return {
     config,
     logger,
@@ -51,6 +67,13 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     clock: systemClock,
     notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
     live,
+    keyCache,
+    onApiKeyRevoked: async (keyId) => {
+      keyCache.revoke(keyId);
+      await publishApiKeyRevoked(redis, config.queuePrefix, keyId).catch((err: Error) =>
+        logger.warn({ err: err.message, keyId }, 'revocation broadcast failed; other instances drop the key within the cache TTL'),
+      );
+    },
     close: async () => {
       await live.close();
       await liveChanges.close();

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '@banatie/config';
+import { loadConfigOrExit, type Config } from '@banatie/config';
 import { AppError, apiKeyService, projectService, systemClock } from '@banatie/core';
 import { createDb, ensureDatabase, migrateToLatest, type Db } from '@banatie/db';
+import { createRedis, publishApiKeyRevoked, waitForRedis } from '@banatie/queue';
 
 const USAGE = `Usage: npm run cli -- <command>
   migrate
@@ -60,6 +61,20 @@ async function projectShow(db: Db, positional: string[], json: boolean): Promise
   print(`Project ${p.orgSlug}/${p.slug}\n  id: ${p.id}\n  webhook secret: ${p.webhookSecret}\n  live signing secret: ${p.liveSigningSecret}\n  settings: ${JSON.stringify(p.settings)}`);
 }
 
+/** Running API instances drop the key from their caches at once; without Redis they do within the cache TTL. */
+async function broadcastRevocation(config: Config, keyId: string): Promise<void> {
+  const redis = createRedis(config.redisUrl, 'producer');
+  redis.on('error', () => undefined);
+  try {
+    await waitForRedis(redis, 3000);
+    await publishApiKeyRevoked(redis, config.queuePrefix, keyId);
+  } catch (err) {
+    process.stderr.write(`warning: could not tell running API instances (${err instanceof Error ? err.message : String(err)}); they stop accepting the key within 15 s\n`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function run(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -85,7 +100,7 @@ async function run(argv: string[]): Promise<void> {
     else if (group === 'key' && action === 'list') await keyList(db, rest, values.json);
     else if (group === 'key' && action === 'revoke') {
       if (!rest[0]) throw new UsageError('expected <keyId>');
-      await apiKeyService.revokeKey({ db, clock: systemClock }, rest[0]);
+      await apiKeyService.revokeKey({ db, clock: systemClock, onApiKeyRevoked: (id) => broadcastRevocation(config, id) }, rest[0]);
       print(`Revoked ${rest[0]}`);
     } else if (group === 'project' && action === 'show') await projectShow(db, rest, values.json);
     else throw new UsageError(`unknown command: ${positionals.join(' ')}`);

@@ -1,5 +1,6 @@
 import { apiKeyRepository, projectRepository, type Db } from '@banatie/db';
 import { API_KEY_PATTERN, SLUG_PATTERN, generateApiKey, generateLiveSigningSecret, generateWebhookSecret, hashApiKey, type AuthContext } from './auth.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Clock } from './ports.js';
 
@@ -84,13 +85,24 @@ export async function createMasterKey(
   return { key, keyId: row.id };
 }
 
-/** Every problem (malformed, unknown, expired, revoked) gives the same answer: null. */
-export async function authenticateKey(deps: { db: Db; clock: Clock }, rawKey: string | undefined): Promise<AuthContext | null> {
+/**
+ * Every problem (malformed, unknown, expired, revoked) gives the same answer: null.
+ * With `keyCache`, a verified key is not looked up again until its entry expires
+ * or a revocation broadcast drops it.
+ */
+export async function authenticateKey(
+  deps: { db: Db; clock: Clock; keyCache?: ApiKeyCache },
+  rawKey: string | undefined,
+): Promise<AuthContext | null> {
   if (!rawKey || !API_KEY_PATTERN.test(rawKey)) return null;
-  const row = await apiKeyRepository.findApiKeyByHash(deps.db, hashApiKey(rawKey));
+  const hash = hashApiKey(rawKey);
+  const cached = deps.keyCache?.get(hash);
+  if (cached) return cached.expiresAt && cached.expiresAt <= deps.clock.now() ? null : cached.auth;
+  const epoch = deps.keyCache?.epoch ?? 0;
+  const row = await apiKeyRepository.findApiKeyByHash(deps.db, hash);
   const now = deps.clock.now();
   if (!row || row.revoked_at || (row.expires_at && row.expires_at <= now)) return null;
-  return {
+  const auth: AuthContext = {
     keyId: row.id,
     type: row.type,
     projectId: row.project_id,
@@ -98,6 +110,8 @@ export async function authenticateKey(deps: { db: Db; clock: Clock }, rawKey: st
     orgSlug: row.org_slug,
     projectSlug: row.project_slug,
   };
+  deps.keyCache?.set(hash, auth, row.expires_at, epoch);
+  return auth;
 }
 
 export async function listProjectKeys(db: Db, orgSlug: string, projectSlug: string): Promise<ApiKeyView[]> {
@@ -116,7 +130,12 @@ export async function listProjectKeys(db: Db, orgSlug: string, projectSlug: stri
   }));
 }
 
-export async function revokeKey(deps: { db: Db; clock: Clock }, keyId: string): Promise<void> {
+/** `onApiKeyRevoked` tells every API instance to drop the key from its cache. */
+export async function revokeKey(
+  deps: { db: Db; clock: Clock; onApiKeyRevoked?: (keyId: string) => Promise<void> },
+  keyId: string,
+): Promise<void> {
   const ok = /^[0-9a-f-]{36}$/i.test(keyId) && (await apiKeyRepository.revokeApiKey(deps.db, keyId, deps.clock.now()));
   if (!ok) throw new NotFoundError('Key not found');
+  await deps.onApiKeyRevoked?.(keyId);
 }

@@ -11,7 +11,7 @@ import {
 import type { Logger } from '@banatie/logger';
 import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
 import { checkAssignedAliases, isUuid } from './alias.js';
-import { MAX_REFERENCE_IMAGES, resolveReferenceImages } from './alias-resolver.js';
+import { MAX_REFERENCE_IMAGES, aliasesInPrompt, resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
@@ -80,6 +80,7 @@ export async function submitGeneration(
   opts: { idempotencyKey?: string; liveScopeId?: string; generationId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
+  if (isPlainSubmit(input, opts)) return submitPlain(deps, ctx, input, opts);
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');
@@ -143,17 +144,58 @@ export async function submitGeneration(
     return { generation: await presentGeneration(deps, ctx, existing), created: false };
   }
 
-  // After the commit: a worker never sees a job whose row is missing.
+  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
+  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings }, created: true };
+}
+
+/** Nothing to look up first (references, @aliases in the prompt, flow, idempotency key, chosen id): one statement. */
+function isPlainSubmit(input: SubmitGenerationInput, opts: { idempotencyKey?: string; generationId?: string }): boolean {
+  return (
+    !opts.idempotencyKey &&
+    !opts.generationId &&
+    !input.referenceImages?.length &&
+    aliasesInPrompt(input.prompt).length === 0 &&
+    (input.flowId === undefined || input.flowId === null)
+  );
+}
+
+/** The common submit in one round trip to PostgreSQL and one to Redis; stores what the general path would. */
+async function submitPlain(
+  deps: GenerationDeps,
+  ctx: ProjectContext,
+  input: SubmitGenerationInput,
+  opts: { liveScopeId?: string },
+): Promise<SubmitResult> {
+  const row = await generationRepository.insertPlainGeneration(deps.db, {
+    projectId: ctx.projectId,
+    newFlow: input.flowId === undefined,
+    prompt: input.prompt,
+    autoEnhance: input.autoEnhance ?? null,
+    template: input.enhancementOptions?.template ?? 'general',
+    aspectRatio: input.aspectRatio ?? null,
+    alias: input.alias ?? null,
+    flowAlias: input.flowAlias ?? null,
+    meta: JSON.stringify(input.meta ?? {}),
+    webhookUrl: input.webhookUrl ?? null,
+    liveScopeId: opts.liveScopeId ?? null,
+    at: deps.clock.now(),
+  });
+  if (!row) throw new NotFoundError('Project not found');
+  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
+  return { generation: await presentGeneration(deps, ctx, row), created: true };
+}
+
+/** After the commit: a worker never sees a job whose row is missing. */
+async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean): Promise<void> {
   try {
     await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
   } catch (err) {
     deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
-    await withdrawGeneration(db, row, input.flowId === undefined).catch((e) =>
+    await withdrawGeneration(deps.db, row, flowCreated).catch((e) =>
       deps.logger?.error({ err: e, generationId: row.id }, 'could not withdraw an unqueued generation'),
     );
     throw new ServiceUnavailableError('Queue unavailable, nothing was recorded; retry later');
   }
-  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings }, created: true };
 }
 
 /** Undoes a submit whose job could not be queued, so the client's retry starts clean. */
@@ -193,9 +235,10 @@ export async function getGeneration(
   ctx: ProjectContext,
   id: string,
 ): Promise<GenerationDto> {
-  const row = isUuid(id) ? await generationRepository.findGeneration(deps.db, ctx.projectId, id, { includeDeleted: true }) : undefined;
-  if (!row) throw new NotFoundError('Generation not found');
-  return presentGeneration(deps, ctx, row);
+  const found = isUuid(id) ? await generationRepository.findGenerationWithOutputImage(deps.db, ctx.projectId, id) : undefined;
+  if (!found) throw new NotFoundError('Generation not found');
+  const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
+  return toGenerationDto(urlCtx, found.row, found.outputImage ? toImageDto(urlCtx, found.outputImage) : null);
 }
 
 export async function listGenerations(

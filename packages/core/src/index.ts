@@ -6,6 +6,7 @@ export * from './alias.js';
 export * from './presenters.js';
 export * from './image-metadata.js';
 export * as apiKeyService from './api-key.service.js';
+export { ApiKeyCache, type ApiKeyCacheOptions } from './api-key-cache.js';
 export * as projectService from './project.service.js';
 export * as generationService from './generation.service.js';
 export type { CreatedKey, ApiKeyView } from './api-key.service.js';

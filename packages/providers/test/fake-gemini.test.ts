@@ -131,3 +131,25 @@ describe('fake Gemini server', () => {
     expect(await pending).toBe('disconnected');
   });
 });
+
+describe('fake Gemini noise images (benchmarks)', () => {
+  it('answers a fixed incompressible PNG of the asked size, the same bytes every time', async () => {
+    const fake = await start();
+    fake.setDefault({ kind: 'image', noise: { width: 256, height: 256 } });
+    const finalImage = async (prompt: string) => {
+      const body = (await (await generate(fake, userBody(prompt))).json()) as {
+        candidates: Array<{ content: { parts: Array<{ inlineData?: { mimeType: string; data: string }; thought?: boolean }> } }>;
+      };
+      const part = body.candidates[0]!.content.parts.find((p) => p.inlineData && !p.thought)!;
+      return { mimeType: part.inlineData!.mimeType, bytes: Buffer.from(part.inlineData!.data, 'base64') };
+    };
+    const a = await finalImage('one prompt');
+    const b = await finalImage('another prompt');
+    expect(a.mimeType).toBe('image/png');
+    const { default: sharp } = await import('sharp');
+    const meta = await sharp(a.bytes).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+    expect(a.bytes.length).toBeGreaterThan(190 * 1024);
+    expect(b.bytes.equals(a.bytes)).toBe(true);
+  });
+});

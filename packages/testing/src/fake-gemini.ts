@@ -14,12 +14,18 @@ import type { Sharp } from 'sharp';
  */
 
 export type FakeGeminiBehaviour =
-  | { kind: 'image'; delayMs?: number; mimeType?: string }
+  | { kind: 'image'; delayMs?: number; mimeType?: string; noise?: NoiseImage }
   | { kind: 'error'; status: number; retryDelay?: string; message?: string }
   | { kind: 'safety'; level: 'prompt' | 'candidate'; reason?: string }
   | { kind: 'text'; text?: string }
   | { kind: 'hang' }
   | { kind: 'delay'; ms: number };
+
+/** A fixed random-noise PNG of this size instead of the prompt's colour (about width×height×3 bytes; for benchmarks). */
+export interface NoiseImage {
+  width: number;
+  height: number;
+}
 
 export interface GeminiWirePart {
   text?: string;
@@ -233,15 +239,15 @@ async function pause(ms: number, { res, closing }: RespondContext): Promise<bool
   return !res.destroyed && !res.writableEnded;
 }
 
-async function sendImage(ctx: RespondContext, opts: { mimeType?: string }): Promise<void> {
+async function sendImage(ctx: RespondContext, opts: { mimeType?: string; noise?: NoiseImage }): Promise<void> {
   const isTextModel = !isImageModel(ctx.model);
   if (isTextModel) return sendJson(ctx.res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
   const prompt = promptText(ctx.body);
-  const mimeType = opts.mimeType ?? 'image/png';
+  const mimeType = opts.noise ? 'image/png' : (opts.mimeType ?? 'image/png');
   const aspectRatio = ctx.body.generationConfig?.imageConfig?.aspectRatio ?? '1:1';
   const [draft, final] = await Promise.all([
-    encode(sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }), 'image/png'),
-    encode(imageCanvas(prompt, aspectRatio), mimeType),
+    draftPng(),
+    opts.noise ? noisePng(opts.noise) : encode(imageCanvas(prompt, aspectRatio), mimeType),
   ]);
   // Like thinking image models: a thought with a draft image, a caption, then the final image.
   const parts: GeminiWirePart[] = [
@@ -251,6 +257,33 @@ async function sendImage(ctx: RespondContext, opts: { mimeType?: string }): Prom
     { inlineData: { mimeType, data: final.toString('base64') } },
   ];
   sendJson(ctx.res, 200, candidateResponse(parts, 'STOP', ctx.model));
+}
+
+let draft: Promise<Buffer> | undefined;
+
+/** The thought's draft image is always the same grey square: encoded once. */
+function draftPng(): Promise<Buffer> {
+  draft ??= encode(sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }), 'image/png');
+  return draft;
+}
+
+const noiseCache = new Map<string, Promise<Buffer>>();
+
+/** Encoded once per size, so a benchmark measures the service and not this fake's encoder. */
+function noisePng({ width, height }: NoiseImage): Promise<Buffer> {
+  const key = `${width}x${height}`;
+  let png = noiseCache.get(key);
+  if (!png) {
+    const pixels = Buffer.alloc(width * height * 3);
+    let seed = 0x2545f491;
+    for (let i = 0; i < pixels.length; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // 32-bit LCG: exact in JS, unlike a float product
+      pixels[i] = seed >>> 24;
+    }
+    png = sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    noiseCache.set(key, png);
+  }
+  return png;
 }
 
 function imageCanvas(prompt: string, aspectRatio: string): Sharp {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
-import type { GenerationRow, GenerationStatus, NewGeneration } from '../types.js';
+import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration } from '../types.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
   return db.insertInto('generations').values(values).returningAll().executeTakeFirstOrThrow();
@@ -254,4 +254,70 @@ export async function findLatestFlowGeneration(db: Executor, projectId: string, 
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
+}
+
+export interface PlainGenerationInsert {
+  projectId: string;
+  /** true: a new flow is created in the same statement; false: no flow. */
+  newFlow: boolean;
+  prompt: string;
+  /** null: the project's `autoEnhanceDefault`, else true. */
+  autoEnhance: boolean | null;
+  template: string;
+  /** null: the project's `defaultAspectRatio`, else 1:1. */
+  aspectRatio: string | null;
+  alias: string | null;
+  flowAlias: string | null;
+  meta: string;
+  webhookUrl: string | null;
+  liveScopeId: string | null;
+  at: Date;
+}
+
+/**
+ * A submit without references, flow id or idempotency key in one round trip:
+ * reads the project's defaults, creates the flow and the generation in a single
+ * (atomic) statement. Undefined when the project does not exist.
+ */
+export async function insertPlainGeneration(db: Executor, g: PlainGenerationInsert): Promise<GenerationRow | undefined> {
+  const { rows } = await sql<GenerationRow>`
+    WITH p AS (SELECT id, settings FROM projects WHERE id = ${g.projectId}),
+         f AS (INSERT INTO flows (project_id) SELECT id FROM p WHERE ${g.newFlow}::boolean RETURNING id)
+    INSERT INTO generations (
+      project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
+      reference_images, requested_references, alias, flow_alias, meta, webhook_url,
+      idempotency_key, live_scope_id, request_hash, created_at, updated_at)
+    SELECT p.id, (SELECT id FROM f), ${g.prompt}, ${g.prompt},
+      COALESCE(${g.autoEnhance}::boolean, (p.settings->>'autoEnhanceDefault')::boolean, true), ${g.template},
+      COALESCE(${g.aspectRatio}::text, p.settings->>'defaultAspectRatio', '1:1'),
+      '[]'::jsonb, '[]'::jsonb, ${g.alias}, ${g.flowAlias}, ${g.meta}::jsonb, ${g.webhookUrl},
+      NULL, ${g.liveScopeId}::uuid, NULL, ${g.at}, ${g.at}
+    FROM p
+    RETURNING *`.execute(db);
+  return rows[0];
+}
+
+/**
+ * A generation of the project with its output image, in one round trip (the
+ * poll path). The image comes back as JSON, so its timestamps are revived here.
+ */
+export async function findGenerationWithOutputImage(
+  db: Executor,
+  projectId: string,
+  id: string,
+): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined } | undefined> {
+  const found = await db
+    .selectFrom('generations as g')
+    .leftJoin('images as i', 'i.id', 'g.output_image_id')
+    .selectAll('g')
+    .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
+    .where('g.project_id', '=', projectId)
+    .where('g.id', '=', id)
+    .executeTakeFirst();
+  if (!found) return undefined;
+  const { output_image_json: image, ...row } = found;
+  const outputImage = image
+    ? ({ ...image, created_at: new Date(image.created_at as string), updated_at: new Date(image.updated_at as string) } as ImageRow)
+    : undefined;
+  return { row, outputImage };
 }

@@ -1,0 +1,313 @@
+// `npm run bench [-- --quick] [-- --runs N] [-- --out DIR]`
+// Measures the service against bare baselines run back to back in the same
+// invocation, prints one table, writes results.json and BENCHMARKS.md.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, setInterruptCleanup, stopAll, type Child } from './procs.js';
+import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
+import * as s from './scenarios.js';
+import { startStack, type Stack } from './stack.js';
+import { ensureWrk, type WrkResult } from './wrk.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    out: { type: 'string' },
+    /** Seconds per wrk measurement (overrides the mode's default). */
+    seconds: { type: 'string' },
+    /** Writes V8 CPU profiles of the API and workers (node --cpu-prof) into this directory. */
+    profile: { type: 'string' },
+    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads); default all. */
+    only: { type: 'string' },
+    /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
+    render: { type: 'string' },
+  },
+});
+const quick = args.quick!;
+const runs = Number(args.runs ?? (quick ? 1 : 3));
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
+// Quick mode must not overwrite the committed numbers unless asked to.
+const outDir = resolve(ROOT, args.out ?? (quick ? 'bench/quick' : 'bench'));
+const markdownPath = args.out || quick ? join(outDir, 'BENCHMARKS.md') : join(ROOT, 'BENCHMARKS.md');
+
+const durations: s.Durations = quick
+  ? { wrkSeconds: 1, warmupSeconds: 0, connections: 50, pipelineJobs: 20, scalingRounds: 2, pickupSamples: 5, uploads: 4 }
+  : { wrkSeconds: 8, warmupSeconds: 2, connections: 50, pipelineJobs: 300, scalingRounds: 4, pickupSamples: 40, uploads: 20 };
+
+if (args.seconds) durations.wrkSeconds = Number(args.seconds);
+const only = args.only ? new Set(args.only.split(',')) : null;
+const want = (section: string) => !only || only.has(section);
+
+const SCALING_POINTS = [
+  [1, 8],
+  [1, 32],
+  [2, 8],
+  [2, 32],
+] as const;
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/** rss peaks collected per load: name → MB. */
+const peaks = new Map<string, number>();
+function keepPeak(name: string, mb: number | undefined): void {
+  if (mb !== undefined) peaks.set(name, Math.max(peaks.get(name) ?? 0, mb));
+}
+function workerPeak(rss: Record<string, number>): number | undefined {
+  const w = Object.entries(rss).filter(([k]) => k.startsWith('worker'));
+  return w.length ? Math.max(...w.map(([, v]) => v)) : undefined;
+}
+
+/** Runs baseline and real back to back `runs` times, alternating which goes first. */
+async function paired<T>(name: string, baseline: () => Promise<T>, real: () => Promise<T>): Promise<Array<{ real: T; baseline: T }>> {
+  const out: Array<{ real: T; baseline: T }> = [];
+  for (let i = 0; i < runs; i++) {
+    log(`${name}: run ${i + 1}/${runs}`);
+    if (i % 2 === 0) {
+      const b = await baseline();
+      out.push({ baseline: b, real: await real() });
+    } else {
+      const r = await real();
+      out.push({ real: r, baseline: await baseline() });
+    }
+  }
+  return out;
+}
+
+function ratioRow(id: string, label: string, unit: string, min: number, pairs: Array<{ real: number; baseline: number }>, note?: string): Row {
+  const runsOut = pairs.map((p) => ({ value: p.real, baseline: p.baseline, ratio: p.real / p.baseline }));
+  const ratio = median(runsOut.map((r) => r.ratio));
+  return {
+    id,
+    label,
+    unit,
+    value: median(runsOut.map((r) => r.value)),
+    baseline: median(runsOut.map((r) => r.baseline)),
+    ratio,
+    target: `≥ ${min}× baseline`,
+    pass: ratio >= min,
+    note,
+    runs: runsOut,
+  };
+}
+
+function limitRow(id: string, label: string, unit: string, values: number[], max: number | null, baselines?: number[]): Row {
+  const value = median(values);
+  return {
+    id,
+    label,
+    unit,
+    value,
+    baseline: baselines ? median(baselines) : null,
+    ratio: null,
+    target: max === null ? '—' : `< ${max} ${unit}`,
+    pass: max === null ? null : value < max,
+    runs: values.map((v, i) => ({ value: v, ...(baselines ? { baseline: baselines[i] } : {}) })),
+  };
+}
+
+function naRow(id: string, label: string, target: string, note: string): Row {
+  return { id, label, unit: '', value: null, baseline: null, ratio: null, target, pass: null, note, runs: [] };
+}
+
+function wrkNote(pairs: Array<{ real: WrkResult; baseline: WrkResult }>): string | undefined {
+  const errors = pairs.reduce((a, p) => a + p.real.errors, 0);
+  const baseErrors = pairs.reduce((a, p) => a + p.baseline.errors, 0);
+  if (!errors && !baseErrors) return undefined;
+  return `non-2xx/socket errors: service ${errors}, baseline ${baseErrors}`;
+}
+
+/** Paired wrk runs of one HTTP row; keeps the API's peak RSS under `load`. */
+async function pairedWrk(
+  load: string,
+  baseline: () => Promise<s.Measured<WrkResult>>,
+  real: () => Promise<s.Measured<WrkResult>>,
+): Promise<Array<{ real: WrkResult; baseline: WrkResult }>> {
+  const pairs = await paired(load, baseline, real);
+  for (const p of pairs) keepPeak(`api:${load}`, p.real.rss.api);
+  return pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
+}
+
+const rpsPairs = (pairs: Array<{ real: WrkResult; baseline: WrkResult }>) => pairs.map((p) => ({ real: p.real.rps, baseline: p.baseline.rps }));
+
+async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('submit')) return;
+  const sub = await pairedWrk(
+    'submit',
+    () => s.submitBaseline(stack, durations),
+    () => s.submitReal(stack, durations),
+  );
+  rows.push(
+    ratioRow('submit.rps', 'submit POST /generations (50 conns)', 'req/s', 0.5, rpsPairs(sub), wrkNote(sub)),
+    limitRow('submit.p50', 'submit p50 latency', 'ms', sub.map((p) => p.real.p50Ms), null, sub.map((p) => p.baseline.p50Ms)),
+    limitRow('submit.p99', 'submit p99 latency', 'ms', sub.map((p) => p.real.p99Ms), 50, sub.map((p) => p.baseline.p99Ms)),
+  );
+  await s.clearSubmitted(stack);
+}
+
+async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
+  await stack.setGemini({ kind: 'image', noise: s.NOISE_IMAGE });
+  const [worker] = await stack.startWorkers(1, 8);
+  const baselineWorker = await stack.startBaselineWorker(8);
+  try {
+    const pickups: Array<{ from202: number[]; fromInsert: number[] }> = [];
+    for (let i = 0; i < (want('pickup') ? runs : 0); i++) {
+      log(`queue pickup: run ${i + 1}/${runs}`);
+      pickups.push(await s.pickup(stack, durations));
+    }
+    if (want('pickup')) {
+      rows.push(
+        limitRow('pickup.p50', 'queue pickup p50 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 50)), 10),
+        limitRow('pickup.p99', 'queue pickup p99 (202 → processing)', 'ms', pickups.map((p) => percentile(p.from202, 99)), null),
+        limitRow('pickup.insert.p50', 'row insert → processing p50', 'ms', pickups.map((p) => percentile(p.fromInsert, 50)), null),
+      );
+    }
+
+    if (want('poll')) await measurePoll(stack, rows);
+    if (want('live')) await measureLive(stack, rows);
+    if (want('pipeline')) await measurePipeline(stack, rows, worker!, baselineWorker);
+  } finally {
+    await Promise.all([worker!.stop(), baselineWorker.stop()]);
+  }
+}
+
+async function measurePoll(stack: Stack, rows: Row[]): Promise<void> {
+  const pollId = await s.oneSucceeded(stack);
+  const pl = await pairedWrk(
+    'poll',
+    () => s.pollBaseline(stack, durations, pollId),
+    () => s.pollReal(stack, durations, pollId),
+  );
+  rows.push(ratioRow('poll.rps', 'poll GET /generations/:id', 'req/s', 0.6, rpsPairs(pl), wrkNote(pl)));
+}
+
+async function measureLive(stack: Stack, rows: Row[]): Promise<void> {
+  const liveBytes = await s.warmLive(stack);
+  if (!liveBytes) {
+    rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
+  } else {
+    const lv = await pairedWrk(
+      'live',
+      () => s.liveBaseline(stack, durations),
+      () => s.liveReal(stack, durations),
+    );
+    rows.push(ratioRow('live.rps', `live HIT (${Math.round(liveBytes.length / 1024)} KB image)`, 'req/s', 0.7, rpsPairs(lv), wrkNote(lv)));
+  }
+}
+
+async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselineWorker: Child): Promise<void> {
+  const pipe = await paired(
+    'pipeline',
+    () => s.pipeline(stack, durations, true, { worker: baselineWorker.pid }),
+    () => s.pipeline(stack, durations, false, { worker: worker.pid }),
+  );
+  for (const p of pipe) {
+    keepPeak('api:pipeline', p.real.rss.api);
+    keepPeak('worker:pipeline', p.real.rss.worker);
+  }
+  const kb = await s.outputImageKb(stack);
+  rows.push(
+    ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result })), `${kb} KB images`),
+  );
+}
+
+async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('scaling')) return;
+  await stack.setGemini({ kind: 'image', delayMs: 1000, noise: s.NOISE_IMAGE });
+  for (const [workers, concurrency] of SCALING_POINTS) {
+    const pairs: Array<{ real: number; baseline: number }> = [];
+    const cycles: number[] = [];
+    const provider: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      log(`scaling ${workers}×${concurrency}: run ${i + 1}/${runs}`);
+      const m = await s.scaling(stack, durations, workers, concurrency);
+      keepPeak('worker:scaling', workerPeak(m.rss));
+      pairs.push({ real: m.result.perSecond, baseline: m.result.ideal });
+      cycles.push(m.result.cycleMs);
+      provider.push(m.result.processingMs);
+    }
+    const row = ratioRow(`scaling.${workers}x${concurrency}`, `scaling, 1 s Gemini, ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency}`, 'gen/s', 0.9, pairs);
+    row.target = '≥ 0.9× ideal N×C/1 s';
+    row.note = `median job ${Math.round(median(cycles))} ms, of which provider call ${Math.round(median(provider))} ms`;
+    rows.push(row);
+  }
+}
+
+async function measureUploads(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('uploads')) return;
+  log('uploads');
+  const m = await s.uploads(stack, durations);
+  if (!m) {
+    rows.push(naRow('rss.api.uploads', `API peak RSS, ${durations.uploads} concurrent 5 MB uploads`, '< 500 MB', 'upload route not available'));
+    return;
+  }
+  const row = limitRow('rss.api.uploads', `API peak RSS, ${durations.uploads} concurrent 5 MB uploads`, 'MB', [m.rss.api ?? 0], 500);
+  const bad = m.result.statuses.filter((st) => st !== 201);
+  if (bad.length) row.note = `upload statuses: ${[...new Set(m.result.statuses)].join(', ')}`;
+  rows.push(row);
+}
+
+function memoryRows(): Row[] {
+  const rows: Row[] = [];
+  for (const load of ['submit', 'poll', 'live', 'pipeline']) {
+    const mb = peaks.get(`api:${load}`);
+    rows.push(mb === undefined ? naRow(`rss.api.${load}`, `API peak RSS under ${load}`, '< 250 MB', load === 'live' ? 'live URLs not available' : 'not measured') : limitRow(`rss.api.${load}`, `API peak RSS under ${load}`, 'MB', [mb], 250));
+  }
+  for (const load of ['pipeline', 'scaling']) {
+    const mb = peaks.get(`worker:${load}`);
+    rows.push(mb === undefined ? naRow(`rss.worker.${load}`, `worker peak RSS under ${load}`, '—', 'not measured') : limitRow(`rss.worker.${load}`, `worker peak RSS under ${load}`, 'MB', [mb], null));
+  }
+  return rows;
+}
+
+const NOTES_FILE = join(ROOT, 'bench/NOTES.md');
+
+async function main(): Promise<void> {
+  ensureWrk(log);
+  const machine = describeMachine();
+  const date = new Date().toISOString();
+  log(`starting the stack (${quick ? 'quick' : 'full'} mode, ${runs} run(s))`);
+  const stack = await startStack({ profileDir: args.profile ? resolve(args.profile) : undefined });
+  setInterruptCleanup(() => stack.close());
+  const rows: Row[] = [];
+  try {
+    await measureHttp(stack, rows);
+    if (['pickup', 'poll', 'live', 'pipeline'].some(want)) await measureWithWorkers(stack, rows);
+    await measureScaling(stack, rows);
+    await measureUploads(stack, rows);
+    rows.push(...memoryRows());
+  } catch (err) {
+    log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);
+    throw err;
+  } finally {
+    setInterruptCleanup(undefined);
+    await stack.close();
+  }
+  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const results: Results = { date, command, mode: quick ? 'quick' : 'full', runs, machine, rows };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(markdownPath, benchmarksMarkdown(results, readFileSync(NOTES_FILE, 'utf8')));
+  process.stdout.write(`${textTable(rows)}\n`);
+  log(`wrote ${join(outDir, 'results.json')} and ${markdownPath}`);
+}
+
+/** BENCHMARKS.md again from a results.json, with the current notes. */
+function render(resultsFile: string): void {
+  const results = JSON.parse(readFileSync(resolve(resultsFile), 'utf8')) as Results;
+  writeFileSync(markdownPath, benchmarksMarkdown(results, readFileSync(NOTES_FILE, 'utf8')));
+  process.stdout.write(`${textTable(results.rows)}\n`);
+  log(`wrote ${markdownPath}`);
+}
+
+(args.render ? Promise.resolve().then(() => render(args.render!)) : main()).then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  },
+);
