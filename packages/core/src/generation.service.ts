@@ -182,7 +182,7 @@ async function submitPlain(
   });
   if (!row) throw new NotFoundError('Project not found');
   await enqueueOrWithdraw(deps, row, input.flowId === undefined);
-  return { generation: await presentGeneration(deps, ctx, row), created: true };
+  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings: [] }, created: true };
 }
 
 /** After the commit: a worker never sees a job whose row is missing. */
@@ -238,7 +238,8 @@ export async function getGeneration(
   const found = isUuid(id) ? await generationRepository.findGenerationWithOutputImage(deps.db, ctx.projectId, id) : undefined;
   if (!found) throw new NotFoundError('Generation not found');
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
-  return toGenerationDto(urlCtx, found.row, found.outputImage ? toImageDto(urlCtx, found.outputImage) : null);
+  const image = found.outputImage ? toImageDto(urlCtx, found.outputImage, found.outputImageFlowAliases) : null;
+  return toGenerationDto(urlCtx, found.row, image);
 }
 
 export async function listGenerations(

@@ -305,19 +305,24 @@ export async function findGenerationWithOutputImage(
   db: Executor,
   projectId: string,
   id: string,
-): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined } | undefined> {
+): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined; outputImageFlowAliases: string[] } | undefined> {
   const found = await db
     .selectFrom('generations as g')
     .leftJoin('images as i', 'i.id', 'g.output_image_id')
     .selectAll('g')
     .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
+    .select(
+      sql<string[] | null>`(SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
+        FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
+        WHERE i.id IS NOT NULL AND f.project_id = g.project_id AND kv.value = i.id::text)`.as('output_image_flow_aliases'),
+    )
     .where('g.project_id', '=', projectId)
     .where('g.id', '=', id)
     .executeTakeFirst();
   if (!found) return undefined;
-  const { output_image_json: image, ...row } = found;
+  const { output_image_json: image, output_image_flow_aliases: flowAliases, ...row } = found;
   const outputImage = image
     ? ({ ...image, created_at: new Date(image.created_at as string), updated_at: new Date(image.updated_at as string) } as ImageRow)
     : undefined;
-  return { row, outputImage };
+  return { row, outputImage, outputImageFlowAliases: flowAliases ?? [] };
 }
