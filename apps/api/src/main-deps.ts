@@ -2,7 +2,7 @@ import type { Config } from '@banatie/config';
 import { systemClock } from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis } from '@banatie/queue';
+import { GenerationEventHub, createGenerationNotifier, createGenerationQueue, createRedis, createWebhookQueue } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import type { AppDeps } from './deps.js';
 
@@ -19,6 +19,8 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const events = new GenerationEventHub(subscriber, config.queuePrefix);
+  const webhooks = createWebhookQueue(redis, config.queuePrefix, config.webhook.retryBaseMs);
+  webhooks.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
   return {
     config,
     logger,
@@ -28,9 +30,10 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     events,
     storage,
     clock: systemClock,
-    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
+    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix, webhooks }),
     close: async () => {
       await queue.close().catch(() => undefined);
+      await webhooks.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       await db.destroy();

@@ -28,6 +28,8 @@ export interface GenerationDeps {
   logger?: Logger;
   /** Called after a committed status change made here (cancel): events and webhooks. */
   onStatusChange?: (row: GenerationRow) => Promise<void>;
+  /** SSRF guard for webhookUrl at submit (throws ValidationError); checked again at delivery. */
+  checkWebhookUrl?: (url: string) => Promise<void>;
 }
 
 export interface SubmitGenerationInput {
@@ -101,6 +103,7 @@ export async function submitGeneration(
   opts: { idempotencyKey?: string; liveScopeId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
+  if (input.webhookUrl !== undefined) await deps.checkWebhookUrl?.(input.webhookUrl);
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');

@@ -9,3 +9,4 @@ export * as imageRepository from './repositories/image.repository.js';
 export type { ProjectWithOrg } from './repositories/project.repository.js';
 export type { ApiKeyWithProject } from './repositories/api-key.repository.js';
 export type { GenerationListFilter } from './repositories/generation.repository.js';
+export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';

@@ -2,3 +2,4 @@ export * from './redis.js';
 export * from './generation.queue.js';
 export * from './generation-events.js';
 export * from './generation-notifier.js';
+export * from './webhook.queue.js';
