@@ -263,6 +263,16 @@ describe('SSRF guard (WEBHOOK_ALLOW_PRIVATE=false)', () => {
     expect(connections).toBe(0);
   });
 
+  it('refuses a private project default webhookUrl too, and keeps the setting unchanged', async () => {
+    for (const webhookUrl of [`http://127.0.0.1:${port}/hook`, 'http://[::ffff:169.254.169.254]/x']) {
+      const res = await stack.app.inject({ method: 'PUT', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key }, payload: { webhookUrl } });
+      expect(res.statusCode, webhookUrl).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_ERROR');
+    }
+    const project = await stack.app.inject({ method: 'GET', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key } });
+    expect(project.json().data.settings.webhookUrl ?? null).toBeNull();
+  });
+
   it('refuses again at delivery (a URL stored before, or a project default) and never connects', async () => {
     const res = await submit(stack, { prompt: 'stored with a public url', webhookUrl: 'https://93.184.215.14/hook' });
     expect(res.statusCode).toBe(202);

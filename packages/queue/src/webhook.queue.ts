@@ -70,7 +70,8 @@ export function webhookJobOptions(baseMs: number): JobsOptions {
   return {
     attempts: webhookAttempts(baseMs),
     backoff: { type: WEBHOOK_BACKOFF_TYPE },
-    removeOnComplete: { age: 7 * 24 * 3600 },
+    // Delivered-once is guaranteed by the success record in PostgreSQL, not by keeping jobs.
+    removeOnComplete: { age: 24 * 3600 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
 }

@@ -69,13 +69,12 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
             setTimeout(resolve, HEARTBEAT_MS).unref();
           });
           if (stream.closed()) break;
-          if (!changed) {
-            stream.heartbeat();
-            continue;
-          }
+          // On a heartbeat the row is read too: an event published while Redis was away is not lost.
+          const quiet = !changed;
           changed = false;
           const next = await read();
           if (next.status !== current.status) stream.send(next);
+          else if (quiet) stream.heartbeat();
           current = next;
         }
       } catch (err) {
