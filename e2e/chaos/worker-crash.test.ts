@@ -67,6 +67,26 @@ describe('worker crash and shutdown', () => {
     expect(succeeded).toHaveLength(1);
   });
 
+  it('SSE on another API instance streams the changes of a generation submitted elsewhere, then closes', async () => {
+    const other = await startApi(world.env);
+    const worker = await startWorker(world.env);
+    await world.fake.script([{ kind: 'image', delayMs: 1000 }]);
+    const r = await submitGeneration(api.url, world.key, { prompt: 'streamed across instances', autoEnhance: false });
+    const res = await fetch(`${other.url}/api/v1/generations/${r.body.data.id}/events`, { headers: { 'x-api-key': world.key } });
+    expect(res.status).toBe(200);
+    // The body ends when the server closes the stream after the terminal event.
+    const text = await res.text();
+    const statuses = text
+      .split('\n\n')
+      .map((frame) => frame.split('\n').find((l) => l.startsWith('data: ')))
+      .filter((l): l is string => l !== undefined)
+      .map((l) => (JSON.parse(l.slice(6)) as { status: string }).status);
+    expect(statuses.at(-1)).toBe('success');
+    expect(statuses).toContain('processing');
+    expect(new Set(statuses).size).toBe(statuses.length);
+    await Promise.all([other.stop(), worker.stop('SIGTERM', 20_000)]);
+  });
+
   it('SIGTERM mid-generation: the worker finishes that job, takes no new one, and exits 0', async () => {
     let stopping!: () => void;
     const announced = new Promise<void>((resolve) => (stopping = resolve));
