@@ -1,5 +1,5 @@
 import { generationRepository, type GenerationRow } from '@banatie/db';
-import { generationJobId } from '@banatie/queue';
+import { generationJobId, isQueueConnected } from '@banatie/queue';
 import { isUuid } from './alias.js';
 import type { ProjectContext } from './auth.js';
 import { ConflictError, NotFoundError } from './errors.js';
@@ -33,6 +33,7 @@ export async function cancelGeneration(deps: GenerationDeps, ctx: ProjectContext
 
 /** Best effort: a job that is already running (locked) or unreachable skips itself when it sees the row. */
 async function removeQueuedJob(deps: GenerationDeps, row: GenerationRow): Promise<void> {
+  if (!isQueueConnected(deps.queue)) return;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

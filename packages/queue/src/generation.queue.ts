@@ -45,6 +45,11 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+/** False while the queue's Redis connection is down: callers fail fast instead of waiting for it. */
+export function isQueueConnected(queue: Queue): boolean {
+  return (queue.opts.connection as { status?: string }).status === 'ready';
+}
+
 /**
  * Adds the job, failing fast (never hanging) while Redis is unreachable: BullMQ
  * would otherwise wait for the connection. A late add after a timeout is harmless
