@@ -17,7 +17,11 @@ export async function publishGenerationEvent(redis: Redis, prefix: string, event
 
 type Listener = (event: GenerationEvent) => void;
 
-const SUBSCRIBE_TIMEOUT_MS = 2000;
+/**
+ * A down Redis is refused at once by the status check; this only bounds a
+ * connection that looks up but does not answer (a loaded host must not turn into 503s).
+ */
+const SUBSCRIBE_TIMEOUT_MS = 5000;
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
