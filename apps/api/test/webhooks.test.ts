@@ -1,7 +1,9 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
-import { deliverWebhook, systemClock } from '@banatie/core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { deliverWebhook, outputImageIdFor, systemClock } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
-import { webhookMessageId } from '@banatie/queue';
+import { createGenerationQueue, createRedis, generationJobId, webhookMessageId } from '@banatie/queue';
 import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -183,6 +185,20 @@ describe('webhook delivery (private addresses allowed for the local receiver)', 
     while (imageCall().length === 0) await new Promise((r) => setTimeout(r, 20));
     const final = await waitForTerminal(stack, id);
     expect(final).toMatchObject({ status: 'cancelled', outputImageId: null });
+    // The job ends as skipped (the worker saw the cancel) and nothing was written.
+    const redis = createRedis(stack.config.redisUrl, 'producer');
+    const queue = createGenerationQueue(redis, stack.config.queuePrefix, 1);
+    try {
+      const job = (await queue.getJob(generationJobId({ generationId: id, run: 0 })))!;
+      while ((await job.getState()) !== 'completed') await new Promise((r) => setTimeout(r, 20));
+      expect((await queue.getJob(job.id!))!.returnvalue).toBe('skipped');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+    const dir = stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '';
+    expect(existsSync(join(dir, final.projectId, outputImageIdFor(id)))).toBe(false);
+    expect(await stack.db.selectFrom('images').select('id').where('generation_id', '=', id).execute()).toHaveLength(0);
     const again = await stack.app.inject({ method: 'POST', url: `/api/v1/generations/${id}/cancel`, headers: { 'x-api-key': stack.key.key } });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('CONFLICT');
