@@ -16,6 +16,14 @@ export class WebhookUrlRefusedError extends Error {
   }
 }
 
+/** DNS gave no answer: maybe temporary, so not a refusal (delivery retries; submit accepts it). */
+export class WebhookHostUnresolvedError extends Error {
+  constructor(host: string) {
+    super(`webhookUrl host ${host} does not resolve`);
+    this.name = 'WebhookHostUnresolvedError';
+  }
+}
+
 export type HostLookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
 
 const systemLookup: HostLookup = (host) => dnsLookup(host, { all: true, verbatim: true });
@@ -61,9 +69,9 @@ export async function checkWebhookUrl(
     try {
       addresses = await (opts.lookup ?? systemLookup)(host);
     } catch {
-      throw new WebhookUrlRefusedError(`webhookUrl host ${host} does not resolve`);
+      throw new WebhookHostUnresolvedError(host);
     }
-    if (addresses.length === 0) throw new WebhookUrlRefusedError(`webhookUrl host ${host} does not resolve`);
+    if (addresses.length === 0) throw new WebhookHostUnresolvedError(host);
   }
   if (!opts.allowPrivate) {
     const refused = addresses.find((a) => !isPublicAddress(a.address));

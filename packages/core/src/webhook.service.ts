@@ -8,7 +8,7 @@ import { isUuid } from './alias.js';
 import { presentGeneration } from './generation.service.js';
 import type { Clock } from './ports.js';
 import { sendWebhook, WEBHOOK_TIMEOUT_MS } from './webhook-sender.js';
-import { WebhookUrlRefusedError, checkWebhookUrl, type HostLookup } from './webhook-url.js';
+import { WebhookHostUnresolvedError, WebhookUrlRefusedError, checkWebhookUrl, type HostLookup } from './webhook-url.js';
 
 export interface WebhookDeps {
   db: Db;
@@ -33,8 +33,9 @@ export function signWebhook(secret: string, webhookId: string, at: Date, body: s
 
 /**
  * `delivered`: 2xx now or earlier (never sent twice); `skipped`: nothing to send
- * (no URL, generation gone or moved on); `retry`: failed, try later; `refused`:
- * the URL can never be delivered to (SSRF guard, malformed).
+ * (no URL, generation gone or moved on); `retry`: failed (or the host did not
+ * resolve), try later; `refused`: the URL can never be delivered to (SSRF guard,
+ * malformed).
  */
 export type WebhookOutcome = 'delivered' | 'skipped' | 'retry' | 'refused';
 
@@ -72,10 +73,10 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookJobData, att
   try {
     target = await checkWebhookUrl(url, { allowPrivate: deps.allowPrivate, lookup: deps.lookup });
   } catch (err) {
-    if (!(err instanceof WebhookUrlRefusedError)) throw err;
+    if (!(err instanceof WebhookUrlRefusedError || err instanceof WebhookHostUnresolvedError)) throw err;
     await record({ statusCode: null, error: err.message, durationMs: null });
-    log.warn({ err: err.message }, 'webhook URL refused');
-    return 'refused';
+    log.warn({ err: err.message }, 'webhook URL not deliverable');
+    return err instanceof WebhookUrlRefusedError ? 'refused' : 'retry';
   }
   const headers = signWebhook(project.webhookSecret, webhookId, deps.clock.now(), body);
   const result = await sendWebhook(target, headers, body, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
@@ -88,12 +89,16 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookJobData, att
   return 'retry';
 }
 
-/** Submit-time check of a webhook URL (the same guard runs again at every delivery). */
+/**
+ * Submit-time check of a webhook URL (the same guard runs again at every delivery).
+ * A host that does not resolve now is accepted: DNS may be late, and delivery retries.
+ */
 export async function assertWebhookUrlAllowed(url: string, opts: { allowPrivate: boolean; lookup?: HostLookup }): Promise<void> {
   try {
     await checkWebhookUrl(url, opts);
   } catch (err) {
     if (err instanceof WebhookUrlRefusedError) throw new ValidationError(err.message, { field: 'webhookUrl' });
+    if (err instanceof WebhookHostUnresolvedError) return;
     throw err;
   }
 }

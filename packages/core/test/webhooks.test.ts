@@ -9,7 +9,7 @@ import {
 } from '@banatie/queue';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookUrlRefusedError, checkWebhookUrl, isPublicAddress, sendWebhook, signWebhook } from '../src/index.js';
+import { WebhookHostUnresolvedError, WebhookUrlRefusedError, checkWebhookUrl, isPublicAddress, sendWebhook, signWebhook, webhookService } from '../src/index.js';
 
 const GENERATION_ID = '6f1c2d8e-4b7a-4c1e-9f3d-2a5b8c7d9e01';
 
@@ -96,6 +96,15 @@ describe('SSRF guard', () => {
       host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '93.184.215.14', family: 4 }, { address: '10.1.1.1', family: 4 }];
     await expect(checkWebhookUrl('https://evil.example/x', { allowPrivate: false, lookup })).rejects.toThrow(/private/);
     await expect(checkWebhookUrl('https://mixed.example/x', { allowPrivate: false, lookup })).rejects.toThrow(/private/);
+  });
+
+  it('tells a host that does not resolve apart from a refused one; submit accepts it, delivery retries', async () => {
+    const lookup = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    };
+    await expect(checkWebhookUrl('https://nowhere.example/x', { allowPrivate: false, lookup })).rejects.toBeInstanceOf(WebhookHostUnresolvedError);
+    await expect(webhookService.assertWebhookUrlAllowed('https://nowhere.example/x', { allowPrivate: false, lookup })).resolves.toBeUndefined();
+    await expect(webhookService.assertWebhookUrlAllowed('http://127.0.0.1/x', { allowPrivate: false })).rejects.toMatchObject({ statusCode: 400, code: 'VALIDATION_ERROR' });
   });
 
   it('refuses other schemes and junk', async () => {
