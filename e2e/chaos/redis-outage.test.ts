@@ -31,7 +31,7 @@ async function call(path: string, init: RequestInit = {}): Promise<Response> {
 describe('Redis outage', () => {
   it('API answers 503 with Retry-After while Redis is down; queued generations all complete after it is back', async () => {
     // Slow images so several generations are still queued when Redis goes away.
-    await world.fake.setDefault({ kind: 'image', delayMs: 400 });
+    await world.fake.setDefault({ kind: 'image', delayMs: 800 });
     const ids: string[] = [];
     for (let i = 0; i < QUEUED; i++) {
       const r = await submitGeneration(api.url, world.key, { prompt: `queued before the outage ${i}`, autoEnhance: false, webhookUrl: `${world.receiver.url}/outage` });

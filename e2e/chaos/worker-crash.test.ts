@@ -70,7 +70,7 @@ describe('worker crash and shutdown', () => {
   it('SSE on another API instance streams the changes of a generation submitted elsewhere, then closes', async () => {
     const other = await startApi(world.env);
     const worker = await startWorker(world.env);
-    await world.fake.script([{ kind: 'image', delayMs: 1000 }]);
+    await world.fake.script([{ kind: 'image', delayMs: 3000 }]);
     const r = await submitGeneration(api.url, world.key, { prompt: 'streamed across instances', autoEnhance: false });
     const res = await fetch(`${other.url}/api/v1/generations/${r.body.data.id}/events`, { headers: { 'x-api-key': world.key } });
     expect(res.status).toBe(200);

@@ -145,7 +145,8 @@ describe('webhook delivery (private addresses allowed for the local receiver)', 
   it('streams status events over SSE and cancels a processing generation, discarding its result', async () => {
     await stack.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(stack.app.server.address() as AddressInfo).port}`;
-    stack.fake!.script({ kind: 'image', delayMs: 1500 });
+    // Long enough for the stream to see `processing` and cancel, even on a loaded machine.
+    stack.fake!.script({ kind: 'image', delayMs: 4000 });
     const res = await submit(stack, { prompt: 'cancel me while processing', autoEnhance: false, webhookUrl: `${receiver.url}/cancelled` });
     const id = res.json().data.id;
 
