@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { QueueUnavailableError } from './generation.queue.js';
+import { CONNECT_GRACE_MS, QueueUnavailableError } from './generation.queue.js';
+import { waitForRedis } from './redis.js';
 
 /** A status change, published by workers on a Redis channel so any API instance sees it. */
 export interface GenerationEvent {
@@ -50,8 +51,12 @@ export class GenerationEventHub {
     const channel = generationChannel(this.prefix, generationId);
     let set = this.listeners.get(channel);
     if (!set) {
-      // Fail fast while Redis is down: the subscriber would otherwise queue the command and hang.
-      if (this.subscriber.status !== 'ready') throw new QueueUnavailableError();
+      // Fail fast while Redis is down (the subscriber would otherwise queue the command and
+      // hang), after a short grace for a connection that is still coming up.
+      await waitForRedis(this.subscriber, CONNECT_GRACE_MS).catch(() => {
+        throw new QueueUnavailableError();
+      });
+      if (this.listeners.has(channel)) return this.subscribe(generationId, listener);
       set = new Set();
       this.listeners.set(channel, set);
       try {

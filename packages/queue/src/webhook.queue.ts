@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueueUnavailableError, isQueueConnected } from './generation.queue.js';
+import { untilQueueConnected } from './generation.queue.js';
 
 export const WEBHOOK_QUEUE = 'webhooks';
 
@@ -85,7 +85,7 @@ export function createWebhookQueue(connection: Redis, prefix: string, retryBaseM
 
 /** Adds the delivery job (a no-op when the same message is already queued or done). */
 export async function enqueueWebhook(queue: WebhookQueue, data: WebhookJobData, timeoutMs = 2000): Promise<void> {
-  if (!isQueueConnected(queue)) throw new QueueUnavailableError();
+  await untilQueueConnected(queue);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
