@@ -7,6 +7,7 @@ import {
   createGenerationNotifier,
   createGenerationQueue,
   createRedis,
+  createWebhookQueue,
   publishApiKeyRevoked,
   watchApiKeyRevocations,
 } from '@banatie/queue';
@@ -29,6 +30,8 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const events = new GenerationEventHub(subscriber, config.queuePrefix);
+  const webhooks = createWebhookQueue(redis, config.queuePrefix, config.webhook.retryBaseMs);
+  webhooks.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
   const live = new LiveService({
     db,
     redis,
@@ -65,7 +68,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     events,
     storage,
     clock: systemClock,
-    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix }),
+    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix, webhooks }),
     live,
     keyCache,
     onApiKeyRevoked: async (keyId) => {
@@ -78,6 +81,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
       await live.close();
       await liveChanges.close();
       await queue.close().catch(() => undefined);
+      await webhooks.close().catch(() => undefined);
       redis.disconnect();
       subscriber.disconnect();
       await db.destroy();

@@ -3,13 +3,28 @@ import { systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { createImageProvider } from '@banatie/providers';
-import { GENERATION_QUEUE, createGenerationNotifier, createRedis, type GenerationJobData } from '@banatie/queue';
+import {
+  GENERATION_QUEUE,
+  WEBHOOK_BACKOFF_TYPE,
+  WEBHOOK_QUEUE,
+  createGenerationNotifier,
+  createGenerationQueue,
+  createRedis,
+  createWebhookQueue,
+  webhookRetryDelayMs,
+  type GenerationJobData,
+  type WebhookJobData,
+} from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import { Worker } from 'bullmq';
+import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
+import { startSweeper, type Sweeper } from './sweeper.js';
 
 export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
+  webhookWorker: Worker<WebhookJobData>;
+  sweeper: Sweeper;
   /** Stops taking jobs, waits for the ones in flight (up to deadlineMs), closes connections. */
   close(deadlineMs?: number): Promise<boolean>;
 }
@@ -28,6 +43,8 @@ export async function startWorkerRuntime(
   await storage.init();
   const publisher = createRedis(config.redisUrl, 'producer');
   publisher.on('error', (err) => logger.warn({ err: err.message }, 'redis publisher error'));
+  const webhookQueue = createWebhookQueue(publisher, config.queuePrefix, config.webhook.retryBaseMs);
+  webhookQueue.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
 
   const deps: ProcessorDeps = {
     db,
@@ -35,7 +52,7 @@ export async function startWorkerRuntime(
     imageProvider: overrides.imageProvider ?? createImageProvider({ provider: config.imageProvider, gemini: config.gemini }),
     clock: systemClock,
     logger,
-    onStatusChange: createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix }),
+    onStatusChange: createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix, webhooks: webhookQueue }),
   };
 
   const connection = createRedis(config.redisUrl, 'worker');
@@ -49,6 +66,8 @@ export async function startWorkerRuntime(
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockMs,
       maxStalledCount: 1,
+      // Check for stalled jobs as often as a lock lasts, so a crashed worker's job is taken over after about WORKER_LOCK_MS.
+      stalledInterval: config.worker.lockMs,
     },
   );
   worker.on('failed', (job, err) => {
@@ -56,18 +75,58 @@ export async function startWorkerRuntime(
   });
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();
+
+  const webhookConnection = createRedis(config.redisUrl, 'worker');
+  webhookConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis webhook connection error'));
+  const webhookWorker = new Worker<WebhookJobData>(
+    WEBHOOK_QUEUE,
+    createDeliverWebhookHandler({
+      db,
+      clock: systemClock,
+      logger,
+      publicBaseUrl: config.publicBaseUrl,
+      allowPrivate: config.webhook.allowPrivate,
+    }),
+    {
+      connection: webhookConnection,
+      prefix: config.queuePrefix,
+      concurrency: 16,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) =>
+          type === WEBHOOK_BACKOFF_TYPE ? webhookRetryDelayMs(attemptsMade, config.webhook.retryBaseMs) : 0,
+      },
+    },
+  );
+  webhookWorker.on('error', (err) => logger.warn({ err: err.message }, 'webhook worker error'));
+  await webhookWorker.waitUntilReady();
+
+  const sweepQueue = createGenerationQueue(publisher, config.queuePrefix, config.worker.attempts);
+  sweepQueue.on('error', (err) => logger.warn({ err: err.message }, 'sweeper queue error'));
+  const sweeper = startSweeper(
+    { db, queue: sweepQueue, webhooks: webhookQueue, clock: systemClock, logger, onStatusChange: deps.onStatusChange },
+    {
+      redis: publisher,
+      prefix: config.queuePrefix,
+      intervalMs: config.worker.sweepIntervalMs,
+      staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
+    },
+  );
   logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name }, 'worker ready');
 
   return {
     worker,
+    webhookWorker,
+    sweeper,
     close: async (deadlineMs = 5 * 60_000) => {
       let timer: NodeJS.Timeout | undefined;
+      await sweeper.stop();
       const finished = await Promise.race([
-        worker.close().then(() => true),
+        Promise.all([worker.close(), webhookWorker.close()]).then(() => true),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
       ]);
       clearTimeout(timer);
       connection.disconnect();
+      webhookConnection.disconnect();
       publisher.disconnect();
       await db.destroy();
       return finished;

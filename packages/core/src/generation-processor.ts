@@ -83,6 +83,10 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
       referenceImages: references,
       signal: job.signal,
     });
+    if (!(await stillProcessing(deps, started))) {
+      log.info('generation cancelled or superseded while processing; result discarded');
+      return 'skipped';
+    }
     const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
     if (!done) return 'skipped';
     log.info({ ms: done.processing_time_ms }, 'generation succeeded');
@@ -122,6 +126,12 @@ export async function failGeneration(
     at: deps.clock.now(),
   });
   if (failed) await notify(deps, failed);
+}
+
+/** The worker's cancellation check before it writes anything (the success update is guarded as well). */
+async function stillProcessing(deps: ProcessorDeps, row: GenerationRow): Promise<boolean> {
+  const current = await generationRepository.findGenerationById(deps.db, row.id);
+  return current?.status === 'processing' && current.run === row.run;
 }
 
 async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, row: GenerationRow): Promise<void> {

@@ -28,6 +28,8 @@ export interface GenerationDeps {
   logger?: Logger;
   /** Called after a committed status change made here (cancel): events and webhooks. */
   onStatusChange?: (row: GenerationRow) => Promise<void>;
+  /** SSRF guard for webhookUrl at submit (throws ValidationError); checked again at delivery. */
+  checkWebhookUrl?: (url: string) => Promise<void>;
 }
 
 export interface SubmitGenerationInput {
@@ -80,6 +82,7 @@ export async function submitGeneration(
   opts: { idempotencyKey?: string; liveScopeId?: string; generationId?: string } = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
+  if (input.webhookUrl !== undefined) await deps.checkWebhookUrl?.(input.webhookUrl);
   if (isPlainSubmit(input, opts)) return submitPlain(deps, ctx, input, opts);
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);

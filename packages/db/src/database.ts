@@ -24,5 +24,9 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
   });
   // Without this listener a PostgreSQL restart kills the process.
   pool.on('error', (err) => opts.onError?.(err));
+  // The pool only listens on idle clients; a connection dropped while checked out
+  // (mid-transaction, between queries) would emit an unhandled 'error' and kill the
+  // process. The query in flight still fails and the client is discarded on release.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -14,3 +14,4 @@ export type { GenerationListFilter } from './repositories/generation.repository.
 export type { LiveScopeWithStats, LiveEntryForDelivery } from './repositories/live.repository.js';
 export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.repository.js';
 export type { FlowWithCounts } from './repositories/flow.repository.js';
+export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { CONNECT_GRACE_MS, QueueUnavailableError } from './generation.queue.js';
+import { waitForRedis } from './redis.js';
 
 /** A status change, published by workers on a Redis channel so any API instance sees it. */
 export interface GenerationEvent {
@@ -15,6 +17,21 @@ export async function publishGenerationEvent(redis: Redis, prefix: string, event
 }
 
 type Listener = (event: GenerationEvent) => void;
+
+/**
+ * A down Redis is refused at once by the status check; this only bounds a
+ * connection that looks up but does not answer (a loaded host must not turn into 503s).
+ */
+const SUBSCRIBE_TIMEOUT_MS = 5000;
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('subscribe timed out')), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * One subscriber connection per process, fanned out to in-process listeners.
@@ -34,9 +51,20 @@ export class GenerationEventHub {
     const channel = generationChannel(this.prefix, generationId);
     let set = this.listeners.get(channel);
     if (!set) {
+      // Fail fast while Redis is down (the subscriber would otherwise queue the command and
+      // hang), after a short grace for a connection that is still coming up.
+      await waitForRedis(this.subscriber, CONNECT_GRACE_MS).catch(() => {
+        throw new QueueUnavailableError();
+      });
+      if (this.listeners.has(channel)) return this.subscribe(generationId, listener);
       set = new Set();
       this.listeners.set(channel, set);
-      await this.subscriber.subscribe(channel);
+      try {
+        await withTimeout(this.subscriber.subscribe(channel), SUBSCRIBE_TIMEOUT_MS);
+      } catch (err) {
+        if (this.listeners.get(channel) === set && set.size === 0) this.listeners.delete(channel);
+        throw new QueueUnavailableError(err);
+      }
     }
     set.add(listener);
     return async () => {

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { waitForRedis } from './redis.js';
 import { z } from 'zod';
 
 export const GENERATION_QUEUE = 'generations';
@@ -45,14 +46,28 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+/** False while the queue's Redis connection is down: callers fail fast instead of waiting for it. */
+export function isQueueConnected(queue: Queue): boolean {
+  return (queue.opts.connection as { status?: string }).status === 'ready';
+}
+
+/** How long a caller waits for a connection that is (re)connecting: covers start-up, stays well under 2 s. */
+export const CONNECT_GRACE_MS = 1500;
+
+/** Resolves when the queue's connection is ready; QueueUnavailableError if it is not within CONNECT_GRACE_MS. */
+export async function untilQueueConnected(queue: Queue): Promise<void> {
+  await waitForRedis(queue.opts.connection as Redis, CONNECT_GRACE_MS).catch(() => {
+    throw new QueueUnavailableError();
+  });
+}
+
 /**
  * Adds the job, failing fast (never hanging) while Redis is unreachable: BullMQ
  * would otherwise wait for the connection. A late add after a timeout is harmless
  * because the job id is deterministic.
  */
 export async function enqueueGeneration(queue: GenerationQueue, data: GenerationJobData, timeoutMs = 2000): Promise<void> {
-  const connection = queue.opts.connection as { status?: string };
-  if (connection.status !== 'ready') throw new QueueUnavailableError();
+  await untilQueueConnected(queue);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -14,7 +14,7 @@ export function isUnavailableError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const { code, message, name } = e as { code?: string; message?: string; name?: string };
     if (code && (PG_CONNECTION_CODES.has(code) || NET_CODES.has(code))) return true;
-    if (name === 'MaxRetriesPerRequestError') return true;
+    if (name === 'MaxRetriesPerRequestError' || name === 'QueueUnavailableError') return true;
     if (message && MESSAGES.some((m) => message.includes(m))) return true;
     if (Array.isArray((e as { errors?: unknown[] }).errors) && (e as { errors: unknown[] }).errors.some(isUnavailableError)) return true;
   }

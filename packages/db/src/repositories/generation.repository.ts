@@ -326,3 +326,27 @@ export async function findGenerationWithOutputImage(
     : undefined;
   return { row, outputImage, outputImageFlowAliases: flowAliases ?? [] };
 }
+
+/** pending|processing → cancelled; undefined when the row is already terminal (or unknown). */
+export async function markGenerationCancelled(db: Executor, projectId: string, id: string, at: Date): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set({ status: 'cancelled', completed_at: at, updated_at: at })
+    .where('project_id', '=', projectId)
+    .where('id', '=', id)
+    .where('status', 'in', ['pending', 'processing'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Rows still pending/processing whose last change is older than `before` (sweeper candidates), oldest first. */
+export async function findUnsettledGenerations(db: Executor, before: Date, limit: number): Promise<GenerationRow[]> {
+  return db
+    .selectFrom('generations')
+    .selectAll()
+    .where('status', 'in', ['pending', 'processing'])
+    .where('updated_at', '<', before)
+    .orderBy('updated_at', 'asc')
+    .limit(limit)
+    .execute();
+}

@@ -1,4 +1,4 @@
-import { generationService } from '@banatie/core';
+import { generationService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -17,6 +17,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
     publicBaseUrl: deps.config.publicBaseUrl,
     logger: deps.logger,
     onStatusChange: deps.notifier,
+    checkWebhookUrl: (url: string) => webhookService.assertWebhookUrlAllowed(url, { allowPrivate: deps.config.webhook.allowPrivate }),
   };
 
   r.post(

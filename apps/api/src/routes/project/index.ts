@@ -1,4 +1,4 @@
-import { projectService } from '@banatie/core';
+import { projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -30,9 +30,12 @@ export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promis
     ok(await projectService.getProject(deps.db, projectOf(request).projectId)),
   );
 
-  r.put('/project', { schema: { tags: ['project'], summary: 'Update project settings', body: updateProjectBody } }, async (request) =>
-    ok(await projectService.updateProjectSettings(deps.db, projectOf(request).projectId, request.body)),
-  );
+  r.put('/project', { schema: { tags: ['project'], summary: 'Update project settings', body: updateProjectBody } }, async (request) => {
+    if (request.body.webhookUrl) {
+      await webhookService.assertWebhookUrlAllowed(request.body.webhookUrl, { allowPrivate: deps.config.webhook.allowPrivate });
+    }
+    return ok(await projectService.updateProjectSettings(deps.db, projectOf(request).projectId, request.body));
+  });
 
   r.post(
     '/project/secrets/rotate',

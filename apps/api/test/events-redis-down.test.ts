@@ -1,0 +1,66 @@
+import { loadConfig } from '@banatie/config';
+import { createLogger } from '@banatie/logger';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { createAppDeps } from '../src/main-deps.js';
+import { startStack, type Stack } from './harness.js';
+
+let stack: Stack;
+let broken: FastifyInstance;
+let closeBroken: () => Promise<void>;
+
+beforeAll(async () => {
+  stack = await startStack({ worker: false });
+  // A second API on the same database whose Redis is unreachable.
+  const config = loadConfig({
+    DATABASE_URL: stack.config.databaseUrl,
+    REDIS_URL: 'redis://127.0.0.1:1',
+    STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_HOUR: '0',
+  });
+  const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
+  broken = await buildApp(deps);
+  closeBroken = async () => {
+    await broken.close();
+    await deps.close();
+  };
+});
+
+afterAll(async () => {
+  await closeBroken?.();
+  await stack?.close();
+});
+
+async function pendingGeneration(): Promise<string> {
+  const res = await stack.app.inject({ method: 'POST', url: '/api/v1/generations', headers: { 'x-api-key': stack.key.key }, payload: { prompt: 'waiting' } });
+  expect(res.statusCode).toBe(202);
+  return res.json().data.id;
+}
+
+describe('status waiting while Redis is unreachable', () => {
+  it('Prefer: wait and the SSE stream answer 503 with Retry-After instead of hanging; a plain read still works', async () => {
+    const id = await pendingGeneration();
+    const headers = { 'x-api-key': stack.key.key };
+    for (const req of [
+      { method: 'GET' as const, url: `/api/v1/generations/${id}`, headers: { ...headers, prefer: 'wait=30' } },
+      { method: 'GET' as const, url: `/api/v1/generations/${id}/events`, headers },
+    ]) {
+      const res = await broken.inject(req);
+      expect(res.statusCode, req.url).toBe(503);
+      expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    }
+    const plain = await broken.inject({ method: 'GET', url: `/api/v1/generations/${id}`, headers });
+    expect(plain.statusCode).toBe(200);
+    expect(plain.json().data.status).toBe('pending');
+  });
+
+  it('cancel still works (PostgreSQL is the truth); the job skips itself later', async () => {
+    const id = await pendingGeneration();
+    const res = await broken.inject({ method: 'POST', url: `/api/v1/generations/${id}/cancel`, headers: { 'x-api-key': stack.key.key } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data.status).toBe('cancelled');
+  });
+});

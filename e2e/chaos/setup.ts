@@ -1,0 +1,126 @@
+// Shared set-up of the chaos scenarios: a database of their own, the fake Gemini
+// server process, a local webhook receiver, fs storage, a project key made by
+// the CLI, and a private redis-server the scenarios may stop and restart.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import {
+  TEST_REDIS_URL,
+  createTestDatabase,
+  startWebhookReceiver,
+  testQueuePrefix,
+  type TestDatabase,
+  type WebhookReceiver,
+} from '@banatie/testing';
+import { freePort, runCli, startFakeGeminiProcess, type Env, type FakeGeminiProcess } from '../helpers/processes.js';
+
+export interface ChaosWorld {
+  env: Env;
+  database: TestDatabase;
+  fake: FakeGeminiProcess;
+  receiver: WebhookReceiver;
+  storageDir: string;
+  key: string;
+  projectId: string;
+  close(): Promise<void>;
+}
+
+export async function startChaosWorld(opts: { redisUrl?: string; env?: Env } = {}): Promise<ChaosWorld> {
+  const [database, fake, receiver, storageDir] = await Promise.all([
+    createTestDatabase(),
+    startFakeGeminiProcess(),
+    startWebhookReceiver(),
+    mkdtemp(join(tmpdir(), 'banatie-chaos-')),
+  ]);
+  const env: Env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: opts.redisUrl ?? TEST_REDIS_URL,
+    QUEUE_PREFIX: testQueuePrefix(),
+    STORAGE_DRIVER: 'fs',
+    STORAGE_DIR: storageDir,
+    IMAGE_PROVIDER: 'gemini',
+    GEMINI_API_KEY: 'fake-gemini-key',
+    GEMINI_BASE_URL: fake.url,
+    GEMINI_TIMEOUT_MS: '120000',
+    WORKER_LOCK_MS: '2000',
+    SWEEP_INTERVAL_MS: '1000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_RETRY_BASE_MS: '100',
+    LOG_LEVEL: 'info',
+    ...opts.env,
+  };
+  const cli = await runCli(['key', 'create', 'chaos/site', '--json'], env);
+  expect(cli.code, cli.stderr).toBe(0);
+  const { key, projectId } = JSON.parse(cli.stdout) as { key: string; projectId: string };
+  return {
+    env,
+    database,
+    fake,
+    receiver,
+    storageDir,
+    key,
+    projectId,
+    close: async () => {
+      await Promise.allSettled([fake.stop(), receiver.close(), database.drop(), rm(storageDir, { recursive: true, force: true })]);
+    },
+  };
+}
+
+/** Objects the fs driver holds for a project (one file per object). */
+export async function storedObjects(world: ChaosWorld): Promise<string[]> {
+  try {
+    return (await readdir(join(world.storageDir, world.projectId))).filter((f) => !f.startsWith('.'));
+  } catch {
+    return [];
+  }
+}
+
+/** Resolves once the fake Gemini server has seen an image-model call whose prompt contains `text`. */
+export async function untilGeminiCalled(fake: FakeGeminiProcess, text: string): Promise<void> {
+  for (;;) {
+    const requests = await fake.requests();
+    if (requests.some((r) => r.model.includes('image') && r.text.includes(text))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** A private, non-persistent redis-server on a free port, which a test may stop and start again. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  let proc: ChildProcess | null = null;
+  const start = async () => {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc = p;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      p.stdout!.setEncoding('utf8');
+      p.stdout!.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
+    });
+  };
+  const stop = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGKILL');
+    await exited;
+    proc = null;
+  };
+  process.once('exit', () => proc?.kill('SIGKILL'));
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+}
