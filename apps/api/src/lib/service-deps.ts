@@ -1,6 +1,7 @@
+import { webhookService } from '@banatie/core';
 import type { AppDeps } from '../deps.js';
 
-/** The dependencies core services take, built from the app's. */
+/** The dependencies core services take, built from the app's (one place for every route group). */
 export function serviceDeps(deps: AppDeps) {
   return {
     db: deps.db,
@@ -10,5 +11,6 @@ export function serviceDeps(deps: AppDeps) {
     publicBaseUrl: deps.config.publicBaseUrl,
     logger: deps.logger,
     onStatusChange: deps.notifier,
+    checkWebhookUrl: (url: string) => webhookService.assertWebhookUrlAllowed(url, { allowPrivate: deps.config.webhook.allowPrivate }),
   };
 }

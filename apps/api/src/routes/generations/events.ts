@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
-import { generationServiceDeps } from '../../lib/generation-service-deps.js';
+import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { generationIdParams, paginationQuery } from './schemas.js';
 
@@ -14,7 +14,7 @@ const listWebhooksQuery = z.strictObject({ ...paginationQuery });
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = generationServiceDeps(deps);
+  const svc = serviceDeps(deps);
 
   r.post(
     '/generations/:id/cancel',

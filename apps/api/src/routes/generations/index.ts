@@ -1,24 +1,17 @@
-import { generationService, webhookService } from '@banatie/core';
+import { generationService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { parsePreferWait } from '../../lib/prefer-wait.js';
+import { serviceDeps } from '../../lib/service-deps.js';
 import { waitForGeneration } from '../../lib/wait-for-generation.js';
 import { projectOf } from '../../plugins/auth.js';
 import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery } from './schemas.js';
 
 export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const svc = {
-    db: deps.db,
-    queue: deps.queue,
-    clock: deps.clock,
-    publicBaseUrl: deps.config.publicBaseUrl,
-    logger: deps.logger,
-    onStatusChange: deps.notifier,
-    checkWebhookUrl: (url: string) => webhookService.assertWebhookUrlAllowed(url, { allowPrivate: deps.config.webhook.allowPrivate }),
-  };
+  const svc = serviceDeps(deps);
 
   r.post(
     '/generations',
