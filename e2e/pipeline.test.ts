@@ -28,6 +28,7 @@ import {
   waitForTerminal,
   type ApiProcess,
   type CliResult,
+  type ManagedProcess,
   type Env,
   type FakeGeminiProcess,
   type GenerationData,
@@ -56,6 +57,7 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
   let fake: FakeGeminiProcess;
   let env: Env;
   const apis: ApiProcess[] = [];
+  const workers: ManagedProcess[] = [];
   let keyCli: CliResult;
 
   beforeAll(async () => {
@@ -89,6 +91,7 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
       runCli(['key', 'create', 'acme/pipeline', '--json'], env),
     ]);
     apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
+    workers.push(started[2] as ManagedProcess, started[3] as ManagedProcess);
     keyCli = started[4] as CliResult;
   });
 
@@ -117,7 +120,8 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
     const finals: GenerationData[] = await Promise.all(submitted.map((id, i) => waitForTerminal(apis[(i + 1) % 2]!.url, key, id)));
 
     for (const g of finals) {
-      expect({ id: g.id, status: g.status, error: g.error, attempts: g.attempts }).toEqual({
+      const workerLines = workers.flatMap((w, n) => w.logs.filter((l) => l.includes(g.id)).map((l) => `worker ${n}: ${l}`));
+      expect({ id: g.id, status: g.status, error: g.error, attempts: g.attempts }, workerLines.join('\n')).toEqual({
         id: g.id,
         status: 'success',
         error: null,

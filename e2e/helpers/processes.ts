@@ -14,7 +14,7 @@ export const FAKE_GEMINI_ENTRY = 'packages/testing/dist/fake-gemini-server.js';
 
 /** Every variable the services read (SPEC §2); stripped from the inherited environment. */
 const CONFIG_VARS = [
-  'PORT', 'HOST', 'PUBLIC_BASE_URL', 'DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX',
+  'PORT', 'HOST', 'PUBLIC_BASE_URL', 'DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'QUEUE_PREFIX',
   'STORAGE_DRIVER', 'STORAGE_DIR', 'S3_ENDPOINT', 'S3_PORT', 'S3_USE_SSL', 'S3_ACCESS_KEY',
   'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION', 'IMAGE_PROVIDER', 'GEMINI_API_KEY', 'GEMINI_BASE_URL',
   'GEMINI_IMAGE_MODEL', 'GEMINI_TEXT_MODEL', 'GEMINI_TIMEOUT_MS', 'WORKER_CONCURRENCY',
@@ -28,6 +28,8 @@ export type Env = Record<string, string | undefined>;
 export function processEnv(env: Env = {}): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CONFIG_VARS) delete base[name];
+  // Several test files run stacks at once against one PostgreSQL (max_connections 100).
+  base.DATABASE_POOL_MAX = '6';
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete base[k];
     else base[k] = v;

@@ -19,7 +19,7 @@ const API_KEY_CACHE_TTL_MS = 15_000;
 
 /** Wires real adapters from the configuration. */
 export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
-  const db = createDb(config.databaseUrl, { max: 20, onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  const db = createDb(config.databaseUrl, { max: config.databasePoolMax ?? 20, onError: (err) => logger.warn({ err }, 'postgres pool error') });
   const redis = createRedis(config.redisUrl, 'producer');
   const subscriber = createRedis(config.redisUrl, 'subscriber');
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {

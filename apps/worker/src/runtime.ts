@@ -36,7 +36,7 @@ export async function startWorkerRuntime(
   overrides: { storage?: ObjectStorage; imageProvider?: ImageProvider } = {},
 ): Promise<WorkerRuntime> {
   const db = createDb(config.databaseUrl, {
-    max: Math.min(config.worker.concurrency + 2, 50),
+    max: config.databasePoolMax ?? Math.min(config.worker.concurrency + 2, 50),
     onError: (err) => logger.warn({ err }, 'postgres pool error'),
   });
   const storage = overrides.storage ?? createObjectStorage(config.storage);

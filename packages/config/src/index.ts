@@ -48,6 +48,7 @@ const envSchema = z.object({
   GEMINI_IMAGE_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
   GEMINI_TEXT_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_TIMEOUT_MS: int(1).default(120_000),
+  DATABASE_POOL_MAX: int(1, 1000).optional(),
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   GENERATION_ATTEMPTS: int(1, 100).default(3),
   WORKER_LOCK_MS: int(1000).default(30_000),
@@ -84,6 +85,8 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   databaseUrl: string;
+  /** PostgreSQL connections per process; unset: 20 for the API, concurrency + 2 for a worker. */
+  databasePoolMax: number | undefined;
   redisUrl: string;
   queuePrefix: string;
   storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3Config };
@@ -143,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     storage:
