@@ -1,9 +1,10 @@
 import { loadConfigOrExit } from '@banatie/config';
 import { createLogger } from '@banatie/logger';
-import { buildApp } from './app.js';
-import { createAppDeps } from './main-deps.js';
 
+// Configuration first: a bad variable stops the process before the heavy modules load.
 const config = loadConfigOrExit();
+const { buildApp } = await import('./app.js');
+const { createAppDeps } = await import('./main-deps.js');
 const logger = createLogger({ level: config.logLevel, name: 'api' });
 const deps = await createAppDeps(config, logger);
 const app = await buildApp(deps);

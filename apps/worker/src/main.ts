@@ -1,8 +1,9 @@
 import { loadConfigOrExit } from '@banatie/config';
 import { createLogger } from '@banatie/logger';
-import { startWorkerRuntime } from './runtime.js';
 
+// Configuration first: a bad variable stops the process before the heavy modules load.
 const config = loadConfigOrExit();
+const { startWorkerRuntime } = await import('./runtime.js');
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
 const runtime = await startWorkerRuntime(config, logger);
 
