@@ -125,7 +125,7 @@ describe('live URLs with two API processes', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('cache-control')).toBe('no-store');
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect((await refused.json()).error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { reason: 'IP_LIMIT' } });
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { reason: 'IP_LIMIT' } });
     const again = await fetch(liveUrl(apis[1]!, 'ip three'));
     expect(again.status).toBe(429);
     await again.arrayBuffer();

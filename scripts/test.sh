@@ -21,6 +21,8 @@ ensure_apt_package docker-compose docker-compose ||
 
 log "building (npm run build)"
 npm run --silent build
+log "type-checking the tests (tsconfig.tests.json)"
+npx --no-install tsc -p tsconfig.tests.json
 
 log "running tests (vitest run $*)"
 exec npx --no-install vitest run "$@"

@@ -143,7 +143,7 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     expect(failed.statusCode).toBe(502);
     expect(failed.headers['cache-control']).toBe('no-store');
     expect(failed.json().error).toMatchObject({ code: 'GENERATION_FAILED', details: { code: 'PROVIDER_REJECTED' } });
-    const entries = await stack.db.selectFrom('live_entries').select('id').where('params', '@>', JSON.stringify({ prompt: 'fails the first time' })).execute();
+    const entries = await stack.db.selectFrom('live_entries').select('id').where(sql<boolean>`params @> ${JSON.stringify({ prompt: 'fails the first time' })}::jsonb`).execute();
     expect(entries).toHaveLength(0);
 
     const retried = await stack.app.inject({ method: 'GET', url: url('fails the first time') });
