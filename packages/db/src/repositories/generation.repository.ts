@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
-import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration } from '../types.js';
+import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration, ProjectSettings } from '../types.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
   return db.insertInto('generations').values(values).returningAll().executeTakeFirstOrThrow();
@@ -114,6 +114,36 @@ export async function markGenerationProcessing(
     .where('status', 'in', ['pending', 'processing'])
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * markGenerationProcessing with the project's settings read in the same statement:
+ * the worker needs the style prompt and the webhook target, and a second round
+ * trip per job showed in the pipeline profile.
+ */
+export async function markGenerationProcessingWithSettings(
+  db: Executor,
+  id: string,
+  run: number,
+  at: Date,
+): Promise<{ row: GenerationRow; projectSettings: ProjectSettings | null } | undefined> {
+  const found = await db
+    .updateTable('generations')
+    .set((eb) => ({
+      status: 'processing',
+      started_at: at,
+      updated_at: at,
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('id', '=', id)
+    .where('run', '=', run)
+    .where('status', 'in', ['pending', 'processing'])
+    .returningAll('generations')
+    .returning((eb) => eb.selectFrom('projects').select('projects.settings').whereRef('projects.id', '=', 'generations.project_id').as('project_settings'))
+    .executeTakeFirst();
+  if (!found) return undefined;
+  const { project_settings: projectSettings, ...row } = found;
+  return { row: row as GenerationRow, projectSettings: (projectSettings as ProjectSettings | null) ?? null };
 }
 
 export async function markGenerationSucceeded(
@@ -314,7 +344,8 @@ export async function findGenerationWithOutputImage(
     .select(
       sql<string[] | null>`(SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
         FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
-        WHERE i.id IS NOT NULL AND f.project_id = g.project_id AND kv.value = i.id::text)`.as('output_image_flow_aliases'),
+        WHERE i.id IS NOT NULL AND f.project_id = g.project_id AND kv.value = i.id::text
+          AND jsonb_path_query_array(f.aliases, '$.*') @> jsonb_build_array(i.id::text))`.as('output_image_flow_aliases'),
     )
     .where('g.project_id', '=', projectId)
     .where('g.id', '=', id)
