@@ -170,7 +170,15 @@ async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number):
     const bad = rows.filter((r) => r.status !== 'success');
     if (bad.length) throw new Error(`generations did not succeed: ${JSON.stringify(bad)}`);
     if (done === ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const all = await stack.db.db
+        .selectFrom('generations')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('id', 'in', ids)
+        .groupBy('status')
+        .execute();
+      throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms (${JSON.stringify(all)})`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
