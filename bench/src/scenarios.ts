@@ -168,7 +168,16 @@ async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number):
       .execute();
     const done = rows.reduce((a, r) => a + Number(r.n), 0);
     const bad = rows.filter((r) => r.status !== 'success');
-    if (bad.length) throw new Error(`generations did not succeed: ${JSON.stringify(bad)}`);
+    if (bad.length) {
+      const errors = await stack.db.db
+        .selectFrom('generations')
+        .select(['id', 'status', 'error_code', 'error_message'])
+        .where('id', 'in', ids)
+        .where('status', 'in', ['failed', 'cancelled'])
+        .limit(5)
+        .execute();
+      throw new Error(`generations did not succeed: ${JSON.stringify(bad)} ${JSON.stringify(errors)}`);
+    }
     if (done === ids.length) return;
     if (Date.now() > deadline) {
       const all = await stack.db.db

@@ -192,7 +192,12 @@ async function storeOutput(
   const now = deps.clock.now();
   let replacedKey: string | null = null;
   try {
-    const done = await deps.db.transaction().execute(async (tx) => {
+    const done = !row.alias && !(row.flow_alias && row.flow_id)
+      ? await storeWithoutAliases(deps, row, prompt, { id: imageId, key, etag, size: output.data.length, ...meta }, processingTimeMs, now).then((stored) => {
+          if (stored.previousKey && stored.previousKey !== key) replacedKey = stored.previousKey;
+          return stored.row;
+        })
+      : await deps.db.transaction().execute(async (tx) => {
       const { previousKey, ...image } = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
       if (previousKey && previousKey !== key) replacedKey = previousKey;
       if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
@@ -219,6 +224,30 @@ async function storeOutput(
 }
 
 class SupersededError extends Error {}
+
+/** No alias to assign: the guarded success update and the image upsert in one statement (no transaction round trips). */
+async function storeWithoutAliases(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  prompt: string,
+  image: { id: string; key: string; etag: string; size: number; width: number; height: number; mimeType: string },
+  processingTimeMs: number,
+  at: Date,
+): Promise<{ row: GenerationRow; previousKey: string | null }> {
+  const stored = await generationRepository.storeGeneratedOutput(deps.db, {
+    id: row.id,
+    run: row.run,
+    projectId: row.project_id,
+    flowId: row.flow_id,
+    prompt,
+    processingTimeMs,
+    at,
+    image,
+  });
+  // Cancelled or superseded meanwhile: nothing was written.
+  if (!stored) throw new SupersededError();
+  return stored;
+}
 
 async function dropVariants(deps: ProcessorDeps, projectId: string, imageId: string): Promise<void> {
   await deps.storage.deletePrefix(imageVariantPrefix(projectId, imageId)).catch((err) => deps.logger.warn({ err, imageId }, 'could not drop stale variants'));

@@ -171,6 +171,52 @@ export async function markGenerationSucceeded(
     .executeTakeFirst();
 }
 
+/**
+ * The worker's store of a generated output without aliases to assign, in one
+ * statement: the guarded `success` update, the output image upsert (only when
+ * the update matched: a cancelled or superseded run writes nothing) and the key
+ * the image held before. Undefined when the run no longer holds the row.
+ */
+export async function storeGeneratedOutput(
+  db: Executor,
+  values: {
+    id: string;
+    run: number;
+    projectId: string;
+    flowId: string | null;
+    prompt: string;
+    processingTimeMs: number;
+    at: Date;
+    image: { id: string; key: string; mimeType: string; size: number; width: number; height: number; etag: string };
+  },
+): Promise<{ row: GenerationRow; previousKey: string | null } | undefined> {
+  const { image: img, at } = values;
+  const { rows } = await sql<GenerationRow & { previous_key: string | null }>`
+    WITH previous AS (SELECT storage_key FROM images WHERE id = ${img.id}::uuid),
+    done AS (
+      UPDATE generations SET status = 'success', prompt = ${values.prompt}, output_image_id = ${img.id}::uuid,
+        processing_time_ms = ${values.processingTimeMs}::int, completed_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
+        error_code = NULL, error_message = NULL
+      WHERE id = ${values.id}::uuid AND run = ${values.run}::int AND status = 'processing'
+      RETURNING *
+    ),
+    image AS (
+      INSERT INTO images (id, project_id, flow_id, generation_id, source, storage_key, mime_type, file_size, width, height, etag, meta, created_at, updated_at)
+      SELECT ${img.id}::uuid, ${values.projectId}::uuid, ${values.flowId}::uuid, done.id, 'generated', ${img.key}::text, ${img.mimeType}::text,
+        ${img.size}::int, ${img.width}::int, ${img.height}::int, ${img.etag}::text, '{}'::jsonb, ${at}::timestamptz, ${at}::timestamptz
+      FROM done
+      ON CONFLICT (id) DO UPDATE SET storage_key = excluded.storage_key, mime_type = excluded.mime_type, file_size = excluded.file_size,
+        width = excluded.width, height = excluded.height, etag = excluded.etag, updated_at = excluded.updated_at,
+        version = CASE WHEN images.etag = excluded.etag THEN images.version ELSE images.version + 1 END
+      RETURNING id
+    )
+    SELECT done.*, (SELECT storage_key FROM previous) AS previous_key FROM done`.execute(db);
+  const found = rows[0];
+  if (!found) return undefined;
+  const { previous_key: previousKey, ...row } = found;
+  return { row: row as GenerationRow, previousKey };
+}
+
 export async function markGenerationFailed(
   db: Executor,
   id: string,
