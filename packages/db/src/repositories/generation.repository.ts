@@ -388,9 +388,11 @@ export async function findGenerationWithOutputImage(
     .selectAll('g')
     .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
     .select(
+      // The project check is compared as text so the planner cannot pick the
+      // (project_id) index, which on stale statistics scans every flow of the project.
       sql<string[] | null>`(SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
         FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
-        WHERE i.id IS NOT NULL AND f.project_id = g.project_id AND kv.value = i.id::text
+        WHERE i.id IS NOT NULL AND f.project_id::text = g.project_id::text AND kv.value = i.id::text
           AND jsonb_path_query_array(f.aliases, '$.*') @> jsonb_build_array(i.id::text))`.as('output_image_flow_aliases'),
     )
     .where('g.project_id', '=', projectId)
