@@ -5,3 +5,23 @@
 -- fastupdate off: no pending list for every lookup to scan after a burst of
 -- new (empty-aliased) flows.
 CREATE INDEX flows_alias_values_idx ON flows USING gin (jsonb_path_query_array(aliases, '$.*')) WITH (fastupdate = off);
+
+-- The poll's one statement (generation, output image, the image's flow aliases),
+-- as a PL/pgSQL function so each connection plans it once: planning the join and
+-- the alias subquery cost PostgreSQL more CPU than running them (~0.35 of 0.4 ms
+-- per poll). Rows come back as jsonb; the repository revives the timestamps.
+CREATE FUNCTION banatie_generation_with_output(p_project uuid, p_id uuid)
+RETURNS TABLE (generation jsonb, output_image jsonb, output_image_flow_aliases text[])
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN QUERY
+  SELECT to_jsonb(g),
+    CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END,
+    (SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
+      FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
+      WHERE i.id IS NOT NULL AND f.project_id::text = g.project_id::text AND kv.value = i.id::text
+        AND jsonb_path_query_array(f.aliases, '$.*') @> jsonb_build_array(i.id::text))
+  FROM generations g LEFT JOIN images i ON i.id = g.output_image_id
+  WHERE g.project_id = p_project AND g.id = p_id;
+END
+$$;

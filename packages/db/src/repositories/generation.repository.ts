@@ -382,28 +382,28 @@ export async function findGenerationWithOutputImage(
   projectId: string,
   id: string,
 ): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined; outputImageFlowAliases: string[] } | undefined> {
-  const found = await db
-    .selectFrom('generations as g')
-    .leftJoin('images as i', 'i.id', 'g.output_image_id')
-    .selectAll('g')
-    .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
-    .select(
-      // The project check is compared as text so the planner cannot pick the
-      // (project_id) index, which on stale statistics scans every flow of the project.
-      sql<string[] | null>`(SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
-        FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
-        WHERE i.id IS NOT NULL AND f.project_id::text = g.project_id::text AND kv.value = i.id::text
-          AND jsonb_path_query_array(f.aliases, '$.*') @> jsonb_build_array(i.id::text))`.as('output_image_flow_aliases'),
-    )
-    .where('g.project_id', '=', projectId)
-    .where('g.id', '=', id)
-    .executeTakeFirst();
+  // banatie_generation_with_output (migration 0006): the same join, planned once per connection.
+  const { rows } = await sql<{ generation: Record<string, unknown>; output_image: Record<string, unknown> | null; output_image_flow_aliases: string[] | null }>`
+    SELECT * FROM banatie_generation_with_output(${projectId}::uuid, ${id}::uuid)`.execute(db);
+  const found = rows[0];
   if (!found) return undefined;
-  const { output_image_json: image, output_image_flow_aliases: flowAliases, ...row } = found;
-  const outputImage = image
-    ? ({ ...image, created_at: new Date(image.created_at as string), updated_at: new Date(image.updated_at as string) } as ImageRow)
-    : undefined;
-  return { row, outputImage, outputImageFlowAliases: flowAliases ?? [] };
+  return {
+    row: reviveTimestamps(found.generation, GENERATION_TIMESTAMPS) as unknown as GenerationRow,
+    outputImage: found.output_image ? (reviveTimestamps(found.output_image, IMAGE_TIMESTAMPS) as unknown as ImageRow) : undefined,
+    outputImageFlowAliases: found.output_image_flow_aliases ?? [],
+  };
+}
+
+const GENERATION_TIMESTAMPS = ['created_at', 'started_at', 'completed_at', 'updated_at', 'deleted_at'] as const;
+const IMAGE_TIMESTAMPS = ['created_at', 'updated_at'] as const;
+
+/** A row read as jsonb has its timestamps as strings; pg would have parsed them to Dates. */
+function reviveTimestamps(row: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  for (const key of keys) {
+    const value = row[key];
+    if (typeof value === 'string') row[key] = new Date(value);
+  }
+  return row;
 }
 
 /** pending|processing → cancelled; undefined when the row is already terminal (or unknown). */
