@@ -2,6 +2,7 @@
 // into ratios, medians and the table.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import sharp from 'sharp';
 import { sampleRss, type Child } from './procs.js';
 import type { Stack } from './stack.js';
@@ -186,7 +187,10 @@ async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number):
         .where('id', 'in', ids)
         .groupBy('status')
         .execute();
-      throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms (${JSON.stringify(all)})`);
+      const activity = await sql<Record<string, unknown>>`
+        SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS xact_age, left(query, 120) AS query
+        FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(stack.db.db);
+      throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms (${JSON.stringify(all)}); busy sessions: ${JSON.stringify(activity.rows)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
