@@ -202,7 +202,10 @@ async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselin
     'pipeline',
     () => s.pipeline(stack, durations, true, { worker: baselineWorker.pid }),
     () => s.pipeline(stack, durations, false, { worker: worker.pid }),
-  );
+  ).catch((err: unknown) => {
+    log(`pipeline failed; baseline worker logs:\n${baselineWorker.logs.slice(-20).join('\n')}\nworker logs:\n${worker.logs.slice(-10).join('\n')}`);
+    throw err;
+  });
   for (const p of pipe) {
     keepPeak('api:pipeline', p.real.rss.api);
     keepPeak('worker:pipeline', p.real.rss.worker);

@@ -2,6 +2,7 @@
 // into ratios, medians and the table.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import sharp from 'sharp';
 import { sampleRss, type Child } from './procs.js';
 import type { Stack } from './stack.js';
@@ -168,9 +169,29 @@ async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number):
       .execute();
     const done = rows.reduce((a, r) => a + Number(r.n), 0);
     const bad = rows.filter((r) => r.status !== 'success');
-    if (bad.length) throw new Error(`generations did not succeed: ${JSON.stringify(bad)}`);
+    if (bad.length) {
+      const errors = await stack.db.db
+        .selectFrom('generations')
+        .select(['id', 'status', 'error_code', 'error_message'])
+        .where('id', 'in', ids)
+        .where('status', 'in', ['failed', 'cancelled'])
+        .limit(5)
+        .execute();
+      throw new Error(`generations did not succeed: ${JSON.stringify(bad)} ${JSON.stringify(errors)}`);
+    }
     if (done === ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const all = await stack.db.db
+        .selectFrom('generations')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('id', 'in', ids)
+        .groupBy('status')
+        .execute();
+      const activity = await sql<Record<string, unknown>>`
+        SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS xact_age, left(query, 120) AS query
+        FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(stack.db.db);
+      throw new Error(`only ${done}/${ids.length} generations done after ${timeoutMs} ms (${JSON.stringify(all)}); busy sessions: ${JSON.stringify(activity.rows)}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { flowRepository, generationRepository, imageRepository, projectRepository, type Db, type GenerationRow, type ImageRow, type Tx } from '@banatie/db';
+import { flowRepository, generationRepository, imageRepository, type Db, type GenerationRow, type ImageRow, type ProjectSettings, type Tx } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
@@ -67,15 +67,16 @@ function classify(err: unknown): { code: GenerationErrorCode; message: string; r
 export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): Promise<ProcessOutcome> {
   const { db, clock } = deps;
   const log = deps.logger.child({ generationId: job.generationId, run: job.run });
-  const started = await generationRepository.markGenerationProcessing(db, job.generationId, job.run, clock.now());
-  if (!started) {
+  const marked = await generationRepository.markGenerationProcessingWithSettings(db, job.generationId, job.run, clock.now());
+  if (!marked) {
     log.info('generation is terminal or superseded; skipping');
     return 'skipped';
   }
+  const { row: started, projectSettings } = marked;
   await notify(deps, started);
   const t0 = Date.now();
   try {
-    const prompt = await buildPrompt(deps, started, job.signal);
+    const prompt = await buildPrompt(deps, started, projectSettings, job.signal);
     const references = await loadReferences(deps, started);
     const output = await deps.imageProvider.generateImage({
       prompt,
@@ -83,16 +84,17 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
       referenceImages: references,
       signal: job.signal,
     });
-    if (!(await stillProcessing(deps, started))) {
+    // No separate "still processing?" read: the success update is guarded by id,
+    // run and status, and a cancelled or superseded run rolls back and drops its bytes.
+    const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
+    if (!done) {
       log.info('generation cancelled or superseded while processing; result discarded');
       return 'skipped';
     }
-    const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
-    if (!done) return 'skipped';
     log.info({ ms: done.processing_time_ms }, 'generation succeeded');
     // A regeneration replaced the bytes: renditions of the old bytes are stale.
     if (started.output_image_id) await dropVariants(deps, started.project_id, done.output_image_id!);
-    await notify(deps, done);
+    await notify(deps, withWebhookTarget(done, projectSettings));
     return 'succeeded';
   } catch (err) {
     const c = classify(err);
@@ -107,7 +109,7 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
       processingTimeMs: Date.now() - t0,
       at: clock.now(),
     });
-    if (failed) await notify(deps, failed);
+    if (failed) await notify(deps, withWebhookTarget(failed, projectSettings));
     return 'failed';
   }
 }
@@ -128,10 +130,13 @@ export async function failGeneration(
   if (failed) await notify(deps, failed);
 }
 
-/** The worker's cancellation check before it writes anything (the success update is guarded as well). */
-async function stillProcessing(deps: ProcessorDeps, row: GenerationRow): Promise<boolean> {
-  const current = await generationRepository.findGenerationById(deps.db, row.id);
-  return current?.status === 'processing' && current.run === row.run;
+/**
+ * Tells the notifier whether a webhook target was known when the job started, so
+ * a project without one queues no delivery job (the sweeper still queues the
+ * webhook of a generation whose project got a URL meanwhile).
+ */
+function withWebhookTarget(row: GenerationRow, settings: ProjectSettings | null): GenerationRow & { webhookTarget: boolean } {
+  return { ...row, webhookTarget: Boolean(row.webhook_url ?? settings?.webhookUrl) };
 }
 
 async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, row: GenerationRow): Promise<void> {
@@ -142,7 +147,7 @@ async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, ro
   }
 }
 
-async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, signal?: AbortSignal): Promise<string> {
+async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, settings: ProjectSettings | null, signal?: AbortSignal): Promise<string> {
   let prompt = row.original_prompt;
   if (row.auto_enhance) {
     try {
@@ -152,8 +157,7 @@ async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, signal?: Abo
       deps.logger.warn({ err, generationId: row.id }, 'prompt enhancement failed; using the original prompt');
     }
   }
-  const project = await projectRepository.findProjectById(deps.db, row.project_id);
-  const style = project?.settings.stylePrompt?.trim();
+  const style = settings?.stylePrompt?.trim();
   if (style) prompt = `${prompt}\n\n${style}`;
   if (prompt !== row.prompt) await generationRepository.setGenerationPrompt(deps.db, row.id, row.run, prompt);
   return prompt;
@@ -188,10 +192,14 @@ async function storeOutput(
   const now = deps.clock.now();
   let replacedKey: string | null = null;
   try {
-    const done = await deps.db.transaction().execute(async (tx) => {
-      const previous = await imageRepository.findImage(tx, row.project_id, imageId);
-      if (previous && previous.storage_key !== key) replacedKey = previous.storage_key;
-      const image = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
+    const done = !row.alias && !(row.flow_alias && row.flow_id)
+      ? await storeWithoutAliases(deps, row, prompt, { id: imageId, key, etag, size: output.data.length, ...meta }, processingTimeMs, now).then((stored) => {
+          if (stored.previousKey && stored.previousKey !== key) replacedKey = stored.previousKey;
+          return stored.row;
+        })
+      : await deps.db.transaction().execute(async (tx) => {
+      const { previousKey, ...image } = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
+      if (previousKey && previousKey !== key) replacedKey = previousKey;
       if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
       if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, now);
       const done = await generationRepository.markGenerationSucceeded(tx, row.id, row.run, {
@@ -217,6 +225,30 @@ async function storeOutput(
 
 class SupersededError extends Error {}
 
+/** No alias to assign: the guarded success update and the image upsert in one statement (no transaction round trips). */
+async function storeWithoutAliases(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  prompt: string,
+  image: { id: string; key: string; etag: string; size: number; width: number; height: number; mimeType: string },
+  processingTimeMs: number,
+  at: Date,
+): Promise<{ row: GenerationRow; previousKey: string | null }> {
+  const stored = await generationRepository.storeGeneratedOutput(deps.db, {
+    id: row.id,
+    run: row.run,
+    projectId: row.project_id,
+    flowId: row.flow_id,
+    prompt,
+    processingTimeMs,
+    at,
+    image,
+  });
+  // Cancelled or superseded meanwhile: nothing was written.
+  if (!stored) throw new SupersededError();
+  return stored;
+}
+
 async function dropVariants(deps: ProcessorDeps, projectId: string, imageId: string): Promise<void> {
   await deps.storage.deletePrefix(imageVariantPrefix(projectId, imageId)).catch((err) => deps.logger.warn({ err, imageId }, 'could not drop stale variants'));
 }
@@ -227,8 +259,10 @@ async function upsertOutputImage(
   imageId: string,
   file: { key: string; etag: string; size: number; width: number; height: number; mimeType: string },
   now: Date,
-): Promise<ImageRow> {
-  return tx
+): Promise<ImageRow & { previousKey: string | null }> {
+  // The key the row held before this statement comes back with the upsert (one round trip, not two).
+  const upserted = await tx
+    .with('previous', (db) => db.selectFrom('images').select('storage_key').where('id', '=', imageId))
     .insertInto('images')
     .values({
       id: imageId,
@@ -259,7 +293,10 @@ async function upsertOutputImage(
       })),
     )
     .returningAll()
+    .returning((eb) => eb.selectFrom('previous').select('previous.storage_key').as('previous_key'))
     .executeTakeFirstOrThrow();
+  const { previous_key: previousKey, ...image } = upserted;
+  return { ...(image as ImageRow), previousKey: previousKey ?? null };
 }
 
 /** Generation/upload aliases take over: the previous holder loses the alias. */

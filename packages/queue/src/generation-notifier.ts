@@ -8,6 +8,8 @@ export interface GenerationStatusChange {
   status: string;
   /** Regeneration counter; part of the webhook-id so each run has its own message. */
   run?: number;
+  /** False when the caller knows there is no webhook URL: no delivery job is queued (the sweeper covers a URL set meanwhile). */
+  webhookTarget?: boolean;
 }
 
 export type GenerationNotifier = (row: GenerationStatusChange) => Promise<void>;
@@ -23,7 +25,7 @@ export function createGenerationNotifier(opts: { redis: Redis; prefix: string; w
     const event = webhookEventFor(row.status);
     const results = await Promise.allSettled([
       publishGenerationEvent(opts.redis, opts.prefix, { generationId: row.id, status: row.status }),
-      event && opts.webhooks ? enqueueWebhook(opts.webhooks, { generationId: row.id, run: row.run ?? 0, event }) : Promise.resolve(),
+      event && opts.webhooks && row.webhookTarget !== false ? enqueueWebhook(opts.webhooks, { generationId: row.id, run: row.run ?? 0, event }) : Promise.resolve(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

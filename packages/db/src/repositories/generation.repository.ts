@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
-import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration } from '../types.js';
+import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration, ProjectSettings } from '../types.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
   return db.insertInto('generations').values(values).returningAll().executeTakeFirstOrThrow();
@@ -116,6 +116,36 @@ export async function markGenerationProcessing(
     .executeTakeFirst();
 }
 
+/**
+ * markGenerationProcessing with the project's settings read in the same statement:
+ * the worker needs the style prompt and the webhook target, and a second round
+ * trip per job showed in the pipeline profile.
+ */
+export async function markGenerationProcessingWithSettings(
+  db: Executor,
+  id: string,
+  run: number,
+  at: Date,
+): Promise<{ row: GenerationRow; projectSettings: ProjectSettings | null } | undefined> {
+  const found = await db
+    .updateTable('generations')
+    .set((eb) => ({
+      status: 'processing',
+      started_at: at,
+      updated_at: at,
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('id', '=', id)
+    .where('run', '=', run)
+    .where('status', 'in', ['pending', 'processing'])
+    .returningAll('generations')
+    .returning((eb) => eb.selectFrom('projects').select('projects.settings').whereRef('projects.id', '=', 'generations.project_id').as('project_settings'))
+    .executeTakeFirst();
+  if (!found) return undefined;
+  const { project_settings: projectSettings, ...row } = found;
+  return { row: row as GenerationRow, projectSettings: (projectSettings as ProjectSettings | null) ?? null };
+}
+
 export async function markGenerationSucceeded(
   db: Executor,
   id: string,
@@ -139,6 +169,52 @@ export async function markGenerationSucceeded(
     .where('status', '=', 'processing')
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * The worker's store of a generated output without aliases to assign, in one
+ * statement: the guarded `success` update, the output image upsert (only when
+ * the update matched: a cancelled or superseded run writes nothing) and the key
+ * the image held before. Undefined when the run no longer holds the row.
+ */
+export async function storeGeneratedOutput(
+  db: Executor,
+  values: {
+    id: string;
+    run: number;
+    projectId: string;
+    flowId: string | null;
+    prompt: string;
+    processingTimeMs: number;
+    at: Date;
+    image: { id: string; key: string; mimeType: string; size: number; width: number; height: number; etag: string };
+  },
+): Promise<{ row: GenerationRow; previousKey: string | null } | undefined> {
+  const { image: img, at } = values;
+  const { rows } = await sql<GenerationRow & { previous_key: string | null }>`
+    WITH previous AS (SELECT storage_key FROM images WHERE id = ${img.id}::uuid),
+    done AS (
+      UPDATE generations SET status = 'success', prompt = ${values.prompt}, output_image_id = ${img.id}::uuid,
+        processing_time_ms = ${values.processingTimeMs}::int, completed_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
+        error_code = NULL, error_message = NULL
+      WHERE id = ${values.id}::uuid AND run = ${values.run}::int AND status = 'processing'
+      RETURNING *
+    ),
+    image AS (
+      INSERT INTO images (id, project_id, flow_id, generation_id, source, storage_key, mime_type, file_size, width, height, etag, meta, created_at, updated_at)
+      SELECT ${img.id}::uuid, ${values.projectId}::uuid, ${values.flowId}::uuid, done.id, 'generated', ${img.key}::text, ${img.mimeType}::text,
+        ${img.size}::int, ${img.width}::int, ${img.height}::int, ${img.etag}::text, '{}'::jsonb, ${at}::timestamptz, ${at}::timestamptz
+      FROM done
+      ON CONFLICT (id) DO UPDATE SET storage_key = excluded.storage_key, mime_type = excluded.mime_type, file_size = excluded.file_size,
+        width = excluded.width, height = excluded.height, etag = excluded.etag, updated_at = excluded.updated_at,
+        version = CASE WHEN images.etag = excluded.etag THEN images.version ELSE images.version + 1 END
+      RETURNING id
+    )
+    SELECT done.*, (SELECT storage_key FROM previous) AS previous_key FROM done`.execute(db);
+  const found = rows[0];
+  if (!found) return undefined;
+  const { previous_key: previousKey, ...row } = found;
+  return { row: row as GenerationRow, previousKey };
 }
 
 export async function markGenerationFailed(
@@ -306,25 +382,28 @@ export async function findGenerationWithOutputImage(
   projectId: string,
   id: string,
 ): Promise<{ row: GenerationRow; outputImage: ImageRow | undefined; outputImageFlowAliases: string[] } | undefined> {
-  const found = await db
-    .selectFrom('generations as g')
-    .leftJoin('images as i', 'i.id', 'g.output_image_id')
-    .selectAll('g')
-    .select(sql<Record<string, unknown> | null>`CASE WHEN i.id IS NULL THEN NULL ELSE to_jsonb(i) END`.as('output_image_json'))
-    .select(
-      sql<string[] | null>`(SELECT array_agg(DISTINCT kv.key ORDER BY kv.key)
-        FROM flows f CROSS JOIN LATERAL jsonb_each_text(f.aliases) AS kv
-        WHERE i.id IS NOT NULL AND f.project_id = g.project_id AND kv.value = i.id::text)`.as('output_image_flow_aliases'),
-    )
-    .where('g.project_id', '=', projectId)
-    .where('g.id', '=', id)
-    .executeTakeFirst();
+  // banatie_generation_with_output (migration 0006): the same join, planned once per connection.
+  const { rows } = await sql<{ generation: Record<string, unknown>; output_image: Record<string, unknown> | null; output_image_flow_aliases: string[] | null }>`
+    SELECT * FROM banatie_generation_with_output(${projectId}::uuid, ${id}::uuid)`.execute(db);
+  const found = rows[0];
   if (!found) return undefined;
-  const { output_image_json: image, output_image_flow_aliases: flowAliases, ...row } = found;
-  const outputImage = image
-    ? ({ ...image, created_at: new Date(image.created_at as string), updated_at: new Date(image.updated_at as string) } as ImageRow)
-    : undefined;
-  return { row, outputImage, outputImageFlowAliases: flowAliases ?? [] };
+  return {
+    row: reviveTimestamps(found.generation, GENERATION_TIMESTAMPS) as unknown as GenerationRow,
+    outputImage: found.output_image ? (reviveTimestamps(found.output_image, IMAGE_TIMESTAMPS) as unknown as ImageRow) : undefined,
+    outputImageFlowAliases: found.output_image_flow_aliases ?? [],
+  };
+}
+
+const GENERATION_TIMESTAMPS = ['created_at', 'started_at', 'completed_at', 'updated_at', 'deleted_at'] as const;
+const IMAGE_TIMESTAMPS = ['created_at', 'updated_at'] as const;
+
+/** A row read as jsonb has its timestamps as strings; pg would have parsed them to Dates. */
+function reviveTimestamps(row: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  for (const key of keys) {
+    const value = row[key];
+    if (typeof value === 'string') row[key] = new Date(value);
+  }
+  return row;
 }
 
 /** pending|processing → cancelled; undefined when the row is already terminal (or unknown). */
