@@ -94,31 +94,7 @@ export async function listGenerations(
 /**
  * pending|processing → processing for the given run; counts the attempt.
  * Returns undefined when the row is terminal or belongs to another run.
- */
-export async function markGenerationProcessing(
-  db: Executor,
-  id: string,
-  run: number,
-  at: Date,
-): Promise<GenerationRow | undefined> {
-  return db
-    .updateTable('generations')
-    .set((eb) => ({
-      status: 'processing',
-      started_at: at,
-      updated_at: at,
-      attempts: eb('attempts', '+', 1),
-    }))
-    .where('id', '=', id)
-    .where('run', '=', run)
-    .where('status', 'in', ['pending', 'processing'])
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
- * markGenerationProcessing with the project's settings read in the same statement:
- * the worker needs the style prompt and the webhook target, and a second round
+ * The project's settings are read in the same statement: the worker needs the style prompt and the webhook target, and a second round
  * trip per job showed in the pipeline profile.
  */
 export async function markGenerationProcessingWithSettings(
