@@ -47,9 +47,10 @@ export interface LiveRequest {
   projectSlug: string;
   scope: string;
   query: LiveQuery;
-  /** Request path and every decoded query pair, for the signature. */
+  /** Request path, for the signature. */
   path: string;
-  rawParams: Array<[string, string]>;
+  /** The query string as sent (without `?`); parsed only when a signature must be checked. */
+  rawQuery: string;
   origin?: string;
   referer?: string;
   ip: string;
@@ -266,7 +267,7 @@ export class LiveService {
       }
     }
     if (scope.require_signature) {
-      const check = verifyLiveSignature(project.liveSigningSecret, req.path, req.rawParams, this.deps.clock.now());
+      const check = verifyLiveSignature(project.liveSigningSecret, req.path, [...new URLSearchParams(req.rawQuery)], this.deps.clock.now());
       if (check === 'missing') throw new LiveForbiddenError('SIGNATURE_REQUIRED', 'This live scope requires a signed URL (sig)');
       if (check === 'invalid') throw new LiveForbiddenError('SIGNATURE_INVALID', 'Invalid live URL signature');
       if (check === 'expired') throw new LiveForbiddenError('SIGNATURE_EXPIRED', 'This signed live URL has expired');

@@ -18,7 +18,7 @@ export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, imag
 }
 
 /** Errors of live URLs must never be cached by a browser or CDN. */
-export async function noStoreOnError(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+export function noStoreOnError(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
   if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
-  return payload;
+  done(null, payload);
 }

@@ -22,7 +22,7 @@ export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promis
         scope,
         query: { prompt: q.prompt, aspectRatio: q.aspectRatio, autoEnhance: q.autoEnhance, template: q.template },
         path: at >= 0 ? request.url.slice(0, at) : request.url,
-        rawParams: [...new URLSearchParams(at >= 0 ? request.url.slice(at + 1) : '')],
+        rawQuery: at >= 0 ? request.url.slice(at + 1) : '',
         origin: request.headers.origin,
         referer: request.headers.referer,
         ip: request.ip,
