@@ -74,7 +74,10 @@ async function settleRow(deps: SweeperDeps, row: GenerationRow, report: SweepRep
     report.failed.push(row.id);
     return;
   }
-  // Missing (never added, or lost with Redis data) or completed without settling the row: run it again.
+  // Missing (never added, or lost with Redis data) or completed without settling the row: run it again,
+  // unless the row settled after it was read (a job that completed just now).
+  const current = await generationRepository.findGenerationById(deps.db, row.id);
+  if (!current || current.run !== row.run || !['pending', 'processing'].includes(current.status)) return;
   if (job) await job.remove();
   await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
   log.warn('sweeper re-enqueued a generation whose job was gone');
