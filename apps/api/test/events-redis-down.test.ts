@@ -1,10 +1,6 @@
-import { loadConfig } from '@banatie/config';
-import { createLogger } from '@banatie/logger';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { createAppDeps } from '../src/main-deps.js';
-import { startStack, type Stack } from './harness.js';
+import { startAppWithoutRedis, startStack, type Stack } from './harness.js';
 
 let stack: Stack;
 let broken: FastifyInstance;
@@ -12,20 +8,7 @@ let closeBroken: () => Promise<void>;
 
 beforeAll(async () => {
   stack = await startStack({ worker: false });
-  // A second API on the same database whose Redis is unreachable.
-  const config = loadConfig({
-    DATABASE_URL: stack.config.databaseUrl,
-    REDIS_URL: 'redis://127.0.0.1:1',
-    STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_PER_HOUR: '0',
-  });
-  const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
-  broken = await buildApp(deps);
-  closeBroken = async () => {
-    await broken.close();
-    await deps.close();
-  };
+  ({ app: broken, close: closeBroken } = await startAppWithoutRedis(stack));
 });
 
 afterAll(async () => {

@@ -95,6 +95,26 @@ export async function startStack(
 }
 
 /** Long-polls (Prefer: wait on GET) until the generation is terminal; bounded by the test timeout. */
+/** A second API on the stack's database whose Redis is unreachable (outage tests). */
+export async function startAppWithoutRedis(stack: Stack): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
+  const config = loadConfig({
+    DATABASE_URL: stack.config.databaseUrl,
+    REDIS_URL: 'redis://127.0.0.1:1',
+    STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_HOUR: '0',
+  });
+  const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
+  const app = await buildApp(deps);
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await deps.close();
+    },
+  };
+}
+
 export async function waitForTerminal(stack: Stack, id: string, apiKey = stack.key.key): Promise<any> {
   for (;;) {
     const res = await stack.app.inject({ method: 'GET', url: `/api/v1/generations/${id}`, headers: { 'x-api-key': apiKey, prefer: 'wait=10' } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './harness.js';
+import { startAppWithoutRedis, startStack, type Stack } from './harness.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -40,19 +40,7 @@ describe('operational endpoints', () => {
 
 describe('when Redis is down', () => {
   it('/ready is 503 and a submit answers 503 with Retry-After instead of hanging', async () => {
-    const { loadConfig } = await import('@banatie/config');
-    const { createLogger } = await import('@banatie/logger');
-    const { buildApp } = await import('../src/app.js');
-    const { createAppDeps } = await import('../src/main-deps.js');
-    const config = loadConfig({
-      DATABASE_URL: stack.config.databaseUrl,
-      REDIS_URL: 'redis://127.0.0.1:1',
-      STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
-      LOG_LEVEL: 'silent',
-      RATE_LIMIT_PER_HOUR: '0',
-    });
-    const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
-    const app = await buildApp(deps);
+    const { app, close } = await startAppWithoutRedis(stack);
     try {
       const ready = await app.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(503);
@@ -65,8 +53,7 @@ describe('when Redis is down', () => {
       const stored = await stack.db.selectFrom('generations').select('id').execute();
       expect(stored).toHaveLength(0);
     } finally {
-      await app.close();
-      await deps.close();
+      await close();
     }
   });
 });
