@@ -188,32 +188,13 @@ async function storeOutput(
   // One object per run: a late, superseded run never overwrites the bytes of the run that won.
   const key = imageStorageKey(row.project_id, imageId, row.run);
   await deps.storage.put(key, output.data, meta.mimeType);
-  const etag = contentEtag(output.data);
-  const now = deps.clock.now();
-  let replacedKey: string | null = null;
+  const image: StoredImage = { id: imageId, key, etag: contentEtag(output.data), size: output.data.length, ...meta };
+  const store = row.alias || (row.flow_alias && row.flow_id) ? storeWithAliases : storeWithoutAliases;
   try {
-    const done = !row.alias && !(row.flow_alias && row.flow_id)
-      ? await storeWithoutAliases(deps, row, prompt, { id: imageId, key, etag, size: output.data.length, ...meta }, processingTimeMs, now).then((stored) => {
-          if (stored.previousKey && stored.previousKey !== key) replacedKey = stored.previousKey;
-          return stored.row;
-        })
-      : await deps.db.transaction().execute(async (tx) => {
-      const { previousKey, ...image } = await upsertOutputImage(tx, row, imageId, { key, etag, size: output.data.length, ...meta }, now);
-      if (previousKey && previousKey !== key) replacedKey = previousKey;
-      if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, now);
-      if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, now);
-      const done = await generationRepository.markGenerationSucceeded(tx, row.id, row.run, {
-        prompt,
-        outputImageId: image.id,
-        processingTimeMs,
-        at: now,
-      });
-      // Cancelled or superseded meanwhile: roll the image row and aliases back.
-      if (!done) throw new SupersededError();
-      return done;
-    });
+    const stored = await store(deps, row, prompt, image, processingTimeMs, deps.clock.now());
+    const replacedKey = stored.previousKey !== key ? stored.previousKey : null;
     if (replacedKey) await deps.storage.delete(replacedKey).catch((err) => deps.logger.warn({ err, key: replacedKey }, 'could not delete replaced bytes'));
-    return done;
+    return stored.row;
   } catch (err) {
     if (!(err instanceof SupersededError)) throw err;
     // Keep the object if a twin delivery of this same run committed it.
@@ -223,6 +204,47 @@ async function storeOutput(
   }
 }
 
+interface StoredImage {
+  id: string;
+  key: string;
+  etag: string;
+  size: number;
+  width: number;
+  height: number;
+  mimeType: string;
+}
+
+interface StoreResult {
+  row: GenerationRow;
+  /** The storage key the image held before (its replaced bytes), if any. */
+  previousKey: string | null;
+}
+
+/** Image row, alias takeovers and the guarded success update in one transaction. */
+async function storeWithAliases(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  prompt: string,
+  file: StoredImage,
+  processingTimeMs: number,
+  at: Date,
+): Promise<StoreResult> {
+  return deps.db.transaction().execute(async (tx) => {
+    const { previousKey, ...image } = await upsertOutputImage(tx, row, file.id, file, at);
+    if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, at);
+    if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, at);
+    const done = await generationRepository.markGenerationSucceeded(tx, row.id, row.run, {
+      prompt,
+      outputImageId: image.id,
+      processingTimeMs,
+      at,
+    });
+    // Cancelled or superseded meanwhile: roll the image row and aliases back.
+    if (!done) throw new SupersededError();
+    return { row: done, previousKey };
+  });
+}
+
 class SupersededError extends Error {}
 
 /** No alias to assign: the guarded success update and the image upsert in one statement (no transaction round trips). */
@@ -230,10 +252,10 @@ async function storeWithoutAliases(
   deps: ProcessorDeps,
   row: GenerationRow,
   prompt: string,
-  image: { id: string; key: string; etag: string; size: number; width: number; height: number; mimeType: string },
+  image: StoredImage,
   processingTimeMs: number,
   at: Date,
-): Promise<{ row: GenerationRow; previousKey: string | null }> {
+): Promise<StoreResult> {
   const stored = await generationRepository.storeGeneratedOutput(deps.db, {
     id: row.id,
     run: row.run,
