@@ -128,6 +128,9 @@ describe('generations with the local provider and fs storage', () => {
     const page2 = (await stack.app.inject({ method: 'GET', url: '/api/v1/generations?limit=2&offset=2', headers: { 'x-api-key': key.key } })).json();
     expect(page2.data.map((g: { id: string }) => g.id)).toEqual([ids[0]]);
     expect(page2.pagination).toEqual({ total: 3, limit: 2, offset: 2, hasMore: false });
+    const past = (await stack.app.inject({ method: 'GET', url: '/api/v1/generations?limit=2&offset=10', headers: { 'x-api-key': key.key } })).json();
+    expect(past.data).toEqual([]);
+    expect(past.pagination).toEqual({ total: 3, limit: 2, offset: 10, hasMore: false });
     const failed = (await stack.app.inject({ method: 'GET', url: '/api/v1/generations?status=failed', headers: { 'x-api-key': key.key } })).json();
     expect(failed.pagination.total).toBe(0);
   });

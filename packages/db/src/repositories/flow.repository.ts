@@ -1,3 +1,4 @@
+import { pageWithTotal } from './paging.js';
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
 import type { Flow } from '../types.js';
@@ -46,11 +47,12 @@ const withNumbers = (r: Flow & { generation_count: unknown; image_count: unknown
 });
 
 export async function listFlows(db: Executor, projectId: string, page: { limit: number; offset: number }): Promise<{ rows: FlowWithCounts[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    flowsWithCounts(db, projectId).orderBy('f.created_at', 'desc').orderBy('f.id', 'desc').limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('flows').where('project_id', '=', projectId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows: rows.map(withNumbers), total: Number(count.n) };
+  const { rows, total } = await pageWithTotal(
+    flowsWithCounts(db, projectId).orderBy('f.created_at', 'desc').orderBy('f.id', 'desc').limit(page.limit).offset(page.offset),
+    page.offset,
+    async () => (await db.selectFrom('flows').where('project_id', '=', projectId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n,
+  );
+  return { rows: rows.map(withNumbers), total };
 }
 
 export async function findFlowWithCounts(db: Executor, projectId: string, id: string): Promise<FlowWithCounts | undefined> {

@@ -1,3 +1,4 @@
+import { pageWithTotal } from './paging.js';
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
 import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration, ProjectSettings } from '../types.js';
@@ -75,20 +76,9 @@ export async function listGenerations(
   if (f.flowId) q = q.where('flow_id', '=', f.flowId);
   if (f.status) q = q.where('status', '=', f.status);
   if (!f.includeDeleted) q = q.where('deleted_at', 'is', null);
-  const rows = await q
-    .selectAll()
-    .select(sql<number>`count(*) over ()`.as('__total'))
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit)
-    .offset(f.offset)
-    .execute();
-  let total = rows[0]?.__total ?? 0;
-  if (rows.length === 0 && f.offset > 0) {
-    const c = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    total = Number(c.n);
-  }
-  return { rows: rows.map(({ __total, ...row }) => row as GenerationRow), total: Number(total) };
+  return pageWithTotal(q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset), f.offset, async () =>
+    (await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n,
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { pageWithTotal } from './paging.js';
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
 import type { ImageRow, NewImage } from '../types.js';
@@ -46,11 +47,9 @@ export async function listImages(db: Executor, projectId: string, f: ImageListFi
   if (f.flowId) q = q.where('flow_id', '=', f.flowId);
   if (f.source) q = q.where('source', '=', f.source);
   if (f.alias) q = q.where('alias', '=', f.alias);
-  const [rows, count] = await Promise.all([
-    q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  return pageWithTotal(q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset), f.offset, async () =>
+    (await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n,
+  );
 }
 
 export async function findImageByAlias(db: Executor, projectId: string, alias: string): Promise<ImageRow | undefined> {

@@ -1,3 +1,4 @@
+import { pageWithTotal } from './paging.js';
 import { sql, type Insertable } from 'kysely';
 import type { Executor } from '../database.js';
 import type { WebhookDeliveriesTable, WebhookDelivery } from '../types.js';
@@ -29,11 +30,9 @@ export async function listWebhookAttempts(
   page: { limit: number; offset: number },
 ): Promise<{ rows: WebhookDelivery[]; total: number }> {
   const base = db.selectFrom('webhook_deliveries').where('project_id', '=', projectId).where('generation_id', '=', generationId);
-  const [rows, count] = await Promise.all([
-    base.selectAll().orderBy('created_at', 'asc').orderBy('attempt', 'asc').limit(page.limit).offset(page.offset).execute(),
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  return pageWithTotal(base.selectAll().orderBy('created_at', 'asc').orderBy('attempt', 'asc').limit(page.limit).offset(page.offset), page.offset, async () =>
+    (await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n,
+  );
 }
 
 /** Terminal generations settled in [from, to] with a webhook target and no attempt recorded since (a lost enqueue). */
