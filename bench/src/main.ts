@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, setInterruptCleanup, stopAll, type Child } from './procs.js';
+import { ROOT, setInterruptCleanup, stopAll, type Child, type CpuTime } from './procs.js';
 import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
 import * as s from './scenarios.js';
 import { startStack, type Stack } from './stack.js';
@@ -49,6 +49,13 @@ const SCALING_POINTS = [
 ] as const;
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+/** CPU per request or job of each measured process: the steadiest number to compare two builds on a busy machine. */
+function logCpu(load: string, unit: string, count: number, cpu: Record<string, CpuTime>): void {
+  const us = (ms: number) => ((ms * 1000) / count).toFixed(0);
+  const perUnit = Object.entries(cpu).map(([name, t]) => `${name} ${us(t.userMs)} µs user + ${us(t.systemMs)} µs system`);
+  log(`${load}: CPU per ${unit}: ${perUnit.join(', ')}`);
+}
 
 /** rss peaks collected per load: name → MB. */
 const peaks = new Map<string, number>();
@@ -126,7 +133,11 @@ async function pairedWrk(
   real: () => Promise<s.Measured<WrkResult>>,
 ): Promise<Array<{ real: WrkResult; baseline: WrkResult }>> {
   const pairs = await paired(load, baseline, real);
-  for (const p of pairs) keepPeak(`api:${load}`, p.real.rss.api);
+  for (const p of pairs) {
+    keepPeak(`api:${load}`, p.real.rss.api);
+    logCpu(load, 'request', p.real.result.requests, p.real.cpu);
+    logCpu(`${load} baseline`, 'request', p.baseline.result.requests, p.baseline.cpu);
+  }
   return pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
 }
 
@@ -209,6 +220,8 @@ async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselin
   for (const p of pipe) {
     keepPeak('api:pipeline', p.real.rss.api);
     keepPeak('worker:pipeline', p.real.rss.worker);
+    logCpu('pipeline', 'job', durations.pipelineJobs, p.real.cpu);
+    logCpu('pipeline baseline', 'job', durations.pipelineJobs, p.baseline.cpu);
   }
   const kb = await s.outputImageKb(stack);
   rows.push(

@@ -133,11 +133,30 @@ export function freePort(): Promise<number> {
   });
 }
 
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Resident set size of a process in MB, from /proc (undefined once it is gone). */
 export function rssMb(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CpuTime {
+  userMs: number;
+  systemMs: number;
+}
+
+/** CPU time a process has used so far, from /proc (undefined once it is gone). */
+export function cpuTime(pid: number): CpuTime | undefined {
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS_PER_SECOND, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { sampleRss, type Child } from './procs.js';
+import { cpuTime, sampleRss, type Child, type CpuTime } from './procs.js';
 import type { Stack } from './stack.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
@@ -21,6 +21,8 @@ export interface Durations {
 export interface Measured<T> {
   result: T;
   rss: Record<string, number>;
+  /** CPU time each process used during the measurement. */
+  cpu: Record<string, CpuTime>;
 }
 
 /** 200 KB of incompressible pixels: what the fake Gemini returns for the live and pipeline rows. */
@@ -34,10 +36,21 @@ function medianOf(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+function cpuOf(pids: Record<string, number>): Record<string, CpuTime> {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTime(pid) ?? { userMs: Number.NaN, systemMs: Number.NaN }]));
+}
+
 function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
   const sampler = sampleRss(pids);
+  const cpuBefore = cpuOf(pids);
   return run().then(
-    (result) => ({ result, rss: sampler.stop() }),
+    (result) => {
+      const used = Object.entries(cpuOf(pids)).map(([name, after]) => {
+        const before = cpuBefore[name]!;
+        return [name, { userMs: after.userMs - before.userMs, systemMs: after.systemMs - before.systemMs }];
+      });
+      return { result, rss: sampler.stop(), cpu: Object.fromEntries(used) };
+    },
     (err: unknown) => {
       sampler.stop();
       throw err;
@@ -262,6 +275,7 @@ export async function scaling(stack: Stack, d: Durations, workers: number, concu
         cycleMs: medianOf(rows.map((r) => r.completed_at!.getTime() - r.started_at!.getTime())),
       },
       rss: measured.rss,
+      cpu: measured.cpu,
     };
   } finally {
     await Promise.all(started.map((w) => w.stop()));

@@ -13,9 +13,17 @@ export function normalizeLivePrompt(prompt: string): string {
   return prompt.replace(/\s+/g, ' ').trim();
 }
 
-/** SHA-256 over the canonical parameters (SPEC §7): project, scope, prompt, aspectRatio, autoEnhance, template. */
+/** The canonical parameters (SPEC §7): project, scope, prompt, aspectRatio, autoEnhance, template. */
+export function canonicalLiveParams(projectId: string, scope: string, params: LiveParams): string {
+  return JSON.stringify([projectId, scope, normalizeLivePrompt(params.prompt), params.aspectRatio, params.autoEnhance, params.template]);
+}
+
+/** SHA-256 over the canonical parameters. */
 export function liveCacheKey(projectId: string, scope: string, params: LiveParams): string {
-  const canonical = JSON.stringify([projectId, scope, normalizeLivePrompt(params.prompt), params.aspectRatio, params.autoEnhance, params.template]);
+  return hashCanonicalLiveParams(canonicalLiveParams(projectId, scope, params));
+}
+
+export function hashCanonicalLiveParams(canonical: string): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 

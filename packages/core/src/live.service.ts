@@ -6,7 +6,7 @@ import type { GenerationEventHub, GenerationQueue, createRedis } from '@banatie/
 import { NotFoundError, ServiceUnavailableError } from './errors.js';
 import { submitGeneration } from './generation.service.js';
 import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNotGeneratedError, LiveTimeoutError } from './live-errors.js';
-import { TtlCache, WeightedLru, liveCacheKey, normalizeLivePrompt, type LiveParams } from './live-cache.js';
+import { TtlCache, WeightedLru, canonicalLiveParams, hashCanonicalLiveParams, normalizeLivePrompt, type LiveParams } from './live-cache.js';
 import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
 import { verifyLiveSignature } from './live-signing.js';
 import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
@@ -96,6 +96,8 @@ interface MissTarget {
 
 const HOUR_MS = 3_600_000;
 const MAX_ENTRIES_IN_MEMORY = 50_000;
+/** Memoised cache keys, bounded by the length of their canonical parameters (~4 MB). */
+const MAX_KEY_MEMO_CHARS = 2_000_000;
 const POLL_MISSING_ROW_MS = 250;
 const POLL_RUNNING_MS = 2_000;
 const MAX_ROUNDS = 3;
@@ -112,6 +114,7 @@ export class LiveService {
   private readonly entries = new WeightedLru<string, CachedEntry>(MAX_ENTRIES_IN_MEMORY);
   private readonly hot: WeightedLru<string, Buffer>;
   private readonly projects: TtlCache<LiveProject | null>;
+  private readonly keys = new WeightedLru<string, { key: string; chars: number }>(MAX_KEY_MEMO_CHARS, (k) => k.chars);
   private pendingHits = new Map<string, { scopeId: string; hits: number; lastHitAt: Date }>();
   /** Bumped on every invalidation, so a lookup that raced one does not cache a dead entry. */
   private epoch = 0;
@@ -128,7 +131,7 @@ export class LiveService {
   async serve(req: LiveRequest): Promise<LiveImage> {
     const cached = await this.projectBySlugs(req.orgSlug, req.projectSlug);
     const params = resolveParams(cached.settings, req.query);
-    const key = liveCacheKey(cached.id, req.scope, params);
+    const key = this.cacheKey(cached.id, req.scope, params);
     const hit = await this.lookupHit(cached.id, key);
     if (hit) return hit;
     if (req.headOnly) throw new LiveNotGeneratedError();
@@ -146,7 +149,7 @@ export class LiveService {
   async serveForOwner(owner: { orgSlug: string; projectSlug: string }, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
     const project = await this.projectBySlugs(owner.orgSlug, owner.projectSlug);
     const params = resolveParams(project.settings, query);
-    const key = liveCacheKey(project.id, scopeSlug, params);
+    const key = this.cacheKey(project.id, scopeSlug, params);
     const hit = await this.lookupHit(project.id, key);
     if (hit) return hit;
     return this.singleFlight({ project, key, params, deadline: this.deadline() }, null, () =>
@@ -461,6 +464,17 @@ export class LiveService {
   }
 
   // --- helpers ---------------------------------------------------------------
+
+  /** The SHA-256 would cost a HIT more than its lookups: keys are memoised by their canonical parameters. */
+  private cacheKey(projectId: string, scope: string, params: LiveParams): string {
+    const canonical = canonicalLiveParams(projectId, scope, params);
+    let memo = this.keys.get(canonical);
+    if (!memo) {
+      memo = { key: hashCanonicalLiveParams(canonical), chars: canonical.length };
+      this.keys.set(canonical, memo);
+    }
+    return memo.key;
+  }
 
   private lockKey(projectId: string, key: string): string {
     return `${this.deps.prefix}:live:lock:${projectId}:${key}`;

@@ -1,17 +1,35 @@
-import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
-import { noStoreOnError, sendLiveImage } from '../../lib/live-reply.js';
-import { livePublicParams, livePublicQuery } from '../live/schemas.js';
+import { noStoreErrorHandler, sendLiveImage } from '../../lib/live-reply.js';
+import { livePublicParams, livePublicQuery, quickLivePublicParams, quickLivePublicQuery } from '../live/schemas.js';
+
+const QUICK_CHECKS: Partial<Record<string, (data: Record<string, unknown>) => unknown>> = {
+  params: quickLivePublicParams,
+  querystring: quickLivePublicQuery,
+};
+
+/** A HIT is checked by hand; zod (and its error messages) only sees what the quick checks do not accept. */
+const quickThenZod: FastifySchemaCompiler<unknown> = (route) => {
+  const zod = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+  const quick = QUICK_CHECKS[route.httpPart ?? ''];
+  return (data) => {
+    const value = quick?.(data as Record<string, unknown>);
+    return value === undefined ? zod(data) : { value };
+  };
+};
 
 /** Public live URLs (SPEC §7): no key; HITs are served from memory, MISSes pass the owner's protections. */
 export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onSend', noStoreOnError);
 
   r.get(
     '/cdn/:org/:project/live/:scope',
-    { schema: { tags: ['live'], summary: 'Live URL: image for a prompt, generated once and cached', params: livePublicParams, querystring: livePublicQuery, security: [] } },
+    {
+      schema: { tags: ['live'], summary: 'Live URL: image for a prompt, generated once and cached', params: livePublicParams, querystring: livePublicQuery, security: [] },
+      validatorCompiler: quickThenZod,
+      errorHandler: noStoreErrorHandler(app),
+    },
     async (request, reply) => {
       const { org, project, scope } = request.params;
       const q = request.query;
