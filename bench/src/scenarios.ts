@@ -220,7 +220,7 @@ export async function oneSucceeded(stack: Stack): Promise<string> {
 
 /** Generations per second from the first submit to the last success, with idle workers ready. */
 export async function pipeline(stack: Stack, d: Durations, baseline: boolean, workerPids: Record<string, number>): Promise<Measured<number>> {
-  return withRss({ api: stack.api.pid, ...workerPids }, async () => {
+  return withRss({ api: stack.api.pid, baselineApi: stack.baseline.pid, fakeGemini: stack.fake.pid, ...workerPids }, async () => {
     const started = performance.now();
     const ids = await submitMany(stack, d.pipelineJobs, baseline);
     await waitAllSucceeded(stack, ids, 120_000);

@@ -242,21 +242,38 @@ async function pause(ms: number, { res, closing }: RespondContext): Promise<bool
 async function sendImage(ctx: RespondContext, opts: { mimeType?: string; noise?: NoiseImage }): Promise<void> {
   const isTextModel = !isImageModel(ctx.model);
   if (isTextModel) return sendJson(ctx.res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
+  if (opts.noise) return sendBody(ctx.res, 200, await noiseResponse(opts.noise, ctx.model));
   const prompt = promptText(ctx.body);
-  const mimeType = opts.noise ? 'image/png' : (opts.mimeType ?? 'image/png');
+  const mimeType = opts.mimeType ?? 'image/png';
   const aspectRatio = ctx.body.generationConfig?.imageConfig?.aspectRatio ?? '1:1';
-  const [draft, final] = await Promise.all([
-    draftPng(),
-    opts.noise ? noisePng(opts.noise) : encode(imageCanvas(prompt, aspectRatio), mimeType),
-  ]);
-  // Like thinking image models: a thought with a draft image, a caption, then the final image.
-  const parts: GeminiWirePart[] = [
+  const final = await encode(imageCanvas(prompt, aspectRatio), mimeType);
+  sendJson(ctx.res, 200, candidateResponse(await imageParts(final, mimeType), 'STOP', ctx.model));
+}
+
+/** Like thinking image models: a thought with a draft image, a caption, then the final image. */
+async function imageParts(final: Buffer, mimeType: string): Promise<GeminiWirePart[]> {
+  return [
     { text: 'Sketching the composition first.', thought: true },
-    { inlineData: { mimeType: 'image/png', data: draft.toString('base64') }, thought: true },
+    { inlineData: { mimeType: 'image/png', data: (await draftPng()).toString('base64') }, thought: true },
     { text: 'Here is the image you asked for.' },
     { inlineData: { mimeType, data: final.toString('base64') } },
   ];
-  sendJson(ctx.res, 200, candidateResponse(parts, 'STOP', ctx.model));
+}
+
+const noiseResponses = new Map<string, Promise<Buffer>>();
+
+/**
+ * The whole answer (~270 KB of JSON) serialised once per size and model, so a
+ * benchmark measures the service and not this fake's encoders (its responseId is fixed).
+ */
+function noiseResponse(noise: NoiseImage, model: string): Promise<Buffer> {
+  const key = `${noise.width}x${noise.height}:${model}`;
+  let body = noiseResponses.get(key);
+  if (!body) {
+    body = noisePng(noise).then(async (png) => Buffer.from(JSON.stringify(candidateResponse(await imageParts(png, 'image/png'), 'STOP', model))));
+    noiseResponses.set(key, body);
+  }
+  return body;
 }
 
 let draft: Promise<Buffer> | undefined;
@@ -349,8 +366,11 @@ function sendError(res: ServerResponse, status: number, message?: string, retryD
 }
 
 function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  sendBody(res, status, JSON.stringify(payload));
+}
+
+function sendBody(res: ServerResponse, status: number, body: string | Buffer): void {
   if (res.destroyed || res.writableEnded) return;
-  const body = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
