@@ -13,14 +13,14 @@ export function normalizeLivePrompt(prompt: string): string {
   return prompt.replace(/\s+/g, ' ').trim();
 }
 
-/** The canonical parameters (SPEC §7): project, scope, prompt, aspectRatio, autoEnhance, template. */
+/** The canonical parameters (SPEC §7): project, scope, prompt, aspectRatio, autoEnhance, template; the prompt already normalised. */
 export function canonicalLiveParams(projectId: string, scope: string, params: LiveParams): string {
-  return JSON.stringify([projectId, scope, normalizeLivePrompt(params.prompt), params.aspectRatio, params.autoEnhance, params.template]);
+  return JSON.stringify([projectId, scope, params.prompt, params.aspectRatio, params.autoEnhance, params.template]);
 }
 
 /** SHA-256 over the canonical parameters. */
 export function liveCacheKey(projectId: string, scope: string, params: LiveParams): string {
-  return hashCanonicalLiveParams(canonicalLiveParams(projectId, scope, params));
+  return hashCanonicalLiveParams(canonicalLiveParams(projectId, scope, { ...params, prompt: normalizeLivePrompt(params.prompt) }));
 }
 
 export function hashCanonicalLiveParams(canonical: string): string {
@@ -51,6 +51,11 @@ export class WeightedLru<K, V> {
     this.items.delete(key);
     this.items.set(key, item);
     return item.value;
+  }
+
+  /** Reads without making the item the most recent (a memo that may evict in insertion order). */
+  peek(key: K): V | undefined {
+    return this.items.get(key)?.value;
   }
 
   set(key: K, value: V): void {

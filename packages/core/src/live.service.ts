@@ -129,10 +129,11 @@ export class LiveService {
 
   /** Public `GET /cdn/:org/:project/live/:scope`. */
   async serve(req: LiveRequest): Promise<LiveImage> {
-    const cached = await this.projectBySlugs(req.orgSlug, req.projectSlug);
+    // A HIT from memory awaits nothing: no promise per lookup on the hot path.
+    const cached = this.projects.get(projectCacheKey(req.orgSlug, req.projectSlug)) ?? (await this.projectBySlugs(req.orgSlug, req.projectSlug));
     const params = resolveParams(cached.settings, req.query);
     const key = this.cacheKey(cached.id, req.scope, params);
-    const hit = await this.lookupHit(cached.id, key);
+    const hit = this.memoryHit(cached.id, key) ?? (await this.lookupHit(cached.id, key));
     if (hit) return hit;
     if (req.headOnly) throw new LiveNotGeneratedError();
 
@@ -207,6 +208,13 @@ export class LiveService {
 
   // --- HIT -------------------------------------------------------------------
 
+  /** Entry and bytes both in memory; null when either is not. */
+  private memoryHit(projectId: string, key: string): LiveImage | null {
+    const entry = this.entries.get(`${projectId}:${key}`);
+    const body = entry && this.hot.get(hotKey(entry));
+    return entry && body ? this.countHit(entry, body) : null;
+  }
+
   private async lookupHit(projectId: string, key: string): Promise<LiveImage | null> {
     const memoryKey = `${projectId}:${key}`;
     let entry = this.entries.get(memoryKey);
@@ -223,6 +231,10 @@ export class LiveService {
       await liveRepository.deleteEntry(this.deps.db, projectId, key);
       return null;
     }
+    return this.countHit(entry, body);
+  }
+
+  private countHit(entry: CachedEntry, body: Buffer): LiveImage {
     entry.hitCount++;
     this.countPending(entry.id, entry.scopeId, 1, this.deps.clock.now());
     return { cache: 'HIT', imageId: entry.imageId, generationId: null, hitCount: entry.hitCount, etag: entry.etag, mimeType: entry.mimeType, body };
@@ -230,12 +242,11 @@ export class LiveService {
 
   /** Hot bytes from memory, else storage; null when the object is gone (the entry is stale). */
   private async readBytes(entry: Pick<CachedEntry, 'imageId' | 'etag' | 'storageKey'>): Promise<Buffer | null> {
-    const hotKey = `${entry.imageId}:${entry.etag}`;
-    const cached = this.hot.get(hotKey);
+    const cached = this.hot.get(hotKey(entry));
     if (cached) return cached;
     try {
       const body = await this.deps.storage.get(entry.storageKey);
-      this.hot.set(hotKey, body);
+      this.hot.set(hotKey(entry), body);
       return body;
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return null;
@@ -465,10 +476,10 @@ export class LiveService {
 
   // --- helpers ---------------------------------------------------------------
 
-  /** The SHA-256 would cost a HIT more than its lookups: keys are memoised by their canonical parameters. */
+  /** The SHA-256 would cost a HIT more than its lookups: keys are memoised by their canonical parameters (`params` as resolved). */
   private cacheKey(projectId: string, scope: string, params: LiveParams): string {
     const canonical = canonicalLiveParams(projectId, scope, params);
-    let memo = this.keys.get(canonical);
+    let memo = this.keys.peek(canonical);
     if (!memo) {
       memo = { key: hashCanonicalLiveParams(canonical), chars: canonical.length };
       this.keys.set(canonical, memo);
@@ -486,7 +497,7 @@ export class LiveService {
 
   /** Cached briefly so a HIT needs no SQL; `fresh` for a MISS (settings, rotated secret). */
   private async projectBySlugs(orgSlug: string, projectSlug: string, opts: { fresh?: boolean } = {}): Promise<LiveProject> {
-    const cacheKey = `${orgSlug}/${projectSlug}`;
+    const cacheKey = projectCacheKey(orgSlug, projectSlug);
     let project = opts.fresh ? undefined : this.projects.get(cacheKey);
     if (project === undefined) {
       const row = await projectRepository.findProjectBySlugs(this.deps.db, orgSlug, projectSlug);
@@ -497,6 +508,15 @@ export class LiveService {
     if (!project) throw new NotFoundError('Project not found');
     return project;
   }
+}
+
+function projectCacheKey(orgSlug: string, projectSlug: string): string {
+  return `${orgSlug}/${projectSlug}`;
+}
+
+/** Hot bytes are keyed by image and ETag, so replaced bytes are never served. */
+function hotKey(entry: Pick<CachedEntry, 'imageId' | 'etag'>): string {
+  return `${entry.imageId}:${entry.etag}`;
 }
 
 function toLiveProject(row: { id: string; organizationId: string; orgSlug: string; slug: string; settings: ProjectSettings; liveSigningSecret: string }): LiveProject {

@@ -4,17 +4,19 @@ import { etagMatches } from './etag.js';
 
 /** Raw bytes with the headers of SPEC §7; `If-None-Match` → 304. */
 export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, image: LiveImage): FastifyReply {
-  reply.headers({
+  const headers: Record<string, string | number> = {
     'x-cache-status': image.cache,
     'x-image-id': image.imageId,
     etag: image.etag,
     'cache-control': 'public, max-age=31536000',
     'x-content-type-options': 'nosniff',
-  });
-  if (image.generationId) reply.header('x-generation-id', image.generationId);
-  if (image.hitCount !== null) reply.header('x-cache-hit-count', String(image.hitCount));
-  if (etagMatches(request.headers['if-none-match'], image.etag)) return reply.code(304).send();
-  return reply.type(image.mimeType).header('content-length', image.body.length).send(image.body);
+  };
+  if (image.generationId) headers['x-generation-id'] = image.generationId;
+  if (image.hitCount !== null) headers['x-cache-hit-count'] = image.hitCount;
+  if (etagMatches(request.headers['if-none-match'], image.etag)) return reply.headers(headers).code(304).send();
+  headers['content-type'] = image.mimeType;
+  headers['content-length'] = image.body.length;
+  return reply.headers(headers).send(image.body);
 }
 
 /** Errors of live URLs must never be cached by a browser or CDN. */
