@@ -49,6 +49,8 @@ export async function startStack(
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_HOUR: '0',
     PUBLIC_BASE_URL: 'http://cdn.test',
+    // Test files run stacks in parallel: no fixed metrics port unless a test asks for one.
+    WORKER_METRICS_PORT: '0',
   };
   if (opts.storage === 's3') {
     const s3 = await startS3rver();

@@ -63,6 +63,18 @@ export interface ImageProvider {
   enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string>;
 }
 
+/** One call to a model API, reported once it settles (metrics); must be cheap and must not throw. */
+export interface ProviderCall {
+  operation: 'generate_image' | 'enhance_prompt';
+  model: string;
+  /** HTTP status of the answer ("200", "429"…), or `timeout`, `aborted`, `network`. */
+  status: string;
+  /** null when the call gave what was asked for, else the ProviderError code (e.g. a 200 with no image: NO_IMAGE). */
+  code: string | null;
+  durationMs: number;
+}
+export type ProviderCallObserver = (call: ProviderCall) => void;
+
 export const PROMPT_TEMPLATES = [
   'general',
   'photorealistic',
