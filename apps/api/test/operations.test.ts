@@ -66,6 +66,11 @@ describe('queue dashboard at /admin/queues', () => {
     }
   });
 
+  it('stays out of the OpenAPI document', async () => {
+    const doc = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/admin'))).toEqual([]);
+  });
+
   it("the board's API lists the generation and webhook queues", async () => {
     const res = await dashboard({ authorization: basic('ops', master) }, '/admin/queues/api/queues');
     expect(res.statusCode).toBe(200);

@@ -33,7 +33,7 @@ export class GeminiImageProvider implements ImageProvider {
       ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
     ];
     const model = this.options.imageModel;
-    return this.observed('generate_image', model, async () => {
+    return this.observed('generate_image', model, req.signal, async () => {
       const response = await this.call(req.signal, (abortSignal) =>
         this.ai.models.generateContent({
           model,
@@ -47,7 +47,7 @@ export class GeminiImageProvider implements ImageProvider {
 
   async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string> {
     const model = this.options.textModel;
-    return this.observed('enhance_prompt', model, async () => {
+    return this.observed('enhance_prompt', model, req.signal, async () => {
       const response = await this.call(req.signal, (abortSignal) =>
         this.ai.models.generateContent({
           model,
@@ -60,7 +60,7 @@ export class GeminiImageProvider implements ImageProvider {
   }
 
   /** Runs one call (request and reading the answer) and reports it to `onCall`. */
-  private async observed<T>(operation: ProviderCall['operation'], model: string, run: () => Promise<T>): Promise<T> {
+  private async observed<T>(operation: ProviderCall['operation'], model: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
     const onCall = this.options.onCall;
     if (!onCall) return run();
     const started = performance.now();
@@ -70,7 +70,7 @@ export class GeminiImageProvider implements ImageProvider {
       report('200', null);
       return result;
     } catch (err) {
-      report(callStatus(err), err instanceof ProviderError ? err.code : 'INTERNAL_ERROR');
+      report(signal?.aborted ? 'aborted' : callStatus(err), err instanceof ProviderError ? err.code : 'INTERNAL_ERROR');
       throw err;
     }
   }
@@ -106,7 +106,7 @@ function callStatus(err: unknown): string {
   if (!(err instanceof ProviderError)) return 'error';
   const cause = err.options.cause;
   if (cause instanceof ApiError) return String(cause.status);
-  if (err.code === 'TIMEOUT') return /aborted/.test(err.message) ? 'aborted' : 'timeout';
+  if (err.code === 'TIMEOUT') return 'timeout';
   if (err.code === 'PROVIDER_UNAVAILABLE') return 'network';
   // Thrown while reading a 200 answer (no image, blocked content).
   return '200';

@@ -251,6 +251,12 @@ describe('GeminiImageProvider onCall (metrics observer)', () => {
     await failure(p.generateImage(request()));
     await failure(p.generateImage(request()));
     await failure(provider({ baseUrl: `http://127.0.0.1:${await freePort()}`, onCall: (c) => calls.push(c) }).generateImage(request()));
+    fake.script({ kind: 'hang' });
+    const caller = new AbortController();
+    const aborted = failure(p.generateImage(request({ signal: caller.signal })));
+    while (fake.requests.length < 6) await new Promise((resolve) => setTimeout(resolve, 10));
+    caller.abort();
+    await aborted;
     expect(calls.map(({ operation, model, status, code }) => ({ operation, model, status, code }))).toEqual([
       { operation: 'generate_image', model: IMAGE_MODEL, status: '200', code: null },
       { operation: 'enhance_prompt', model: TEXT_MODEL, status: '200', code: null },
@@ -258,6 +264,7 @@ describe('GeminiImageProvider onCall (metrics observer)', () => {
       { operation: 'generate_image', model: IMAGE_MODEL, status: '200', code: 'NO_IMAGE' },
       { operation: 'generate_image', model: IMAGE_MODEL, status: 'timeout', code: 'TIMEOUT' },
       { operation: 'generate_image', model: IMAGE_MODEL, status: 'network', code: 'PROVIDER_UNAVAILABLE' },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: 'aborted', code: 'TIMEOUT' },
     ]);
     for (const c of calls) expect(c.durationMs).toBeGreaterThanOrEqual(0);
   });
