@@ -55,7 +55,7 @@ export class Transport {
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
-    let body: BodyInit | undefined;
+    let body: FormData | string | undefined;
     if (opts.form) body = opts.form;
     else if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -213,14 +213,14 @@ describe('live scopes and live URLs', () => {
     const tampered = signed.replace('lighthouse', 'lightship');
     const refused = await fetch(tampered);
     expect(refused.status).toBe(403);
-    expect((await refused.json()).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } });
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } });
 
     // A cached prompt is served to anyone (HIT), so the refusals use prompts not generated yet.
     const wrongSecret = await fetch(await client.live.sign({ ...params, prompt: 'another prompt', secret: 'lss_not-the-secret' }));
     expect(wrongSecret.status).toBe(403);
     const unsigned = await fetch(client.live.url({ ...params, prompt: 'an unsigned prompt' }));
     expect(unsigned.status).toBe(403);
-    expect((await unsigned.json()).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_REQUIRED' } });
+    expect(((await unsigned.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_REQUIRED' } });
   });
 });
 
