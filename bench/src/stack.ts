@@ -43,6 +43,8 @@ function serviceEnv(s: { dbUrl: string; redisUrl: string; prefix: string; storag
     RATE_LIMIT_PER_HOUR: '0',
     LIVE_MISS_PER_IP_PER_HOUR: '1000000',
     SWEEP_INTERVAL_MS: '600000',
+    // Several workers on one host; their metrics are not part of the bench.
+    WORKER_METRICS_PORT: '0',
     // Fastify's two lines per request would measure pino and the pipe, not the
     // service; workers keep `info` (one line per job, and their ready signal).
     LOG_LEVEL: 'warn',

@@ -19,7 +19,7 @@ const CONFIG_VARS = [
   'S3_SECRET_KEY', 'S3_BUCKET', 'S3_REGION', 'IMAGE_PROVIDER', 'GEMINI_API_KEY', 'GEMINI_BASE_URL',
   'GEMINI_IMAGE_MODEL', 'GEMINI_TEXT_MODEL', 'GEMINI_TIMEOUT_MS', 'WORKER_CONCURRENCY',
   'GENERATION_ATTEMPTS', 'WORKER_LOCK_MS', 'SWEEP_INTERVAL_MS', 'RATE_LIMIT_PER_HOUR',
-  'LIVE_MISS_PER_IP_PER_HOUR', 'LIVE_WAIT_TIMEOUT_MS', 'LIVE_HIT_FLUSH_MS', 'LIVE_CACHE_MAX_BYTES', 'WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_ALLOW_PRIVATE', 'TRUST_PROXY', 'LOG_LEVEL',
+  'LIVE_MISS_PER_IP_PER_HOUR', 'LIVE_WAIT_TIMEOUT_MS', 'LIVE_HIT_FLUSH_MS', 'LIVE_CACHE_MAX_BYTES', 'WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_ALLOW_PRIVATE', 'TRUST_PROXY', 'LOG_LEVEL', 'WORKER_METRICS_PORT',
 ];
 
 export type Env = Record<string, string | undefined>;
@@ -30,6 +30,8 @@ export function processEnv(env: Env = {}): NodeJS.ProcessEnv {
   for (const name of CONFIG_VARS) delete base[name];
   // Several test files run stacks at once against one PostgreSQL (max_connections 100).
   base.DATABASE_POOL_MAX = '6';
+  // Several workers run at once on this host: none binds the metrics port unless a test asks.
+  base.WORKER_METRICS_PORT = '0';
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete base[k];
     else base[k] = v;

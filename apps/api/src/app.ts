@@ -8,6 +8,7 @@ import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerKeyRateLimit } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
+import { queueDashboardRoutes } from './routes/admin/queues.js';
 import { cdnRoutes } from './routes/cdn/index.js';
 import { liveCdnRoutes } from './routes/cdn/live.js';
 import { flowRoutes } from './routes/flows/index.js';
@@ -52,7 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(authPlugin, deps);
   await registerDocs(app, deps.config.publicBaseUrl);
-  await registerMetrics(app);
+  await registerMetrics(app, deps);
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
   await app.register(liveCdnRoutes, deps);
@@ -72,5 +73,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   );
   await app.register(adminRoutes, { ...deps, prefix: '/api/admin' } as AppDeps & { prefix: string });
+  await queueDashboardRoutes(app, deps);
   return app;
 }

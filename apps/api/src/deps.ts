@@ -2,7 +2,7 @@ import type { Config } from '@banatie/config';
 import type { ApiKeyCache, Clock, LiveService, ObjectStorage } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import type { GenerationEventHub, GenerationNotifier, GenerationQueue } from '@banatie/queue';
+import type { GenerationEventHub, GenerationNotifier, GenerationQueue, WebhookQueue } from '@banatie/queue';
 import type { Redis } from 'ioredis';
 
 /** Everything the HTTP layer needs, built once by server.ts (or by a test). */
@@ -13,6 +13,8 @@ export interface AppDeps {
   /** Fail-fast connection for rate limits, queue producer and publishing. */
   redis: Redis;
   queue: GenerationQueue;
+  /** The delivery queue (producer side): read by /metrics and the queue dashboard. */
+  webhookQueue: WebhookQueue;
   events: GenerationEventHub;
   storage: ObjectStorage;
   clock: Clock;

@@ -65,6 +65,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     db,
     redis,
     queue,
+    webhookQueue: webhooks,
     events,
     storage,
     clock: systemClock,

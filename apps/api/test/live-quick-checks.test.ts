@@ -1,5 +1,6 @@
+import { livePublicParams, livePublicQuery } from '@banatie/contracts';
 import { describe, expect, it } from 'vitest';
-import { livePublicParams, livePublicQuery, quickLivePublicParams, quickLivePublicQuery } from '../src/routes/live/schemas.js';
+import { quickLivePublicParams, quickLivePublicQuery } from '../src/routes/cdn/live-quick-checks.js';
 
 // The public live URL is checked by hand on every HIT and by zod only when the
 // quick check refuses: the quick check must never accept what zod refuses, and

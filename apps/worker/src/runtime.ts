@@ -2,6 +2,15 @@ import type { Config } from '@banatie/config';
 import { systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps } from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
+import {
+  createMetricsRegistry,
+  generationMetrics,
+  providerMetrics,
+  startMetricsServer,
+  webhookMetrics,
+  type MetricsServer,
+  type Registry,
+} from '@banatie/metrics';
 import { createImageProvider } from '@banatie/providers';
 import {
   GENERATION_QUEUE,
@@ -16,7 +25,7 @@ import {
   type WebhookJobData,
 } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
@@ -25,6 +34,10 @@ export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
   webhookWorker: Worker<WebhookJobData>;
   sweeper: Sweeper;
+  /** This process's Prometheus series (served on WORKER_METRICS_PORT unless it is 0). */
+  metrics: Registry;
+  /** The `/metrics` listener; null when disabled or when the port could not be bound. */
+  metricsServer: MetricsServer | null;
   /** Stops taking jobs, waits for the ones in flight (up to deadlineMs), closes connections. */
   close(deadlineMs?: number): Promise<boolean>;
 }
@@ -46,13 +59,23 @@ export async function startWorkerRuntime(
   const webhookQueue = createWebhookQueue(publisher, config.queuePrefix, config.webhook.retryBaseMs);
   webhookQueue.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
 
+  const metrics = createMetricsRegistry();
+  const countGeneration = generationMetrics(metrics);
+  const webhookSeries = webhookMetrics(metrics);
+  const notifier = createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix, webhooks: webhookQueue });
   const deps: ProcessorDeps = {
     db,
     storage,
-    imageProvider: overrides.imageProvider ?? createImageProvider({ provider: config.imageProvider, gemini: config.gemini }),
+    imageProvider:
+      overrides.imageProvider ??
+      createImageProvider({ provider: config.imageProvider, gemini: config.gemini, onCall: providerMetrics(metrics) }),
     clock: systemClock,
     logger,
-    onStatusChange: createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix, webhooks: webhookQueue }),
+    // Every committed status change of this worker (processor, stalled jobs, sweeper) passes here once.
+    onStatusChange: (row) => {
+      countGeneration(row);
+      return notifier(row);
+    },
   };
 
   const connection = createRedis(config.redisUrl, 'worker');
@@ -86,6 +109,7 @@ export async function startWorkerRuntime(
       logger,
       publicBaseUrl: config.publicBaseUrl,
       allowPrivate: config.webhook.allowPrivate,
+      onAttempt: webhookSeries.attempt,
     }),
     {
       connection: webhookConnection,
@@ -98,6 +122,11 @@ export async function startWorkerRuntime(
     },
   );
   webhookWorker.on('error', (err) => logger.warn({ err: err.message }, 'webhook worker error'));
+  webhookWorker.on('failed', (job, err) => {
+    if (!job) return;
+    if (err instanceof UnrecoverableError) webhookSeries.abandoned('refused');
+    else if (job.attemptsMade >= (job.opts.attempts ?? 1)) webhookSeries.abandoned('exhausted');
+  });
   await webhookWorker.waitUntilReady();
 
   const sweepQueue = createGenerationQueue(publisher, config.queuePrefix, config.worker.attempts);
@@ -111,12 +140,15 @@ export async function startWorkerRuntime(
       staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
     },
   );
-  logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name }, 'worker ready');
+  const metricsServer = await serveMetrics(metrics, config, logger);
+  logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
     worker,
     webhookWorker,
     sweeper,
+    metrics,
+    metricsServer,
     close: async (deadlineMs = 5 * 60_000) => {
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
@@ -129,7 +161,25 @@ export async function startWorkerRuntime(
       webhookConnection.disconnect();
       publisher.disconnect();
       await db.destroy();
+      await metricsServer?.close();
       return finished;
     },
   };
+}
+
+/**
+ * Serves /metrics on HOST:WORKER_METRICS_PORT. A port already taken (a second
+ * worker on the same host with the same setting) costs the metrics, not the worker.
+ */
+async function serveMetrics(registry: Registry, config: Config, logger: Logger): Promise<MetricsServer | null> {
+  if (config.worker.metricsPort === 0) return null;
+  try {
+    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort });
+  } catch (err) {
+    logger.error(
+      { err: (err as Error).message, port: config.worker.metricsPort },
+      'could not serve /metrics; set WORKER_METRICS_PORT to a free port (or 0) for each worker on this host',
+    );
+    return null;
+  }
 }

@@ -53,6 +53,7 @@ const envSchema = z.object({
   GENERATION_ATTEMPTS: int(1, 100).default(3),
   WORKER_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(100).default(30_000),
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
@@ -98,7 +99,14 @@ export interface Config {
     textModel: string;
     timeoutMs: number;
   };
-  worker: { concurrency: number; attempts: number; lockMs: number; sweepIntervalMs: number };
+  worker: {
+    concurrency: number;
+    attempts: number;
+    lockMs: number;
+    sweepIntervalMs: number;
+    /** Port of the worker's Prometheus `/metrics` listener (on HOST); 0: none. */
+    metricsPort: number;
+  };
   rateLimitPerHour: number;
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
@@ -177,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.GENERATION_ATTEMPTS,
       lockMs: e.WORKER_LOCK_MS,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+      metricsPort: e.WORKER_METRICS_PORT,
     },
     rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,

@@ -36,6 +36,6 @@ export * from './image-variants.js';
 export * from './webhook-url.js';
 export * from './webhook-sender.js';
 export * as webhookService from './webhook.service.js';
-export { signWebhook, deliverWebhook, type WebhookDeps, type WebhookOutcome, type WebhookAttemptDto } from './webhook.service.js';
+export { signWebhook, deliverWebhook, type WebhookDeps, type WebhookOutcome, type WebhookAttemptReport, type WebhookAttemptDto } from './webhook.service.js';
 export { cancelGeneration } from './cancel.service.js';
 export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.service.js';

@@ -19,6 +19,15 @@ export interface WebhookDeps {
   timeoutMs?: number;
   /** Tests resolve hostnames without a DNS server. */
   lookup?: HostLookup;
+  /** Told about every recorded attempt (metrics); must be cheap and must not throw. */
+  onAttempt?: (attempt: WebhookAttemptReport) => void;
+}
+
+/** One delivery attempt as metrics see it: `failed` is a non-2xx, a timeout or a network error. */
+export interface WebhookAttemptReport {
+  outcome: 'delivered' | 'failed' | 'refused' | 'unresolved';
+  statusCode: number | null;
+  durationMs: number | null;
 }
 
 /** Standard Webhooks headers for one attempt (signed with the project's current secret). */
@@ -75,12 +84,14 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookJobData, att
   } catch (err) {
     if (!(err instanceof WebhookUrlRefusedError || err instanceof WebhookHostUnresolvedError)) throw err;
     await record({ statusCode: null, error: err.message, durationMs: null });
+    deps.onAttempt?.({ outcome: err instanceof WebhookUrlRefusedError ? 'refused' : 'unresolved', statusCode: null, durationMs: null });
     log.warn({ err: err.message }, 'webhook URL not deliverable');
     return err instanceof WebhookUrlRefusedError ? 'refused' : 'retry';
   }
   const headers = signWebhook(project.webhookSecret, webhookId, deps.clock.now(), body);
   const result = await sendWebhook(target, headers, body, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
   await record(result);
+  deps.onAttempt?.({ outcome: result.error === null ? 'delivered' : 'failed', statusCode: result.statusCode, durationMs: result.durationMs });
   if (result.error === null) {
     log.info({ status: result.statusCode, ms: result.durationMs }, 'webhook delivered');
     return 'delivered';

@@ -1,7 +1,8 @@
-import { GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI } from '@google/genai';
 import type { GenerateContentResponse, Part } from '@google/genai';
 import { TEMPLATE_INSTRUCTIONS } from '@banatie/core';
-import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate } from '@banatie/core';
+import { ProviderError } from '@banatie/core';
+import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderCall, ProviderCallObserver } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
 import { extractImage, extractText } from './gemini-response.js';
 
@@ -11,6 +12,8 @@ export interface GeminiProviderOptions {
   imageModel: string;
   textModel: string;
   timeoutMs: number;
+  /** Told about every call (latency, HTTP status, error code): the worker's metrics. */
+  onCall?: ProviderCallObserver;
 }
 
 /** Image provider backed by the Gemini API. Every failure is thrown as a ProviderError. */
@@ -29,25 +32,47 @@ export class GeminiImageProvider implements ImageProvider {
       { text: req.prompt },
       ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
     ];
-    const response = await this.call(req.signal, (abortSignal) =>
-      this.ai.models.generateContent({
-        model: this.options.imageModel,
-        contents: [{ role: 'user', parts }],
-        config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: req.aspectRatio }, abortSignal },
-      }),
-    );
-    return extractImage(response);
+    const model = this.options.imageModel;
+    return this.observed('generate_image', model, req.signal, async () => {
+      const response = await this.call(req.signal, (abortSignal) =>
+        this.ai.models.generateContent({
+          model,
+          contents: [{ role: 'user', parts }],
+          config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: req.aspectRatio }, abortSignal },
+        }),
+      );
+      return extractImage(response);
+    });
   }
 
   async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string> {
-    const response = await this.call(req.signal, (abortSignal) =>
-      this.ai.models.generateContent({
-        model: this.options.textModel,
-        contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
-        config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal },
-      }),
-    );
-    return extractText(response).trim() || req.prompt;
+    const model = this.options.textModel;
+    return this.observed('enhance_prompt', model, req.signal, async () => {
+      const response = await this.call(req.signal, (abortSignal) =>
+        this.ai.models.generateContent({
+          model,
+          contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
+          config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal },
+        }),
+      );
+      return extractText(response).trim() || req.prompt;
+    });
+  }
+
+  /** Runs one call (request and reading the answer) and reports it to `onCall`. */
+  private async observed<T>(operation: ProviderCall['operation'], model: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    const onCall = this.options.onCall;
+    if (!onCall) return run();
+    const started = performance.now();
+    const report = (status: string, code: string | null) => onCall({ operation, model, status, code, durationMs: performance.now() - started });
+    try {
+      const result = await run();
+      report('200', null);
+      return result;
+    } catch (err) {
+      report(signal?.aborted ? 'aborted' : callStatus(err), err instanceof ProviderError ? err.code : 'INTERNAL_ERROR');
+      throw err;
+    }
   }
 
   /**
@@ -74,6 +99,17 @@ export class GeminiImageProvider implements ImageProvider {
       clearTimeout(timer);
     }
   }
+}
+
+/** What the API answered, for metrics: the HTTP status, or how the call ended without one. */
+function callStatus(err: unknown): string {
+  if (!(err instanceof ProviderError)) return 'error';
+  const cause = err.options.cause;
+  if (cause instanceof ApiError) return String(cause.status);
+  if (err.code === 'TIMEOUT') return 'timeout';
+  if (err.code === 'PROVIDER_UNAVAILABLE') return 'network';
+  // Thrown while reading a 200 answer (no image, blocked content).
+  return '200';
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { ProviderError, TEMPLATE_INSTRUCTIONS } from '@banatie/core';
-import type { GenerateImageRequest } from '@banatie/core';
+import type { GenerateImageRequest, ProviderCall } from '@banatie/core';
 import { GeminiImageProvider } from '../src/index.js';
 import { fakeImageColour, startFakeGemini } from '../../testing/src/fake-gemini.js';
 import type { FakeGemini } from '../../testing/src/fake-gemini.js';
@@ -14,13 +14,14 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 let fake: FakeGemini;
 
-function provider(overrides: { baseUrl?: string; timeoutMs?: number } = {}): GeminiImageProvider {
+function provider(overrides: { baseUrl?: string; timeoutMs?: number; onCall?: (call: ProviderCall) => void } = {}): GeminiImageProvider {
   return new GeminiImageProvider({
     apiKey: 'test-key',
     baseUrl: overrides.baseUrl ?? fake.baseUrl,
     imageModel: IMAGE_MODEL,
     textModel: TEXT_MODEL,
     timeoutMs: overrides.timeoutMs ?? 10_000,
+    onCall: overrides.onCall,
   });
 }
 
@@ -236,5 +237,35 @@ describe('GeminiImageProvider.enhancePrompt', () => {
     fake.script({ kind: 'error', status: 400 });
     await provider().enhancePrompt({ prompt: 'a cat', template: 'general' });
     expect((await failure(provider().generateImage(request()))).code).toBe('PROVIDER_REJECTED');
+  });
+});
+
+describe('GeminiImageProvider onCall (metrics observer)', () => {
+  it('reports every call once with its operation, model, status and error code', async () => {
+    const calls: ProviderCall[] = [];
+    const p = provider({ timeoutMs: 300, onCall: (c) => calls.push(c) });
+    await p.generateImage(request());
+    await p.enhancePrompt({ prompt: 'a fox', template: 'general' });
+    fake.script({ kind: 'error', status: 429, retryDelay: '2s' }, { kind: 'text' }, { kind: 'hang' });
+    await failure(p.generateImage(request()));
+    await failure(p.generateImage(request()));
+    await failure(p.generateImage(request()));
+    await failure(provider({ baseUrl: `http://127.0.0.1:${await freePort()}`, onCall: (c) => calls.push(c) }).generateImage(request()));
+    fake.script({ kind: 'hang' });
+    const caller = new AbortController();
+    const aborted = failure(p.generateImage(request({ signal: caller.signal })));
+    while (fake.requests.length < 6) await new Promise((resolve) => setTimeout(resolve, 10));
+    caller.abort();
+    await aborted;
+    expect(calls.map(({ operation, model, status, code }) => ({ operation, model, status, code }))).toEqual([
+      { operation: 'generate_image', model: IMAGE_MODEL, status: '200', code: null },
+      { operation: 'enhance_prompt', model: TEXT_MODEL, status: '200', code: null },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: '429', code: 'RATE_LIMITED' },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: '200', code: 'NO_IMAGE' },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: 'timeout', code: 'TIMEOUT' },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: 'network', code: 'PROVIDER_UNAVAILABLE' },
+      { operation: 'generate_image', model: IMAGE_MODEL, status: 'aborted', code: 'TIMEOUT' },
+    ]);
+    for (const c of calls) expect(c.durationMs).toBeGreaterThanOrEqual(0);
   });
 });

@@ -24,9 +24,8 @@ export const authPlugin = fp(async (app: FastifyInstance, deps: AppDeps) => {
     apiKeyRepository.touchApiKey(deps.db, keyId, now).catch((err) => app.log.warn({ err }, 'last_used_at update failed'));
   };
 
-  const authenticate = async (request: FastifyRequest, type: AuthContext['type']) => {
-    const header = request.headers['x-api-key'];
-    const auth = await apiKeyService.authenticateKey(deps, typeof header === 'string' ? header : undefined);
+  const authenticate = async (request: FastifyRequest, type: AuthContext['type'], opts: { basic?: boolean } = {}) => {
+    const auth = await apiKeyService.authenticateKey(deps, presentedKey(request, opts.basic ?? false));
     if (!auth || auth.type !== type) throw new UnauthorizedError();
     request.auth = auth;
     touch(auth.keyId);
@@ -34,12 +33,30 @@ export const authPlugin = fp(async (app: FastifyInstance, deps: AppDeps) => {
 
   app.decorate('requireProjectKey', (request: FastifyRequest) => authenticate(request, 'project'));
   app.decorate('requireMasterKey', (request: FastifyRequest) => authenticate(request, 'master'));
+  app.decorate('requireMasterKeyOrBasicAuth', (request: FastifyRequest) => authenticate(request, 'master', { basic: true }));
 });
+
+/**
+ * The key a request presents: `X-API-Key`, else, where a browser must be able to
+ * log in (it cannot add a header to a navigation), the password of HTTP Basic auth.
+ */
+function presentedKey(request: FastifyRequest, basic: boolean): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string') return header;
+  if (!basic) return undefined;
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(request.headers.authorization ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
     requireProjectKey(request: FastifyRequest): Promise<void>;
     requireMasterKey(request: FastifyRequest): Promise<void>;
+    /** Master key as X-API-Key or as the HTTP Basic password (any user name): pages a browser opens. */
+    requireMasterKeyOrBasicAuth(request: FastifyRequest): Promise<void>;
   }
 }
 

@@ -1,10 +1,14 @@
+import { createMetricsRegistry, queueMetrics, type Registry } from '@banatie/metrics';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import type { AppDeps } from '../deps.js';
 
-/** Prometheus metrics: process defaults plus request counts and latencies per route. */
-export async function registerMetrics(app: FastifyInstance): Promise<Registry> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/**
+ * Prometheus metrics of an API process: process defaults, request counts and
+ * latencies per route, and the queues' depth read from BullMQ at scrape time.
+ */
+export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger'>): Promise<Registry> {
+  const registry = createMetricsRegistry();
   const requests = new Counter({
     name: 'banatie_http_requests_total',
     help: 'HTTP requests by route and status',
@@ -17,6 +21,9 @@ export async function registerMetrics(app: FastifyInstance): Promise<Registry> {
     labelNames: ['method', 'route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
+  });
+  queueMetrics(registry, [deps.queue, deps.webhookQueue], {
+    onError: (err) => deps.logger.warn({ err: err.message }, 'queue metrics unavailable for this scrape'),
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

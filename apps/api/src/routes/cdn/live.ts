@@ -1,8 +1,9 @@
+import { livePublicParams, livePublicQuery } from '@banatie/contracts';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { noStoreErrorHandler, sendLiveImage } from '../../lib/live-reply.js';
-import { livePublicParams, livePublicQuery, quickLivePublicParams, quickLivePublicQuery } from '../live/schemas.js';
+import { quickLivePublicParams, quickLivePublicQuery } from './live-quick-checks.js';
 
 const QUICK_CHECKS: Partial<Record<string, (data: Record<string, unknown>) => unknown>> = {
   params: quickLivePublicParams,
