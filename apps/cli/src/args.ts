@@ -69,7 +69,8 @@ export function parseCommandArgs(command: LeafCommand, argv: readonly string[]):
   }
   let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    // Our option definitions never mix types within one option, so values are strings, string lists or booleans.
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (err) {
     throw usageErrorFrom(err);
   }
@@ -100,10 +101,18 @@ function optionLines(options: Record<string, OptionDef>): string[] {
   );
 }
 
+const usageLine = (command: LeafCommand): string =>
+  `Usage: ${PROGRAM} ${command.name}${command.synopsis ? ` ${command.synopsis}` : ''} [options]`;
+
+/** The short form printed after a usage error. */
+export const commandUsage = (command: LeafCommand): string => `${usageLine(command)}
+Run '${PROGRAM} ${command.name} --help' for its options.
+`;
+
 export function commandHelp(command: LeafCommand): string {
   const globals = Object.fromEntries(command.globals.map((name) => [name, GLOBAL_OPTIONS[name] as OptionDef]));
   const hasOptions = Object.keys(command.options).length > 0;
-  const lines = [`Usage: ${PROGRAM} ${command.name}${command.synopsis ? ` ${command.synopsis}` : ''}${hasOptions ? ' [options]' : ''}`, '', `${command.summary}.`];
+  const lines = [usageLine(command), '', `${command.summary}.`];
   if (hasOptions) lines.push('', 'Options:', ...optionLines(command.options));
   lines.push('', 'Global options:', ...optionLines(globals));
   if (command.notes) lines.push('', command.notes);
@@ -129,4 +138,19 @@ export function groupHelp(group: CommandGroup): string {
     `Run '${PROGRAM} ${group.name} <command> --help' for a command's options.`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** `value` if it is one of `choices`; a UsageError naming them otherwise. */
+export function oneOf<T extends string>(option: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${option} must be one of ${choices.join(' ')}`);
+}
+
+/** A whole number from `min` up; a UsageError otherwise. */
+export function integer(option: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${option} must be a whole number ≥ ${min}`);
+  return n;
 }

@@ -3,7 +3,7 @@
 // Command modules are imported only when used, so `banatie generate` never
 // loads the database driver and `banatie key list` never loads the SDK.
 import { readFileSync } from 'node:fs';
-import { commandHelp, groupHelp, parseCommandArgs, positionals, PROGRAM, valueOptionNames } from './args.js';
+import { commandHelp, commandUsage, groupHelp, parseCommandArgs, positionals, PROGRAM, valueOptionNames } from './args.js';
 import { CliError, UsageError, type CommandGroup, type CommandNode, type LeafCommand } from './command.js';
 import { formatTable } from './format.js';
 import { print, type Io } from './io.js';
@@ -46,16 +46,20 @@ export function programHelp(): string {
     '',
     'Generate and manage images with a Banatie API.',
     '',
-    'API commands (key: --api-key or BANATIE_API_KEY; server: --api-url or BANATIE_API_URL, default http://localhost:3000):',
+    'API commands (talk to a running API):',
     ...section('api'),
     '',
-    'Operator commands (on the database: DATABASE_URL, REDIS_URL, as the API):',
+    'Operator commands (work on the database, configured like the API: DATABASE_URL, REDIS_URL):',
     ...section('operator'),
     '',
     'Options:',
-    '  --json        print exactly one JSON value on stdout',
-    '  -h, --help    show help (also: banatie <command> --help)',
-    '  --version     print the version',
+    '  --json           print exactly one JSON value on stdout',
+    '  --api-key <KEY>  API key for API commands (default: $BANATIE_API_KEY)',
+    '  --api-url <URL>  API base URL (default: $BANATIE_API_URL, else http://localhost:3000)',
+    '  -h, --help       show help',
+    '  --version        print the version',
+    '',
+    `Run '${PROGRAM} <command> --help' for a command's options.`,
     '',
   ].join('\n');
 }
@@ -123,6 +127,15 @@ function codeOf(err: unknown): string | undefined {
   return fromService ? (e.code as string) : undefined;
 }
 
+/** The message, with the innermost cause when it says more (`fetch failed` → `connect ECONNREFUSED 127.0.0.1:3000`). */
+function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  let root: unknown = err;
+  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+  const rootMessage = root instanceof Error && root !== err ? root.message : '';
+  return rootMessage && !message.includes(rootMessage) ? `${message} (${rootMessage})` : message;
+}
+
 /** Runs the CLI; returns the exit code: 0, 1 (the command failed) or 2 (wrong usage). */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -138,7 +151,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       }
       await command.run({ args: parsed.args, values: parsed.values as never, io });
     } catch (err) {
-      if (err instanceof UsageError) throw new UsageProblem(err, commandHelp(command));
+      if (err instanceof UsageError) throw new UsageProblem(err, commandUsage(command));
       throw err;
     }
     return 0;
@@ -148,7 +161,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       return 2;
     }
     const code = codeOf(err);
-    const message = err instanceof Error ? err.message : String(err);
+    const message = describe(err);
     io.stderr.write(code ? `error ${code}: ${message}\n` : `error: ${message}\n`);
     return 1;
   }

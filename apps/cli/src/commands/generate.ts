@@ -1,0 +1,108 @@
+// `generate "prompt"`: submit, optionally wait with a progress display, save the image.
+import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation } from '@banatie/sdk';
+import { apiClient } from '../api.js';
+import { integer, oneOf } from '../args.js';
+import { API_GLOBALS, CliError, defineCommand } from '../command.js';
+import { downloadImage, extensionMismatch } from '../download.js';
+import { note, print, printJson } from '../io.js';
+import { Progress } from '../progress.js';
+import { generationFields, printFields } from '../views.js';
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/** `error CODE: message` for a generation that ended without an image. */
+function failure(g: Generation): CliError {
+  if (g.status === 'cancelled') return new CliError('CANCELLED', `Generation ${g.id} was cancelled`);
+  return new CliError(g.error?.code ?? 'FAILED', g.error?.message ?? `Generation ${g.id} failed`);
+}
+
+export const generate = defineCommand({
+  name: 'generate',
+  summary: 'Generate an image from a prompt',
+  synopsis: '<prompt>',
+  args: { min: 1, max: 1 },
+  options: {
+    ratio: { type: 'string', value: 'R', description: `aspect ratio: ${ASPECT_RATIOS.join(' ')} (default: the project's, else 1:1)` },
+    ref: { type: 'string', value: 'IMAGE', multiple: true, description: 'reference image, an id or @alias (repeat for up to 3)' },
+    flow: { type: 'string', value: 'ID', description: 'add to this flow (default: a new flow)' },
+    alias: { type: 'string', value: '@NAME', description: 'project alias for the image (taken over from any image holding it)' },
+    'flow-alias': { type: 'string', value: '@NAME', description: 'alias for the image inside its flow' },
+    template: { type: 'string', value: 'T', description: `prompt enhancement template: ${PROMPT_TEMPLATES.join(' ')}` },
+    'no-enhance': { type: 'boolean', description: 'send the prompt as written (no enhancement by the text model)' },
+    wait: { type: 'boolean', short: 'w', description: 'wait for the result, showing progress on stderr' },
+    out: { type: 'string', value: 'FILE', short: 'o', description: 'save the image to FILE (or into a directory); implies --wait' },
+    timeout: { type: 'string', value: 'SECONDS', description: `stop waiting after this long (default ${DEFAULT_TIMEOUT_SECONDS})` },
+  },
+  globals: API_GLOBALS,
+  notes: [
+    'Without --wait the generation is submitted and its id printed; follow it with',
+    "'banatie generations show ID'. The image is saved as the server stored it (its own",
+    'format). --json prints the generation object (with "savedTo" when --out is given);',
+    'a failed generation is printed too, and the exit code is 1.',
+    '',
+    'Example:',
+    '  banatie generate "a lighthouse at dusk, watercolor" --ratio 16:9 --out hero.png',
+  ].join('\n'),
+  async run({ args, values, io }) {
+    const body: CreateGenerationInput = { prompt: args[0]! };
+    const aspectRatio = oneOf('ratio', values.ratio, ASPECT_RATIOS);
+    if (aspectRatio) body.aspectRatio = aspectRatio;
+    if (values.ref.length) body.referenceImages = values.ref;
+    if (values.flow !== undefined) body.flowId = values.flow;
+    if (values.alias !== undefined) body.alias = values.alias;
+    if (values['flow-alias'] !== undefined) body.flowAlias = values['flow-alias'];
+    const template = oneOf('template', values.template, PROMPT_TEMPLATES);
+    if (template) body.enhancementOptions = { template };
+    if (values['no-enhance']) body.autoEnhance = false;
+    const timeoutSeconds = integer('timeout', values.timeout, 1) ?? DEFAULT_TIMEOUT_SECONDS;
+    const client = apiClient(io, values);
+
+    if (!values.wait && values.out === undefined) {
+      const { generation, warnings } = await client.generations.create(body);
+      for (const w of warnings) note(io, `warning: ${w}`);
+      if (values.json) return printJson(io, generation);
+      printFields(io, [
+        ['id', generation.id],
+        ['status', generation.status],
+      ]);
+      note(io, `Follow it: banatie generations show ${generation.id}`);
+      return;
+    }
+
+    const progress = new Progress(io.stderr);
+    let last: Generation | undefined;
+    let generation: Generation;
+    try {
+      generation = await client.generations.createAndWait(body, {
+        timeoutMs: timeoutSeconds * 1000,
+        signal: io.signal,
+        onUpdate: (g) => {
+          last = g;
+          progress.update(g.status);
+        },
+      });
+    } catch (err) {
+      progress.stop();
+      if (io.signal.aborted && last) throw new CliError('INTERRUPTED', `stopped waiting; generation ${last.id} goes on (banatie generations show ${last.id})`);
+      if ((err as { code?: string }).code === 'WAIT_TIMEOUT' && last) {
+        throw new CliError('WAIT_TIMEOUT', `generation ${last.id} still ${last.status} after ${timeoutSeconds}s (banatie generations show ${last.id})`);
+      }
+      throw err;
+    }
+    progress.stop(generation.status);
+
+    if (generation.status !== 'success' || !generation.outputImage) {
+      if (values.json) printJson(io, generation);
+      throw failure(generation);
+    }
+    let savedTo: string | undefined;
+    if (values.out !== undefined) {
+      savedTo = await downloadImage(generation.outputImage, values.out, io.signal);
+      if (extensionMismatch(savedTo, generation.outputImage.mimeType)) {
+        note(io, `warning: the image is ${generation.outputImage.mimeType}; ${savedTo} holds it unchanged`);
+      }
+    }
+    if (values.json) return printJson(io, savedTo === undefined ? generation : { ...generation, savedTo });
+    printFields(io, [...generationFields(generation), ...(savedTo === undefined ? [] : [['saved', savedTo] as [string, string]])]);
+  },
+});
