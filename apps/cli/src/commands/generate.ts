@@ -75,6 +75,8 @@ export const generate = defineCommand({
     try {
       generation = await client.generations.createAndWait(body, {
         timeoutMs: timeoutSeconds * 1000,
+        // Answer the submit at once and follow the event stream, so every status change is shown.
+        wait: 0,
         signal: io.signal,
         onUpdate: (g) => {
           last = g;
