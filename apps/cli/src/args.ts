@@ -45,7 +45,7 @@ function usageErrorFrom(err: unknown): UsageError {
     const name = /'(--?[^' ]+)/.exec(message)?.[1];
     if (name && /argument missing/.test(message)) return new UsageError(`option ${name} needs a value`);
     if (name && /does not take an argument/.test(message)) return new UsageError(`option ${name} does not take a value`);
-    if (name && /argument ambiguous/.test(message)) return new UsageError(`option ${name} needs a value (a value starting with "-" goes as ${name}=VALUE)`);
+    if (name && /ambiguous/.test(message)) return new UsageError(`option ${name} needs a value (a value starting with "-" goes as ${name}=VALUE)`);
   }
   return new UsageError(message.split('\n')[0]!);
 }
