@@ -8,8 +8,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
 import {
+  CLI_ENTRY,
   PNG_SIGNATURE,
   runCli,
+  spawnNode,
+  waitForTerminal,
   startApi,
   startFakeGeminiProcess,
   startWorker,
@@ -108,11 +111,14 @@ describe('client CLI against the local provider', () => {
   });
 
   it('generate --wait --json prints exactly the finished generation on stdout', async () => {
-    const r = await runCli(['generate', 'a red bicycle', '--wait', '--json', '--no-enhance', '--alias', '@bike'], stack.client);
+    const prompt = 'a red bicycle by @nowhere';
+    const r = await runCli(['generate', prompt, '--wait', '--json', '--no-enhance', '--alias', '@bike'], stack.client);
     const g = onlyJson(r) as { status: string; originalPrompt: string; prompt: string; alias: string; outputImage: { url: string; width: number; height: number } };
-    expect(g).toMatchObject({ status: 'success', originalPrompt: 'a red bicycle', prompt: 'a red bicycle', alias: '@bike' });
+    expect(g).toMatchObject({ status: 'success', originalPrompt: prompt, prompt, alias: '@bike' });
     expect(g.outputImage.width).toBe(g.outputImage.height);
     expect(r.stderr).toMatch(/^success · /m);
+    // The submit's warning (an alias in the prompt that resolves to nothing), after the progress.
+    expect(r.stderr).toMatch(/^success · .*\nwarning: .*@nowhere.*\n$/m);
 
     // Without --wait: submitted, not waited for.
     const submitted = onlyJson(await runCli(['generate', 'a quick one', '--json'], stack.client)) as { id: string; status: string };
@@ -230,6 +236,22 @@ describe('client CLI when a generation fails', () => {
   afterAll(async () => {
     await stopStack(stack);
     await fake?.stop();
+  });
+
+  it('Ctrl-C while waiting stops the CLI and says the generation goes on', async () => {
+    await fake.setDefault({ kind: 'image', delayMs: 4000 });
+    const cli = spawnNode(CLI_ENTRY, ['generate', 'a slow one', '--wait', '--no-enhance'], stack.client);
+    const deadline = Date.now() + 20_000;
+    while (!/^processing · /m.test(cli.stderr()) && cli.proc.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(cli.stderr()).toMatch(/^processing · /m);
+    cli.proc.kill('SIGINT');
+    const { code } = await cli.exited;
+    expect(code).toBe(1);
+    const id = /^error INTERRUPTED: stopped waiting; generation (\S+) goes on \(banatie generations show \1\)$/m.exec(cli.stderr())?.[1];
+    expect(id, cli.stderr()).toBeDefined();
+    expect(cli.stdout()).toBe('');
+    const finished = await waitForTerminal(stack.api.url, stack.key, id!);
+    expect(finished.status).toBe('success');
   });
 
   it('generate --wait exits 1 with error CODE: message; --json still prints the failed generation', async () => {

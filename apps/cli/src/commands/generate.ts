@@ -1,5 +1,5 @@
 // `generate "prompt"`: submit, optionally wait with a progress display, save the image.
-import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation } from '@banatie/sdk';
+import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type FetchLike, type Generation } from '@banatie/sdk';
 import { apiClient } from '../api.js';
 import { integer, oneOf } from '../args.js';
 import { API_GLOBALS, CliError, defineCommand } from '../command.js';
@@ -14,6 +14,27 @@ const DEFAULT_TIMEOUT_SECONDS = 300;
 function failure(g: Generation): CliError {
   if (g.status === 'cancelled') return new CliError('CANCELLED', `Generation ${g.id} was cancelled`);
   return new CliError(g.error?.code ?? 'FAILED', g.error?.message ?? `Generation ${g.id} failed`);
+}
+
+/**
+ * createAndWait returns only the final generation, not the submit's warnings
+ * (prompt aliases left as text), so they are read off the submit's response.
+ */
+function submitWarningsTap(): { fetch: FetchLike; warnings: () => Promise<string[]> } {
+  let pending: Promise<string[]> = Promise.resolve([]);
+  return {
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'POST' && new URL(input).pathname.endsWith('/api/v1/generations') && res.ok) {
+        pending = res
+          .clone()
+          .json()
+          .then((body) => (body as { data?: { warnings?: string[] } }).data?.warnings ?? [], () => []);
+      }
+      return res;
+    },
+    warnings: () => pending,
+  };
 }
 
 export const generate = defineCommand({
@@ -55,10 +76,9 @@ export const generate = defineCommand({
     if (template) body.enhancementOptions = { template };
     if (values['no-enhance']) body.autoEnhance = false;
     const timeoutSeconds = integer('timeout', values.timeout, 1) ?? DEFAULT_TIMEOUT_SECONDS;
-    const client = apiClient(io, values);
 
     if (!values.wait && values.out === undefined) {
-      const { generation, warnings } = await client.generations.create(body);
+      const { generation, warnings } = await apiClient(io, values).generations.create(body);
       for (const w of warnings) note(io, `warning: ${w}`);
       if (values.json) return printJson(io, generation);
       printFields(io, [
@@ -69,6 +89,8 @@ export const generate = defineCommand({
       return;
     }
 
+    const tap = submitWarningsTap();
+    const client = apiClient(io, values, { fetch: tap.fetch });
     const progress = new Progress(io.stderr);
     let last: Generation | undefined;
     let generation: Generation;
@@ -92,6 +114,7 @@ export const generate = defineCommand({
       throw err;
     }
     progress.stop(generation.status);
+    for (const w of await tap.warnings()) note(io, `warning: ${w}`);
 
     if (generation.status !== 'success' || !generation.outputImage) {
       if (values.json) printJson(io, generation);
