@@ -219,7 +219,7 @@ describe('client CLI against the local provider', () => {
       expect(r.stderr).toMatch(/^error: .+\n\nUsage: banatie /);
     }
     expect(unknownFlag.stderr).toMatch(/^error: unknown option --colour\n/);
-    expect(unknownCommand.stderr).toMatch(/^error: unknown command: imagez\n/);
+    expect(unknownCommand.stderr).toMatch(/^error: unknown command: imagez \(did you mean 'images'\?\)\n/);
     expect(noKey.stderr).toMatch(/BANATIE_API_KEY/);
   });
 });

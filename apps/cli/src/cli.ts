@@ -76,8 +76,43 @@ class UsageProblem extends Error {
 
 const wantsHelp = (argv: readonly string[], before = argv.length): boolean => argv.slice(0, before).some((a) => a === '--help' || a === '-h');
 
-const leafNamed = (group: CommandGroup, name: string): LeafCommand | undefined =>
-  group.commands.find((c) => c.name === `${group.name} ${name}` || c.aliases?.includes(name));
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Commands the user may have meant: those `typed` starts, else the ones a typo or two away. */
+function didYouMean(typed: string, candidates: string[]): string[] {
+  const started = candidates.filter((c) => c.startsWith(typed));
+  if (started.length) return started;
+  const allowed = Math.max(1, Math.floor(typed.length / 3));
+  return candidates.filter((c) => distance(typed, c) <= allowed);
+}
+
+function unknownCommand(typed: string, prefix: string, candidates: string[], help: string): UsageProblem {
+  const meant = didYouMean(typed, candidates).map((c) => `'${prefix}${c}'`);
+  const hint = meant.length ? ` (did you mean ${meant.join(' or ')}?)` : '';
+  return new UsageProblem(new UsageError(`unknown command: ${prefix}${typed}${hint}`), help);
+}
+
+async function loadNamed(name: string): Promise<CommandNode> {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) throw unknownCommand(name, '', COMMANDS.map((c) => c.name), programHelp());
+  return entry.load();
+}
+
+function leafNamed(group: CommandGroup, name: string): LeafCommand {
+  const command = group.commands.find((c) => c.name === `${group.name} ${name}` || c.aliases?.includes(name));
+  if (command) return command;
+  const names = group.commands.map((c) => c.name.slice(group.name.length + 1));
+  throw unknownCommand(name, `${group.name} `, names, groupHelp(group));
+}
 
 /** Resolves the command named in `argv`; `undefined` when help was printed instead. */
 async function resolve(argv: readonly string[], io: Io): Promise<{ command: LeafCommand; rest: string[] } | undefined> {
@@ -90,9 +125,7 @@ async function resolve(argv: readonly string[], io: Io): Promise<{ command: Leaf
     throw new UsageProblem(new UsageError('missing command'), programHelp());
   }
   if (first.value === 'help') return void (await printHelpFor(argv.slice(first.index + 1), io));
-  const entry = COMMANDS.find((c) => c.name === first.value);
-  if (!entry) throw new UsageProblem(new UsageError(`unknown command: ${first.value}`), programHelp());
-  const node = await entry.load();
+  const node = await loadNamed(first.value);
   const without = (...indexes: number[]) => argv.filter((_, i) => !indexes.includes(i));
   if (node.kind === 'command') return { command: node, rest: without(first.index) };
 
@@ -102,21 +135,16 @@ async function resolve(argv: readonly string[], io: Io): Promise<{ command: Leaf
     throw new UsageProblem(new UsageError(`missing ${node.name} command`), groupHelp(node));
   }
   const command = leafNamed(node, second.value);
-  if (!command) throw new UsageProblem(new UsageError(`unknown command: ${node.name} ${second.value}`), groupHelp(node));
   return { command, rest: without(first.index, second.index) };
 }
 
 /** `banatie help [command [subcommand]]`. */
 async function printHelpFor(names: string[], io: Io): Promise<void> {
-  const entry = COMMANDS.find((c) => c.name === names[0]);
   if (!names[0]) return void io.stdout.write(programHelp());
-  if (!entry) throw new UsageProblem(new UsageError(`unknown command: ${names[0]}`), programHelp());
-  const node = await entry.load();
+  const node = await loadNamed(names[0]);
   if (node.kind === 'command') return void io.stdout.write(commandHelp(node));
   if (!names[1]) return void io.stdout.write(groupHelp(node));
-  const command = leafNamed(node, names[1]);
-  if (!command) throw new UsageProblem(new UsageError(`unknown command: ${node.name} ${names[1]}`), groupHelp(node));
-  io.stdout.write(commandHelp(command));
+  io.stdout.write(commandHelp(leafNamed(node, names[1])));
 }
 
 /** An error with a stable code, from the API (SDK), the CLI or the services behind operator commands. */
@@ -129,7 +157,9 @@ function codeOf(err: unknown): string | undefined {
 
 /** The message, with the innermost cause when it says more (`fetch failed` → `connect ECONNREFUSED 127.0.0.1:3000`). */
 function describe(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  // Connecting to a host with several addresses fails with an AggregateError whose own message is empty.
+  if (err instanceof AggregateError && !err.message && err.errors.length) return describe(err.errors[0]);
+  const message = err instanceof Error ? err.message || err.name : String(err);
   let root: unknown = err;
   while (root instanceof Error && root.cause instanceof Error) root = root.cause;
   const rootMessage = root instanceof Error && root !== err ? root.message : '';

@@ -20,6 +20,11 @@ export interface Io {
 }
 
 export function nodeIo(): Io {
+  // `banatie images ls | head -1`: the reader went away; that ends the command quietly, as in other tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   let interrupted: AbortController | undefined;
   return {
     stdout: process.stdout,

@@ -51,9 +51,12 @@ describe('help', () => {
 
 describe('usage errors: stderr, exit 2, nothing on stdout', () => {
   const cases: Array<[string[], RegExp]> = [
-    [['imagez'], /^error: unknown command: imagez\n\nUsage: banatie <command> \[options\]\n/],
+    [['imagez'], /^error: unknown command: imagez \(did you mean 'images'\?\)\n\nUsage: banatie <command> \[options\]\n/],
+    [['gen', 'x'], /^error: unknown command: gen \(did you mean 'generate' or 'generations'\?\)\n/],
+    [['xyz'], /^error: unknown command: xyz\n\nUsage: banatie <command>/],
     [['images'], /^error: missing images command\n\nUsage: banatie images <command>/],
-    [['images', 'lss'], /^error: unknown command: images lss\n\nUsage: banatie images <command>/],
+    [['images', 'lss'], /^error: unknown command: images lss \(did you mean 'images ls'\?\)\n\nUsage: banatie images <command>/],
+    [['help', 'images', 'remove'], /^error: unknown command: images remove\n/],
     [['images', 'ls', '--bogus'], /^error: unknown option --bogus\n\nUsage: banatie images ls \[options\]\nRun 'banatie images ls --help' for its options\.\n$/],
     [['images', 'ls', '--limit', '0', '--api-key', 'k'], /^error: --limit must be a whole number ≥ 1\n/],
     [['generate'], /^error: missing <prompt>\n\nUsage: banatie generate <prompt> \[options\]\n/],
