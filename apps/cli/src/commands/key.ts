@@ -9,7 +9,7 @@ import { splitTarget, withDatabase } from './database.js';
 const create = defineCommand({
   name: 'key create',
   summary: 'Create a project key (and the organization and project if missing), or a master key',
-  synopsis: '<org>/<project>',
+  synopsis: '(<org>/<project> | --master)',
   args: { min: 0, max: 1 },
   options: {
     name: { type: 'string', value: 'N', description: 'a name to recognise the key by' },
