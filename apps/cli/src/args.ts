@@ -28,10 +28,10 @@ export function positionals(argv: readonly string[], valueOptions: readonly stri
 export const valueOptionNames = (...optionSets: Options[]): string[] =>
   [GLOBAL_OPTIONS, ...optionSets].flatMap((set) => Object.entries(set).filter(([, d]) => d.type === 'string').map(([name]) => name));
 
-function optionsOf(command: LeafCommand): Record<string, OptionDef> {
-  const globals = Object.fromEntries(command.globals.map((name) => [name, GLOBAL_OPTIONS[name] as OptionDef]));
-  return { ...command.options, ...globals };
-}
+const globalsOf = (command: LeafCommand): Record<string, OptionDef> =>
+  Object.fromEntries(command.globals.map((name) => [name, GLOBAL_OPTIONS[name] as OptionDef]));
+
+const optionsOf = (command: LeafCommand): Record<string, OptionDef> => ({ ...command.options, ...globalsOf(command) });
 
 /** Node's parseArgs messages, made short: `unknown option --foo`. */
 function usageErrorFrom(err: unknown): UsageError {
@@ -110,11 +110,10 @@ Run '${PROGRAM} ${command.name} --help' for its options.
 `;
 
 export function commandHelp(command: LeafCommand): string {
-  const globals = Object.fromEntries(command.globals.map((name) => [name, GLOBAL_OPTIONS[name] as OptionDef]));
   const hasOptions = Object.keys(command.options).length > 0;
   const lines = [usageLine(command), '', `${command.summary}.`];
   if (hasOptions) lines.push('', 'Options:', ...optionLines(command.options));
-  lines.push('', 'Global options:', ...optionLines(globals));
+  lines.push('', 'Global options:', ...optionLines(globalsOf(command)));
   if (command.notes) lines.push('', command.notes);
   return `${lines.join('\n')}\n`;
 }
