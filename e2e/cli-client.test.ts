@@ -12,6 +12,7 @@ import {
   PNG_SIGNATURE,
   runCli,
   spawnNode,
+  stopAll,
   waitForTerminal,
   startApi,
   startFakeGeminiProcess,
@@ -45,10 +46,17 @@ async function startStack(providerEnv: Env): Promise<Stack> {
     LOG_LEVEL: 'info', // the worker says "worker ready" at info
     ...providerEnv,
   };
-  const [created, api, worker] = await Promise.all([runCli(['key', 'create', 'acme/cli', '--json'], env), startApi(env), startWorker(env)]);
-  expect(created.code, created.stderr).toBe(0);
-  const key = (JSON.parse(created.stdout) as { key: string }).key;
-  return { database, storageDir, api, worker, key, client: { BANATIE_API_KEY: key, BANATIE_API_URL: api.url } };
+  try {
+    const [created, api, worker] = await Promise.all([runCli(['key', 'create', 'acme/cli', '--json'], env), startApi(env), startWorker(env)]);
+    expect(created.code, created.stderr).toBe(0);
+    const key = (JSON.parse(created.stdout) as { key: string }).key;
+    return { database, storageDir, api, worker, key, client: { BANATIE_API_KEY: key, BANATIE_API_URL: api.url } };
+  } catch (err) {
+    // One process did not start: the others (and the database) must not outlive the test.
+    await stopAll();
+    await Promise.allSettled([database.drop(), rm(storageDir, { recursive: true, force: true })]);
+    throw err;
+  }
 }
 
 async function stopStack(stack: Stack | undefined): Promise<void> {
