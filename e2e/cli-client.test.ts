@@ -1,15 +1,18 @@
 // The client CLI (`banatie generate|upload|images|generations|live`) as a user
 // runs it: the compiled apps/cli against the compiled API and worker, through
 // the SDK; stdout, stderr, exit codes and the files it writes.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
 import {
   CLI_ENTRY,
   PNG_SIGNATURE,
+  ROOT,
   runCli,
   spawnNode,
   stopAll,
@@ -72,6 +75,15 @@ function onlyJson(r: CliResult): unknown {
   expect(lines, `stdout:\n${r.stdout}`).toHaveLength(1);
   return JSON.parse(lines[0]!) as unknown;
 }
+
+describe('the banatie bin', () => {
+  it('npm links it into node_modules/.bin, executable, running the compiled CLI', async () => {
+    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/banatie'), ['--version'], { cwd: ROOT });
+    const pkg = JSON.parse(await readFile(join(ROOT, 'apps/cli/package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    expect(stdout).toBe(`${pkg.version}\n`);
+    expect(Object.keys(pkg.bin)).toEqual(['banatie']);
+  });
+});
 
 const PROGRESS_LINE = /^(pending|processing|success|failed|cancelled) · \d+\.\ds$/;
 
