@@ -32,7 +32,7 @@ export interface GlobalValues {
   'api-url': string | undefined;
 }
 
-/** Accepted by every command. */
+/** Options shared by commands; each command lists the ones it takes (`globals`). */
 export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', description: 'print exactly one JSON value on stdout (and nothing else there)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -40,7 +40,7 @@ export const GLOBAL_OPTIONS = {
   'api-url': { type: 'string', value: 'URL', description: 'API base URL (default: $BANATIE_API_URL or http://localhost:3000)' },
 } as const satisfies Options;
 
-/** The global options a command shows in its help: API commands show all of them. */
+/** API commands take all the shared options; operator commands (on the database) only --json and --help. */
 export const API_GLOBALS = ['json', 'api-key', 'api-url', 'help'] as const;
 export const LOCAL_GLOBALS = ['json', 'help'] as const;
 
