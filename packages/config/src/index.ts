@@ -137,12 +137,18 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
   return problems;
 }
 
+/** An empty variable means "not set", as in most .env tooling. */
+const withoutEmpty = (env: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+
+/** One problem per issue, each starting with the variable's name. */
+const problemsOf = (error: z.ZodError): string[] => error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+
 /** Parses the environment once. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // An empty variable means "not set", as in most .env tooling.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = withoutEmpty(env);
   const parsed = envSchema.safeParse(cleaned);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+  const problems = parsed.success ? [] : problemsOf(parsed.error);
   problems.push(...dependentProblems(cleaned));
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
@@ -207,4 +213,28 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
     }
     throw err;
   }
+}
+
+/** Settings of the client CLI (`banatie generate …`), which talks to a running API, not to the database. */
+export interface CliClientConfig {
+  /** `BANATIE_API_KEY`; the CLI asks for it only on commands that call the API. */
+  apiKey: string | undefined;
+  /** `BANATIE_API_URL`, without a trailing slash. */
+  apiUrl: string;
+}
+
+const cliClientEnvSchema = z.object({
+  BANATIE_API_KEY: z.string().trim().min(1).optional(),
+  BANATIE_API_URL: url(['http:', 'https:']).default('http://localhost:3000'),
+});
+
+/**
+ * Parses the client CLI's variables (command-line flags are merged into `env`
+ * by the caller, so a bad `--api-url` is reported like a bad variable).
+ * Throws ConfigError naming every bad variable.
+ */
+export function loadCliClientConfig(env: Record<string, string | undefined> = process.env): CliClientConfig {
+  const parsed = cliClientEnvSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  return Object.freeze({ apiKey: parsed.data.BANATIE_API_KEY, apiUrl: parsed.data.BANATIE_API_URL.replace(/\/+$/, '') });
 }

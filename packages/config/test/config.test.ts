@@ -1,7 +1,7 @@
 // packages/config against SPEC §2: every default, the derived settings, and
 // "one message naming every bad variable" (ConfigError.problems).
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '@banatie/config';
+import { ConfigError, loadCliClientConfig, loadConfig } from '@banatie/config';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
 function problemsOf(env: Record<string, string | undefined>): { problems: string[]; message: string } {
@@ -163,5 +163,24 @@ describe('invalid configuration names every bad variable', () => {
   it('names dependent variables together with malformed ones', () => {
     const { problems } = problemsOf({ PORT: 'abc', STORAGE_DRIVER: 's3', IMAGE_PROVIDER: 'gemini', ...S3_KEYS });
     expect(named(problems)).toEqual(['GEMINI_API_KEY', 'PORT', 'S3_ENDPOINT']);
+  });
+});
+
+describe('loadCliClientConfig (client CLI)', () => {
+  it('defaults to a local API and no key', () => {
+    expect(loadCliClientConfig({})).toEqual({ apiKey: undefined, apiUrl: 'http://localhost:3000' });
+    expect(loadCliClientConfig({ BANATIE_API_KEY: '', BANATIE_API_URL: '' })).toEqual({ apiKey: undefined, apiUrl: 'http://localhost:3000' });
+  });
+
+  it('takes the key and the URL without its trailing slash', () => {
+    expect(loadCliClientConfig({ BANATIE_API_KEY: 'bnt_abc', BANATIE_API_URL: 'https://img.example.com/' })).toEqual({
+      apiKey: 'bnt_abc',
+      apiUrl: 'https://img.example.com',
+    });
+  });
+
+  it('names a URL that is not http(s)', () => {
+    expect(() => loadCliClientConfig({ BANATIE_API_URL: 'localhost:3000' })).toThrow(ConfigError);
+    expect(() => loadCliClientConfig({ BANATIE_API_URL: 'ftp://x' })).toThrow(/^Invalid configuration: BANATIE_API_URL must be a http: or https: URL$/);
   });
 });
