@@ -3,6 +3,7 @@
 #   worker:         docker run banatie node apps/worker/dist/main.js
 #   migrations:     docker run banatie node apps/cli/dist/main.js migrate
 #   CLI:            docker run banatie node apps/cli/dist/main.js key create org/project --name me
+#                   (or `npx banatie …`: the CLI's bin shim is linked by `npm ci`)
 # Configuration comes from the environment only (see README.md).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -13,7 +14,8 @@ WORKDIR /src
 COPY apps ./apps
 COPY packages ./packages
 RUN mkdir /out \
- && find apps packages -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \;
+ && find apps packages -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \; \
+ && cp -r --parents apps/cli/bin /out/
 
 # --- all dependencies (dev included: typescript builds the code) ---
 FROM ${NODE_IMAGE} AS deps
