@@ -47,6 +47,19 @@ describe('createAndWait with a slow Gemini', () => {
     expect(requested).toEqual(['POST /api/v1/generations', `GET /api/v1/generations/${done.id}/events`]);
   });
 
+  it("hands the submit's warnings to onSubmit (they are not on the final generation)", async () => {
+    stack.fake!.script({ kind: 'image' });
+    const submits: Array<{ id: string; warnings: string[] }> = [];
+    const done = await client.generations.createAndWait(
+      { prompt: 'a logo next to @nowhere', autoEnhance: false },
+      { wait: 10, onSubmit: ({ generation, warnings }) => submits.push({ id: generation.id, warnings }) },
+    );
+    expect(submits).toHaveLength(1);
+    expect(submits[0]!.id).toBe(done.id);
+    expect(submits[0]!.warnings).toHaveLength(1);
+    expect(submits[0]!.warnings[0]).toContain('@nowhere');
+  });
+
   it('falls back to long-polling when the stream drops', async () => {
     stack.fake!.script({ kind: 'image', delayMs: 2500 });
     const dropping: FetchLike = async (input, init) => {

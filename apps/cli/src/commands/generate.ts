@@ -1,5 +1,5 @@
 // `generate "prompt"`: submit, optionally wait with a progress display, save the image.
-import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type FetchLike, type Generation, type Image } from '@banatie/sdk';
+import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation, type Image } from '@banatie/sdk';
 import { apiClient } from '../api.js';
 import { integer, oneOf } from '../args.js';
 import { API_GLOBALS, CliError, defineCommand, type GlobalValues, type Values } from '../command.js';
@@ -14,27 +14,6 @@ const DEFAULT_TIMEOUT_SECONDS = 300;
 function failure(g: Generation): CliError {
   if (g.status === 'cancelled') return new CliError('CANCELLED', `Generation ${g.id} was cancelled`);
   return new CliError(g.error?.code ?? 'FAILED', g.error?.message ?? `Generation ${g.id} failed`);
-}
-
-/**
- * createAndWait returns only the final generation, not the submit's warnings
- * (prompt aliases left as text), so they are read off the submit's response.
- */
-function submitWarningsTap(): { fetch: FetchLike; warnings: () => Promise<string[]> } {
-  let pending: Promise<string[]> = Promise.resolve([]);
-  return {
-    fetch: async (input, init) => {
-      const res = await fetch(input, init);
-      if (init?.method === 'POST' && new URL(input).pathname.endsWith('/api/v1/generations') && res.ok) {
-        pending = res
-          .clone()
-          .json()
-          .then((body) => (body as { data?: { warnings?: string[] } }).data?.warnings ?? [], () => []);
-      }
-      return res;
-    },
-    warnings: () => pending,
-  };
 }
 
 const options = {
@@ -82,8 +61,8 @@ async function submit(io: Io, values: GlobalValues, body: CreateGenerationInput)
 
 /** Submits and follows the generation to its end with a progress display on stderr. */
 async function submitAndWait(io: Io, values: GlobalValues, body: CreateGenerationInput, timeoutSeconds: number): Promise<Generation> {
-  const tap = submitWarningsTap();
-  const client = apiClient(io, values, { fetch: tap.fetch });
+  const client = apiClient(io, values);
+  let warnings: string[] = [];
   const progress = new Progress(io.stderr);
   let last: Generation | undefined;
   try {
@@ -92,13 +71,16 @@ async function submitAndWait(io: Io, values: GlobalValues, body: CreateGeneratio
       // Answer the submit at once and follow the event stream, so every status change is shown.
       wait: 0,
       signal: io.signal,
+      onSubmit: (submitted) => {
+        warnings = submitted.warnings;
+      },
       onUpdate: (g) => {
         last = g;
         progress.update(g.status);
       },
     });
     progress.stop(generation.status);
-    printWarnings(io, await tap.warnings());
+    printWarnings(io, warnings);
     return generation;
   } catch (err) {
     progress.stop();

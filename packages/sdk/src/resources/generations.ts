@@ -36,6 +36,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Called with every status the client sees (the first answer, then each change). */
   onUpdate?: (generation: Generation) => void;
+  /** Called once with the submit's answer (its `warnings` and `replayed` are not on the final generation). */
+  onSubmit?: (result: CreateResult) => void;
   signal?: AbortSignal;
   idempotencyKey?: string;
   /** Seconds the submit request may wait for the result before switching to the event stream (default 10). */
@@ -45,8 +47,9 @@ export interface WaitOptions {
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_SUBMIT_WAIT_SECONDS = 10;
 
+/** No header for 0 or less: the server answers at once either way. */
 const preferWait = (seconds: number | undefined) =>
-  seconds === undefined ? undefined : `wait=${Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(seconds)))}`;
+  seconds === undefined || seconds < 1 ? undefined : `wait=${Math.min(MAX_WAIT_SECONDS, Math.floor(seconds))}`;
 
 function splitWarnings(submitted: SubmittedGeneration | Generation): { generation: Generation; warnings: string[] } {
   const { warnings = [], ...generation } = submitted as SubmittedGeneration;
@@ -131,11 +134,13 @@ export class Generations {
     };
     const secondsLeft = () => Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     try {
-      const { generation } = await this.create(body, {
+      const submitted = await this.create(body, {
         idempotencyKey: opts.idempotencyKey,
         wait: Math.min(opts.wait ?? DEFAULT_SUBMIT_WAIT_SECONDS, secondsLeft()),
         signal: guard.signal,
       });
+      opts.onSubmit?.(submitted);
+      const { generation } = submitted;
       if (isTerminal(seen(generation).status)) return generation;
       try {
         for await (const g of this.events(generation.id, { signal: guard.signal })) {
