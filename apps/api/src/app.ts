@@ -18,6 +18,7 @@ import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
+import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
   await app.register(liveCdnRoutes, deps);
+  await app.register(studioRoutes, { dir: deps.studioDir ?? DEFAULT_STUDIO_DIR, publicBaseUrl: deps.config.publicBaseUrl });
 
   await app.register(
     async (v1) => {
