@@ -13,6 +13,7 @@ import { liveCdnRoutes } from './routes/cdn/live.js';
 import { flowRoutes } from './routes/flows/index.js';
 import { generationEventRoutes } from './routes/generations/events.js';
 import { generationLifecycleRoutes } from './routes/generations/lifecycle.js';
+import { projectGenerationEventRoutes } from './routes/generations/project-events.js';
 import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);
       await v1.register(generationEventRoutes, deps);
+      await v1.register(projectGenerationEventRoutes, deps);
       await v1.register(generationLifecycleRoutes, deps);
       await v1.register(imageRoutes, deps);
       await v1.register(flowRoutes, deps);

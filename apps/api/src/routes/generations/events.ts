@@ -8,7 +8,7 @@ import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { generationIdParams, paginationQuery } from './schemas.js';
 
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 const listWebhooksQuery = z.strictObject({ ...paginationQuery });
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
@@ -82,7 +82,7 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
 }
 
 /** Takes the response over from Fastify and writes `text/event-stream`. */
-function openEventStream(reply: FastifyReply) {
+export function openEventStream(reply: FastifyReply) {
   reply.hijack();
   const res = reply.raw;
   let closed = false;
