@@ -1,3 +1,5 @@
 import { render } from 'preact';
+import { App } from './app.js';
+import './styles.css';
 
-render(<main><h1>Banatie Studio</h1></main>, document.getElementById('app')!);
+render(<App />, document.getElementById('app')!);
