@@ -1,6 +1,7 @@
 // GET /api/v1/generations/events: one SSE stream with every status change of
 // the key's project (the Studio's live list), and nothing of other projects.
 import type { AddressInfo } from 'node:net';
+import { projectGenerationEvents } from '@banatie/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
 
@@ -41,6 +42,12 @@ async function readUntil(res: Response, until: (seen: Array<{ id: string; projec
   return seen;
 }
 
+/** True once some API connection listens on the project's channel. */
+async function hasSubscriber(): Promise<boolean> {
+  const counts = (await stack.deps.redis.pubsub('NUMSUB', `${stack.config.queuePrefix}:events:project:${stack.key.projectId}`)) as [string, number];
+  return Number(counts[1]) > 0;
+}
+
 async function submit(key: string, prompt: string): Promise<string> {
   const res = await stack.app.inject({ method: 'POST', url: '/api/v1/generations', headers: { 'x-api-key': key }, payload: { prompt, autoEnhance: false } });
   expect(res.statusCode).toBe(202);
@@ -64,6 +71,28 @@ describe('project-wide generation events', () => {
     expect(seen.map((g) => g.id)).not.toContain(foreign);
     expect(seen.filter((g) => g.id === first).map((g) => g.status)).toContain('processing');
     await waitForTerminal(stack, foreign, other.key);
+  });
+
+  it('the SDK iterates the stream (projectGenerationEvents) until aborted', async () => {
+    const ctrl = new AbortController();
+    const events = projectGenerationEvents({ apiKey: stack.key.key, baseUrl: base }, { signal: ctrl.signal });
+    const first = events.next(); // opens the connection
+    const statuses: string[] = [];
+    let id: string | undefined;
+    const submitted = (async () => {
+      // Submit only once the stream is subscribed: the route answers 200 after subscribing.
+      while (!(await hasSubscriber())) await new Promise((r) => setTimeout(r, 20));
+      id = await submit(stack.key.key, 'an sdk kite');
+    })();
+    for (let next = await first; !next.done; next = await events.next()) {
+      await submitted;
+      if (next.value.id !== id) continue;
+      statuses.push(next.value.status);
+      if (next.value.status === 'success') break;
+    }
+    ctrl.abort();
+    await events.return(undefined);
+    expect(statuses).toContain('success');
   });
 
   it('needs a key', async () => {

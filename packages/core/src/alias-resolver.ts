@@ -1,4 +1,5 @@
 import { flowRepository, imageRepository, type Db, type ImageRow, type ReferenceImage, type TechnicalAliasKind } from '@banatie/db';
+import { MAX_REFERENCE_IMAGES } from '@banatie/contracts';
 import { ALIAS_PATTERN, isUuid } from './alias.js';
 import { NotFoundError, ValidationError } from './errors.js';
 
@@ -70,7 +71,7 @@ export function aliasesInPrompt(prompt: string): string[] {
   return [...new Set(found)];
 }
 
-export const MAX_REFERENCE_IMAGES = 3;
+export { MAX_REFERENCE_IMAGES };
 
 /**
  * Reference images of a generation: explicit ids/aliases first (unknown → 404

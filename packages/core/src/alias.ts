@@ -1,7 +1,7 @@
+import { ALIAS_PATTERN, RESERVED_ALIASES } from '@banatie/contracts';
 import { ValidationError } from './errors.js';
 
-export const ALIAS_PATTERN = /^@[A-Za-z0-9][A-Za-z0-9_-]{0,49}$/;
-export const RESERVED_ALIASES = ['@last', '@first', '@upload'] as const;
+export { ALIAS_PATTERN, RESERVED_ALIASES };
 
 /** null when valid, else the reason (for a VALIDATION_ERROR message). */
 export function aliasProblem(alias: string): string | null {

@@ -1,5 +1,6 @@
 import { apiKeyRepository, projectRepository, type Db } from '@banatie/db';
-import { API_KEY_PATTERN, SLUG_PATTERN, generateApiKey, generateLiveSigningSecret, generateWebhookSecret, hashApiKey, type AuthContext } from './auth.js';
+import { SLUG_PATTERN } from '@banatie/contracts';
+import { API_KEY_PATTERN, generateApiKey, generateLiveSigningSecret, generateWebhookSecret, hashApiKey, type AuthContext } from './auth.js';
 import type { ApiKeyCache } from './api-key-cache.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Clock } from './ports.js';

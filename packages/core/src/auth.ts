@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const API_KEY_PATTERN = /^bnt_[0-9A-Za-z]{40}$/;
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { SLUG_PATTERN } from '@banatie/contracts';
 
 function randomBase62(length: number): string {
   let out = '';

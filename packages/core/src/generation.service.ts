@@ -254,5 +254,4 @@ export async function listGenerations(
   return { items: await presentGenerations(deps, ctx, rows), total };
 }
 
-export const TERMINAL_STATUSES: readonly GenerationStatus[] = ['success', 'failed', 'cancelled'];
-export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
+export { TERMINAL_STATUSES, isTerminal } from '@banatie/contracts';

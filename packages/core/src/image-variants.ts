@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
+import { MAX_VARIANT_SIDE, VARIANT_FITS, VARIANT_FORMATS } from '@banatie/contracts';
 import type { ImageRow } from '@banatie/db';
 import sharp from 'sharp';
 import { ObjectNotFoundError, type ObjectStorage } from './ports.js';
 import { imageVariantPrefix } from './storage-keys.js';
 
-export const VARIANT_FITS = ['cover', 'contain', 'inside'] as const;
-export const VARIANT_FORMATS = ['webp', 'jpeg', 'png', 'avif'] as const;
-export const MAX_VARIANT_SIDE = 4096;
+export { MAX_VARIANT_SIDE, VARIANT_FITS, VARIANT_FORMATS };
 
 export interface VariantParams {
   w?: number;

@@ -1,3 +1,4 @@
+import { buildLiveUrl } from '@banatie/contracts';
 import { liveRepository, projectRepository, type Db, type LiveScope, type LiveScopeWithStats } from '@banatie/db';
 import type { ProjectContext } from './auth.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
@@ -5,7 +6,7 @@ import { normalizeAllowedOrigin } from './live-origins.js';
 import { signLiveUrl } from './live-signing.js';
 import type { Clock } from './ports.js';
 
-export const LIVE_SCOPE_SLUG = /^[A-Za-z0-9_-]{1,64}$/;
+export { LIVE_SCOPE_SLUG } from '@banatie/contracts';
 
 export interface LiveScopeDto {
   id: string;
@@ -138,10 +139,6 @@ export async function signUrl(deps: Deps & { publicBaseUrl: string }, ctx: Proje
   }
   const project = await projectRepository.findProjectById(deps.db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');
-  const url = new URL(`${deps.publicBaseUrl}/cdn/${encodeURIComponent(ctx.orgSlug)}/${encodeURIComponent(ctx.projectSlug)}/live/${encodeURIComponent(input.scope)}`);
-  url.searchParams.set('prompt', input.prompt);
-  if (input.aspectRatio !== undefined) url.searchParams.set('aspectRatio', input.aspectRatio);
-  if (input.autoEnhance !== undefined) url.searchParams.set('autoEnhance', String(input.autoEnhance));
-  if (input.template !== undefined) url.searchParams.set('template', input.template);
+  const url = buildLiveUrl(deps.publicBaseUrl, { org: ctx.orgSlug, project: ctx.projectSlug, ...input });
   return { url: signLiveUrl(url, project.liveSigningSecret, { expiresAt: input.expiresAt }) };
 }

@@ -1,19 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { liveCanonicalString } from '@banatie/contracts';
 
 /**
- * Live URL signatures (SPEC §7):
- * `sig = base64url(HMAC-SHA256(liveSigningSecret, canonical))`, where canonical is
- * the path (from `/cdn/`) + `?` + every query parameter except `sig`, sorted by
- * name (then value), each name and value URL-encoded with encodeURIComponent.
+ * Live URL signatures (SPEC §7): `sig = base64url(HMAC-SHA256(liveSigningSecret, canonical))`;
+ * the canonical string is built by @banatie/contracts, which the SDK signs with too.
  */
-export function liveCanonicalString(path: string, params: Iterable<[string, string]>): string {
-  const start = path.indexOf('/cdn/');
-  const canonicalPath = start >= 0 ? path.slice(start) : path;
-  const sorted = [...params]
-    .filter(([name]) => name !== 'sig')
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  return `${canonicalPath}?${sorted.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
-}
+export { liveCanonicalString };
 
 export function liveSignature(secret: string, canonical: string): string {
   return createHmac('sha256', secret).update(canonical).digest('base64url');

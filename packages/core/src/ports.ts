@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { AspectRatio, PromptTemplate } from '@banatie/contracts';
 
 export interface StoredObjectInfo {
   size: number;
@@ -63,19 +64,7 @@ export interface ImageProvider {
   enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string>;
 }
 
-export const PROMPT_TEMPLATES = [
-  'general',
-  'photorealistic',
-  'illustration',
-  'minimalist',
-  'sticker',
-  'product',
-  'comic',
-] as const;
-export type PromptTemplate = (typeof PROMPT_TEMPLATES)[number];
-
-export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
-export type AspectRatio = (typeof ASPECT_RATIOS)[number];
+export { ASPECT_RATIOS, PROMPT_TEMPLATES, type AspectRatio, type PromptTemplate } from '@banatie/contracts';
 
 export interface Clock {
   now(): Date;

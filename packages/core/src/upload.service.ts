@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_UPLOAD_BYTES } from '@banatie/contracts';
 import { flowRepository, imageRepository } from '@banatie/db';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata } from 'sharp';
@@ -9,7 +10,7 @@ import { AliasConflictError, isUniqueViolation, presentImage, type ImageDeps } f
 import type { ImageDto } from './presenters.js';
 import { contentEtag, imageStorageKey } from './storage-keys.js';
 
-export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+export { MAX_UPLOAD_BYTES };
 export const MAX_UPLOAD_SIDE = 8192;
 export const MAX_UPLOAD_PIXELS = 40_000_000;
 

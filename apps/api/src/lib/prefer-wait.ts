@@ -1,4 +1,4 @@
-export const MAX_WAIT_SECONDS = 60;
+import { MAX_WAIT_SECONDS } from '@banatie/contracts';
 
 /** `Prefer: wait=N` (RFC 7240), N capped at 60; undefined when absent or invalid. */
 export function parsePreferWait(header: string | string[] | undefined): number | undefined {

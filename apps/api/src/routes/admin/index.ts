@@ -1,18 +1,9 @@
+import { createKeyBody, idParams, listKeysQuery } from '@banatie/contracts';
 import { apiKeyService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
-
-const slug = z.string({ error: 'slug is required' }).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'Invalid slug' });
-
-const createKeyBody = z.strictObject({
-  orgSlug: slug,
-  projectSlug: slug,
-  name: z.string().max(200).optional(),
-  expiresInDays: z.number({ error: 'expiresInDays must be a number' }).positive({ error: 'expiresInDays must be positive' }).max(36500).optional(),
-});
 
 /** Admin API: master key only (a project key gets 401 here, like any other key problem). */
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -26,13 +17,13 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   r.get(
     '/keys',
-    { schema: { tags: ['admin'], summary: "List a project's keys", querystring: z.strictObject({ orgSlug: slug, projectSlug: slug }) } },
+    { schema: { tags: ['admin'], summary: "List a project's keys", querystring: listKeysQuery } },
     async (request) => ok(await apiKeyService.listProjectKeys(deps.db, request.query.orgSlug, request.query.projectSlug)),
   );
 
   r.delete(
     '/keys/:id',
-    { schema: { tags: ['admin'], summary: 'Revoke a key', params: z.object({ id: z.string().max(100) }) } },
+    { schema: { tags: ['admin'], summary: 'Revoke a key', params: idParams } },
     async (request) => {
       await apiKeyService.revokeKey(deps, request.params.id);
       return ok({ id: request.params.id });

@@ -1,8 +1,8 @@
+import { livePublicParams, livePublicQuery } from '@banatie/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { noStoreOnError, sendLiveImage } from '../../lib/live-reply.js';
-import { livePublicParams, livePublicQuery } from '../live/schemas.js';
 
 /** Public live URLs (SPEC §7): no key; HITs are served from memory, MISSes pass the owner's protections. */
 export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {

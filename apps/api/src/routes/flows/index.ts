@@ -1,20 +1,12 @@
+import { flowAliasParams, flowIdParams, generationHeaders, pageQuery, setFlowAliasesBody } from '@banatie/contracts';
 import { flowService, generationLifecycle, generationService, imageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
-import { generationHeaders, paginationQuery } from '../generations/schemas.js';
-
-const flowIdParams = z.object({ id: z.string().max(100) });
-const flowAliasParams = z.object({ id: z.string().max(100), alias: z.string().max(100) });
-const pageQuery = z.strictObject(paginationQuery);
-const setAliasesBody = z.strictObject({
-  aliases: z.record(z.string().max(100), z.string({ error: 'alias values must be image ids' }).max(100), { error: 'aliases must be an object of "@name": "<imageId>"' }),
-});
 
 /** Flows (SPEC §5). */
 export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -57,7 +49,7 @@ export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
 
   r.put(
     '/flows/:id/aliases',
-    { schema: { tags: ['flows'], summary: 'Merge flow aliases', params: flowIdParams, body: setAliasesBody } },
+    { schema: { tags: ['flows'], summary: 'Merge flow aliases', params: flowIdParams, body: setFlowAliasesBody } },
     async (request) => ok(await flowService.setFlowAliases(svc, projectOf(request), request.params.id, request.body.aliases)),
   );
 

@@ -1,15 +1,13 @@
+import { generationIdParams, pageQuery } from '@banatie/contracts';
 import { cancelGeneration, generationService, isTerminal, webhookService, type GenerationDto } from '@banatie/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
-import { generationIdParams, paginationQuery } from './schemas.js';
 
 export const HEARTBEAT_MS = 15_000;
-const listWebhooksQuery = z.strictObject({ ...paginationQuery });
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -24,7 +22,7 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
 
   r.get(
     '/generations/:id/webhooks',
-    { schema: { tags: ['generations'], summary: 'Webhook delivery attempts of a generation', params: generationIdParams, querystring: listWebhooksQuery } },
+    { schema: { tags: ['generations'], summary: 'Webhook delivery attempts of a generation', params: generationIdParams, querystring: pageQuery } },
     async (request) => {
       const q = request.query;
       const { items, total } = await webhookService.listWebhookAttempts(deps, projectOf(request), request.params.id, q);

@@ -1,3 +1,4 @@
+import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery } from '@banatie/contracts';
 import { generationService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -7,7 +8,6 @@ import { parsePreferWait } from '../../lib/prefer-wait.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { waitForGeneration } from '../../lib/wait-for-generation.js';
 import { projectOf } from '../../plugins/auth.js';
-import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery } from './schemas.js';
 
 export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -1,20 +1,12 @@
+import { generationHeaders, generationIdParams, updateGenerationBody } from '@banatie/contracts';
 import { generationLifecycle } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
-import { aspectRatioSchema, generationHeaders, generationIdParams, metaSchema, promptSchema } from './schemas.js';
-
-const updateGenerationBody = z.strictObject({
-  prompt: promptSchema.optional(),
-  aspectRatio: aspectRatioSchema.optional(),
-  flowId: z.uuid({ error: 'flowId must be a UUID or null' }).nullable().optional(),
-  meta: metaSchema.optional(),
-});
 
 /** Regenerate (and the deprecated /retry), PUT and DELETE of a generation (SPEC §4). */
 export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {

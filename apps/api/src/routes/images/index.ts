@@ -1,3 +1,4 @@
+import { aliasParams, imageIdParams, listImagesQuery, resolveQuery, setAliasBody, updateImageBody } from '@banatie/contracts';
 import multipart from '@fastify/multipart';
 import { imageService, uploadService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +7,6 @@ import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
-import { aliasParams, imageIdParams, listImagesQuery, resolveQuery, setAliasBody, updateImageBody } from './schemas.js';
 import { readUploadForm, uploadLimits } from './upload-form.js';
 
 /** Images, uploads and aliases (SPEC §6). */

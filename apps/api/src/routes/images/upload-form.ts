@@ -1,6 +1,6 @@
+import { metaSchema } from '@banatie/contracts';
 import { AppError, FileTooLargeError, MAX_UPLOAD_BYTES, UnsupportedMediaTypeError, ValidationError, isUuid, type UploadInput } from '@banatie/core';
 import type { FastifyRequest } from 'fastify';
-import { metaSchema } from '../generations/schemas.js';
 
 const FIELDS = new Set(['alias', 'flowId', 'flowAlias', 'meta']);
 const MAX_FIELD_BYTES = 20 * 1024;

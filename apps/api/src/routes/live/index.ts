@@ -1,3 +1,4 @@
+import { createScopeBody, listScopesQuery, liveSeedQuery, scopeParams, signLiveBody, updateScopeBody } from '@banatie/contracts';
 import { liveScopeService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -5,7 +6,6 @@ import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { noStoreOnError, sendLiveImage } from '../../lib/live-reply.js';
 import { projectOf } from '../../plugins/auth.js';
-import { createScopeBody, listScopesQuery, liveSeedQuery, scopeParams, signBody, updateScopeBody } from './schemas.js';
 
 /** Live URL seed endpoint, signing and scopes API (SPEC §7). */
 export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -22,7 +22,7 @@ export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     },
   );
 
-  r.post('/live/sign', { schema: { tags: ['live'], summary: 'A signed public live URL', body: signBody } }, async (request) =>
+  r.post('/live/sign', { schema: { tags: ['live'], summary: 'A signed public live URL', body: signLiveBody } }, async (request) =>
     ok(await liveScopeService.signUrl(svc, projectOf(request), request.body)),
   );
 

@@ -1,27 +1,10 @@
+import { rotateSecretBody, updateProjectBody } from '@banatie/contracts';
 import { projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
 import { projectOf } from '../../plugins/auth.js';
-import { aspectRatioSchema, hasNul, webhookUrlSchema } from '../generations/schemas.js';
-
-const updateProjectBody = z.strictObject({
-  stylePrompt: z
-    .string({ error: 'stylePrompt must be a string' })
-    .max(2000, { error: 'stylePrompt must be at most 2000 characters' })
-    .refine((v) => !hasNul(v), { error: 'stylePrompt must not contain NUL characters' })
-    .nullable()
-    .optional(),
-  defaultAspectRatio: aspectRatioSchema.nullable().optional(),
-  webhookUrl: webhookUrlSchema.nullable().optional(),
-  autoEnhanceDefault: z.boolean({ error: 'autoEnhanceDefault must be a boolean' }).nullable().optional(),
-});
-
-const rotateBody = z.strictObject({
-  secret: z.enum(['webhook', 'live'], { error: 'secret must be "webhook" or "live"' }),
-});
 
 export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -39,7 +22,7 @@ export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promis
 
   r.post(
     '/project/secrets/rotate',
-    { schema: { tags: ['project'], summary: 'Rotate the webhook or live-URL signing secret', body: rotateBody } },
+    { schema: { tags: ['project'], summary: 'Rotate the webhook or live-URL signing secret', body: rotateSecretBody } },
     async (request) => ok(await projectService.rotateProjectSecret(deps.db, projectOf(request).projectId, request.body.secret)),
   );
 }

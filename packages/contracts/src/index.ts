@@ -1,0 +1,4 @@
+export * from './constants.js';
+export * from './live-canonical.js';
+export * from './requests.js';
+export * from './responses.js';

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { ASPECT_RATIOS, GENERATION_STATUSES, IMAGE_SOURCES, PROMPT_TEMPLATES } from './constants.js';
+
+/**
+ * Response objects exactly as the API returns them (strict: an extra field is
+ * a drift the tests catch). The SDK uses only the inferred types; it does not
+ * parse responses at runtime.
+ */
+
+const isoDate = z.iso.datetime();
+const meta = z.record(z.string(), z.unknown());
+
+export const imageSchema = z.strictObject({
+  id: z.uuid(),
+  projectId: z.uuid(),
+  flowId: z.uuid().nullable(),
+  generationId: z.uuid().nullable(),
+  source: z.enum(IMAGE_SOURCES),
+  url: z.string(),
+  mimeType: z.string(),
+  fileSize: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  alias: z.string().nullable(),
+  flowAliases: z.array(z.string()),
+  focalPoint: z.strictObject({ x: z.number(), y: z.number() }).nullable(),
+  meta,
+  version: z.number().int(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const referenceImageSchema = z.strictObject({ imageId: z.uuid(), alias: z.string().nullable() });
+
+export const generationErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
+
+export const generationSchema = z.strictObject({
+  id: z.uuid(),
+  projectId: z.uuid(),
+  flowId: z.uuid().nullable(),
+  status: z.enum(GENERATION_STATUSES),
+  prompt: z.string(),
+  originalPrompt: z.string(),
+  autoEnhance: z.boolean(),
+  template: z.enum(PROMPT_TEMPLATES),
+  aspectRatio: z.enum(ASPECT_RATIOS),
+  referenceImages: z.array(referenceImageSchema),
+  alias: z.string().nullable(),
+  flowAlias: z.string().nullable(),
+  outputImageId: z.uuid().nullable(),
+  outputImage: imageSchema.nullable(),
+  error: generationErrorSchema.nullable(),
+  attempts: z.number().int(),
+  processingTimeMs: z.number().int().nullable(),
+  meta,
+  webhookUrl: z.string().nullable(),
+  createdAt: isoDate,
+  startedAt: isoDate.nullable(),
+  completedAt: isoDate.nullable(),
+  updatedAt: isoDate,
+  deletedAt: isoDate.nullable(),
+});
+
+/** What `POST /generations` (and regenerate) answer: the generation plus the prompt aliases that did not resolve. */
+export const submittedGenerationSchema = generationSchema.extend({ warnings: z.array(z.string()) });
+
+export const flowSchema = z.strictObject({
+  id: z.uuid(),
+  projectId: z.uuid(),
+  aliases: z.record(z.string(), z.string()),
+  generationCount: z.number().int(),
+  imageCount: z.number().int(),
+  meta,
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const resolvedImageSchema = z.strictObject({
+  image: imageSchema,
+  resolution: z.strictObject({ alias: z.string(), scope: z.enum(['technical', 'flow', 'project']), flowId: z.uuid().nullable() }),
+});
+
+export const liveScopeSchema = z.strictObject({
+  id: z.uuid(),
+  projectId: z.uuid(),
+  slug: z.string(),
+  allowNewGenerations: z.boolean(),
+  newGenerationsLimit: z.number().int(),
+  allowedOrigins: z.array(z.string()),
+  requireSignature: z.boolean(),
+  meta,
+  currentGenerations: z.number().int(),
+  lastGeneratedAt: isoDate.nullable(),
+  hitCount: z.number().int(),
+  missCount: z.number().int(),
+  entryCount: z.number().int(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const projectSettingsSchema = z.strictObject({
+  stylePrompt: z.string().nullable(),
+  defaultAspectRatio: z.enum(ASPECT_RATIOS).nullable(),
+  webhookUrl: z.string().nullable(),
+  autoEnhanceDefault: z.boolean().nullable(),
+});
+
+export const projectSchema = z.strictObject({
+  id: z.uuid(),
+  slug: z.string(),
+  organizationId: z.uuid(),
+  orgSlug: z.string(),
+  settings: projectSettingsSchema,
+  webhookSecret: z.string(),
+  liveSigningSecret: z.string(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const webhookAttemptSchema = z.strictObject({
+  id: z.uuid(),
+  webhookId: z.string(),
+  event: z.string(),
+  url: z.string(),
+  attempt: z.number().int(),
+  statusCode: z.number().int().nullable(),
+  succeeded: z.boolean(),
+  error: z.string().nullable(),
+  durationMs: z.number().int().nullable(),
+  createdAt: isoDate,
+});
+
+export const WEBHOOK_EVENTS = ['generation.succeeded', 'generation.failed', 'generation.cancelled'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+/** The JSON body of a webhook delivery (Standard Webhooks headers carry id, timestamp and signature). */
+export const webhookEventSchema = z.strictObject({
+  type: z.enum(WEBHOOK_EVENTS),
+  timestamp: isoDate,
+  data: generationSchema,
+});
+
+/** `{ id }` answered by the DELETE endpoints. */
+export const deletedSchema = z.strictObject({ id: z.uuid() });
+export const signedUrlSchema = z.strictObject({ url: z.string() });
+
+export const createdKeySchema = z.strictObject({
+  key: z.string(),
+  keyId: z.uuid(),
+  organizationId: z.uuid(),
+  projectId: z.uuid(),
+  orgSlug: z.string(),
+  projectSlug: z.string(),
+});
+
+export const apiKeySchema = z.strictObject({
+  id: z.uuid(),
+  type: z.enum(['master', 'project']),
+  name: z.string().nullable(),
+  prefix: z.string(),
+  createdAt: isoDate,
+  expiresAt: isoDate.nullable(),
+  lastUsedAt: isoDate.nullable(),
+  revokedAt: isoDate.nullable(),
+});
+
+export const paginationSchema = z.strictObject({
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  hasMore: z.boolean(),
+});
+
+/** `{ success: true, data }` */
+export const okEnvelope = <T extends z.ZodType>(data: T) => z.strictObject({ success: z.literal(true), data });
+/** `{ success: true, data: [...], pagination }` */
+export const pageEnvelope = <T extends z.ZodType>(item: T) =>
+  z.strictObject({ success: z.literal(true), data: z.array(item), pagination: paginationSchema });
+
+export const errorBodySchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+  /** Present on 5xx answers. */
+  requestId: z.string().optional(),
+});
+export const errorEnvelopeSchema = z.strictObject({ success: z.literal(false), error: errorBodySchema });
+
+export type Image = z.infer<typeof imageSchema>;
+export type ReferenceImage = z.infer<typeof referenceImageSchema>;
+export type GenerationError = z.infer<typeof generationErrorSchema>;
+export type Generation = z.infer<typeof generationSchema>;
+export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
+export type Flow = z.infer<typeof flowSchema>;
+export type ResolvedImage = z.infer<typeof resolvedImageSchema>;
+export type LiveScope = z.infer<typeof liveScopeSchema>;
+export type ProjectSettings = z.infer<typeof projectSettingsSchema>;
+export type Project = z.infer<typeof projectSchema>;
+export type WebhookAttempt = z.infer<typeof webhookAttemptSchema>;
+export type WebhookEvent = z.infer<typeof webhookEventSchema>;
+export type Deleted = z.infer<typeof deletedSchema>;
+export type SignedUrl = z.infer<typeof signedUrlSchema>;
+export type CreatedKey = z.infer<typeof createdKeySchema>;
+export type ApiKey = z.infer<typeof apiKeySchema>;
+export type Pagination = z.infer<typeof paginationSchema>;
+export interface Page<T> {
+  data: T[];
+  pagination: Pagination;
+}
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;

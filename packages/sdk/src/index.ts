@@ -1,0 +1,55 @@
+export { Banatie } from './client.js';
+export type { BanatieOptions, FetchLike } from './transport.js';
+export { BanatieError, isBanatieError, type BanatieErrorCode, type BanatieErrorInit } from './errors.js';
+export { liveUrl, signLiveUrl, type LiveUrlParams, type SignOptions } from './live.js';
+export { verifyWebhook, signWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
+export { parseServerSentEvents, type ServerSentEvent } from './sse.js';
+export type { UploadSource } from './upload-body.js';
+export type { CreateOptions, CreateResult, WaitOptions } from './resources/generations.js';
+export type { UploadOptions } from './resources/images.js';
+export type { Generations } from './resources/generations.js';
+export type { Images } from './resources/images.js';
+export type { Flows } from './resources/flows.js';
+export type { Live, LiveScopes } from './resources/live.js';
+export type { ProjectResource } from './resources/project.js';
+export {
+  ASPECT_RATIOS,
+  PROMPT_TEMPLATES,
+  GENERATION_STATUSES,
+  TERMINAL_STATUSES,
+  MAX_UPLOAD_BYTES,
+  isTerminal,
+} from '@banatie/contracts';
+export type {
+  AspectRatio,
+  PromptTemplate,
+  GenerationStatus,
+  ProjectSecretKind,
+  Generation,
+  GenerationError,
+  ReferenceImage,
+  Image,
+  ResolvedImage,
+  Flow,
+  LiveScope,
+  Project,
+  ProjectSettings,
+  WebhookAttempt,
+  WebhookEvent,
+  WebhookEventType,
+  Deleted,
+  Page,
+  Pagination,
+  ErrorBody,
+  CreateGenerationInput,
+  UpdateGenerationInput,
+  ListGenerationsQuery,
+  ListImagesQuery,
+  UpdateImageInput,
+  PageQuery,
+  SignLiveInput,
+  CreateScopeInput,
+  UpdateScopeInput,
+  UpdateProjectInput,
+} from '@banatie/contracts';
+export { projectGenerationEvents } from './project-events.js';

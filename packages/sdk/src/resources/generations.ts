@@ -1,0 +1,193 @@
+import {
+  MAX_WAIT_SECONDS,
+  isTerminal,
+  type CreateGenerationInput,
+  type Deleted,
+  type Generation,
+  type ListGenerationsQuery,
+  type Page,
+  type PageQuery,
+  type SubmittedGeneration,
+  type UpdateGenerationInput,
+  type WebhookAttempt,
+} from '@banatie/contracts';
+import { BanatieError } from '../errors.js';
+import { parseServerSentEvents } from '../sse.js';
+import { enc, type Transport } from '../transport.js';
+
+export interface CreateOptions {
+  /** Sent as `Idempotency-Key`: a retried request with the same key returns the first generation. */
+  idempotencyKey?: string;
+  /** `Prefer: wait=N` (seconds, at most 60): the answer comes once the generation is done or N seconds passed. */
+  wait?: number;
+  signal?: AbortSignal;
+}
+
+export interface CreateResult {
+  generation: Generation;
+  /** Prompt aliases that did not resolve (left as text). */
+  warnings: string[];
+  /** True when the Idempotency-Key was seen before and the first generation was returned. */
+  replayed: boolean;
+}
+
+export interface WaitOptions {
+  /** Give up after this many milliseconds (BanatieError code `WAIT_TIMEOUT`). Default 5 minutes. */
+  timeoutMs?: number;
+  /** Called with every status the client sees (the first answer, then each change). */
+  onUpdate?: (generation: Generation) => void;
+  signal?: AbortSignal;
+  idempotencyKey?: string;
+  /** Seconds the submit request may wait for the result before switching to the event stream (default 10). */
+  wait?: number;
+}
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_SUBMIT_WAIT_SECONDS = 10;
+
+const preferWait = (seconds: number | undefined) =>
+  seconds === undefined ? undefined : `wait=${Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(seconds)))}`;
+
+function splitWarnings(submitted: SubmittedGeneration | Generation): { generation: Generation; warnings: string[] } {
+  const { warnings = [], ...generation } = submitted as SubmittedGeneration;
+  return { generation, warnings };
+}
+
+/** Generations (SPEC §4). */
+export class Generations {
+  constructor(private readonly http: Transport) {}
+
+  async create(body: CreateGenerationInput, opts: CreateOptions = {}): Promise<CreateResult> {
+    const { data, response } = await this.http.request<SubmittedGeneration>('POST', '/generations', {
+      json: body,
+      headers: { 'idempotency-key': opts.idempotencyKey, prefer: preferWait(opts.wait) },
+      signal: opts.signal,
+    });
+    return { ...splitWarnings(data), replayed: response.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  /** `wait` (seconds) long-polls until the generation is terminal or the time is up. */
+  get(id: string, opts: { wait?: number; signal?: AbortSignal } = {}): Promise<Generation> {
+    return this.http.data('GET', `/generations/${enc(id)}`, { headers: { prefer: preferWait(opts.wait) }, signal: opts.signal });
+  }
+
+  list(query: ListGenerationsQuery = {}): Promise<Page<Generation>> {
+    return this.http.page('/generations', query);
+  }
+
+  /** Regenerates in place (same image id and URL, new version). */
+  regenerate(id: string, opts: { wait?: number; signal?: AbortSignal } = {}): Promise<Generation> {
+    return this.http.data('POST', `/generations/${enc(id)}/regenerate`, { headers: { prefer: preferWait(opts.wait) }, signal: opts.signal });
+  }
+
+  /** A new prompt or aspect ratio regenerates in place. */
+  update(id: string, body: UpdateGenerationInput): Promise<Generation> {
+    return this.http.data('PUT', `/generations/${enc(id)}`, { json: body });
+  }
+
+  cancel(id: string): Promise<Generation> {
+    return this.http.data('POST', `/generations/${enc(id)}/cancel`);
+  }
+
+  delete(id: string): Promise<Deleted> {
+    return this.http.data('DELETE', `/generations/${enc(id)}`);
+  }
+
+  /** Webhook delivery attempts, oldest first. */
+  webhooks(id: string, query: PageQuery = {}): Promise<Page<WebhookAttempt>> {
+    return this.http.page(`/generations/${enc(id)}/webhooks`, query);
+  }
+
+  /**
+   * The generation's status stream (SSE): the current state, then each change,
+   * ending after a terminal status. Stop early with `break` or the signal.
+   */
+  async *events(id: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Generation> {
+    const res = await this.http.send('GET', `/generations/${enc(id)}/events`, { headers: { accept: 'text/event-stream' }, signal: opts.signal });
+    if (!res.body) return;
+    for await (const message of parseServerSentEvents(res.body)) {
+      if (message.event !== 'status') continue;
+      const generation = JSON.parse(message.data) as Generation;
+      yield generation;
+      if (isTerminal(generation.status)) return;
+    }
+  }
+
+  /**
+   * Submits and resolves with the terminal generation (success, failed or
+   * cancelled; a failed one is returned, not thrown). The submit request waits
+   * (`Prefer: wait`); if the work takes longer the event stream is followed,
+   * and if the stream drops the generation is long-polled.
+   */
+  async createAndWait(body: CreateGenerationInput, opts: WaitOptions = {}): Promise<Generation> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const guard = new WaitGuard(timeoutMs, opts.signal);
+    let last: Generation | undefined;
+    const seen = (g: Generation) => {
+      if (!last || last.status !== g.status || last.updatedAt !== g.updatedAt) opts.onUpdate?.(g);
+      last = g;
+      return g;
+    };
+    const secondsLeft = () => Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    try {
+      const { generation } = await this.create(body, {
+        idempotencyKey: opts.idempotencyKey,
+        wait: Math.min(opts.wait ?? DEFAULT_SUBMIT_WAIT_SECONDS, secondsLeft()),
+        signal: guard.signal,
+      });
+      if (isTerminal(seen(generation).status)) return generation;
+      try {
+        for await (const g of this.events(generation.id, { signal: guard.signal })) {
+          if (isTerminal(seen(g).status)) return g;
+        }
+      } catch (err) {
+        if (guard.signal.aborted) throw err;
+        // The stream failed (proxy, Redis outage): fall back to long-polling below.
+      }
+      for (;;) {
+        const g = seen(await this.get(generation.id, { wait: Math.min(30, secondsLeft()), signal: guard.signal }));
+        if (isTerminal(g.status)) return g;
+      }
+    } catch (err) {
+      if (guard.timedOut) {
+        throw new BanatieError({
+          code: 'WAIT_TIMEOUT',
+          message: `Generation did not finish within ${timeoutMs} ms`,
+          status: 0,
+          details: last ? { generation: last } : undefined,
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      guard.dispose();
+    }
+  }
+}
+
+/** One signal for "the caller aborted or the time is up". */
+class WaitGuard {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly onAbort = () => this.controller.abort(this.caller?.reason);
+  timedOut = false;
+
+  constructor(timeoutMs: number, private readonly caller?: AbortSignal) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new BanatieError({ code: 'WAIT_TIMEOUT', message: 'Timed out', status: 0 }));
+    }, timeoutMs);
+    if (caller?.aborted) this.onAbort();
+    else caller?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onAbort);
+  }
+}
