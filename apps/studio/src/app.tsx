@@ -28,13 +28,13 @@ export function makeClient(apiKey: string): Client {
 }
 
 /** Checks a key by reading the project (401 → not accepted). */
-async function signInWith(apiKey: string): Promise<{ client: Client; project: Project }> {
+async function signInWith(apiKey: string): Promise<{ client: Client; apiKey: string; project: Project }> {
   const client = makeClient(apiKey);
-  return { client, project: await client.project.get() };
+  return { client, apiKey, project: await client.project.get() };
 }
 
 export function App() {
-  const [state, setState] = useState<{ client: Client; project: Project } | null>(null);
+  const [state, setState] = useState<{ client: Client; apiKey: string; project: Project } | null>(null);
   const [restoring, setRestoring] = useState(() => session.get() !== null);
   const [restoreError, setRestoreError] = useState<string | null>(null);
 

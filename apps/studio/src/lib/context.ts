@@ -4,6 +4,8 @@ import type { Client, Project } from './types.js';
 
 export interface Session {
   client: Client;
+  /** For the SDK's standalone project event stream. */
+  apiKey: string;
   project: Project;
   signOut(): void;
 }

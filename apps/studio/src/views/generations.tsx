@@ -1,4 +1,4 @@
-import { projectEvents } from '@banatie/sdk';
+import { projectGenerationEvents } from '@banatie/sdk';
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorText, Loading, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
@@ -6,7 +6,7 @@ import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
 import { formatTime, shortId } from '../lib/format.js';
 import { href, navigate } from '../lib/route.js';
-import { STATUSES, type Generation } from '../lib/types.js';
+import { GENERATION_STATUSES, type Generation } from '../lib/types.js';
 import { useAsync } from '../lib/use-async.js';
 
 const PAGE = 20;
@@ -17,7 +17,7 @@ function matches(g: Generation, status: string | null, flowId: string | null): b
 
 /** Generations, newest first, kept current by the project-wide event stream. */
 export function GenerationsView({ query }: { query: URLSearchParams }) {
-  const { client } = useSession();
+  const { client, apiKey } = useSession();
   const status = query.get('status');
   const flowId = query.get('flow');
   const [items, setItems] = useState<Generation[]>([]);
@@ -25,7 +25,7 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [live, setLive] = useState(false);
-  const flows = useAsync(() => client.flows.list(), []);
+  const flows = useAsync(() => client.flows.list({ limit: 100 }), []);
 
   const load = async (offset: number) => {
     setLoading(true);
@@ -50,7 +50,7 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
         try {
           if (attempt > 0) await load(0);
           setLive(true);
-          for await (const g of projectEvents(client, { signal: ctrl.signal })) {
+          for await (const g of projectGenerationEvents({ apiKey, baseUrl: client.baseUrl }, { signal: ctrl.signal })) {
             announce(`Generation ${shortId(g.id)} is ${g.status}`);
             setItems((prev) => {
               const rest = prev.filter((p) => p.id !== g.id);
@@ -92,7 +92,7 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
           Status
           <select value={status ?? ''} onChange={(e) => setFilter('status', e.currentTarget.value)}>
             <option value="">Any</option>
-            {STATUSES.map((s) => (
+            {GENERATION_STATUSES.map((s) => (
               <option key={s} value={s}>
                 {s}
               </option>
