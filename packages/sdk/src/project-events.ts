@@ -8,9 +8,11 @@ import { Transport, type BanatieOptions } from './transport.js';
  * (then the iteration ends or throws: reconnect and re-read what you show).
  * One connection for a whole dashboard instead of one per generation.
  */
-export async function* projectGenerationEvents(options: BanatieOptions, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Generation> {
+export async function* projectGenerationEvents(options: BanatieOptions, opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<Generation> {
   const res = await new Transport(options).send('GET', '/generations/events', { headers: { accept: 'text/event-stream' }, signal: opts.signal });
   if (!res.body) return;
+  // Subscribed on the server: changes from now on arrive.
+  opts.onOpen?.();
   for await (const message of parseServerSentEvents(res.body)) {
     if (message.event === 'status') yield JSON.parse(message.data) as Generation;
   }

@@ -49,8 +49,8 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
       for (let attempt = 0; !ctrl.signal.aborted; attempt++) {
         try {
           if (attempt > 0) await load(0);
-          setLive(true);
-          for await (const g of projectGenerationEvents({ apiKey, baseUrl: client.baseUrl }, { signal: ctrl.signal })) {
+          const events = projectGenerationEvents({ apiKey, baseUrl: client.baseUrl }, { signal: ctrl.signal, onOpen: () => setLive(true) });
+          for await (const g of events) {
             announce(`Generation ${shortId(g.id)} is ${g.status}`);
             setItems((prev) => {
               const rest = prev.filter((p) => p.id !== g.id);

@@ -116,7 +116,7 @@ function AliasForm({ image, onSet }: { image: Image; onSet(alias: string | null)
     await onSet(a ? (a.startsWith('@') ? a : `@${a}`) : null);
   };
   return (
-    <form class="inline-form" onSubmit={submit} aria-label="Project alias">
+    <form class="inline-form" onSubmit={submit}>
       <label for="image-alias">Project alias</label>
       <input id="image-alias" name="alias" placeholder="@hero" value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
       <button type="submit">Set alias</button>

@@ -1,0 +1,174 @@
+// The Studio end to end: the compiled API (serving apps/studio/dist) and a
+// worker as processes, driven in Debian's headless Chromium by playwright-core
+// (which never downloads a browser; scripts/test.sh installs chromium).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
+import { ROOT, runCli, startApi, startWorker, stopAll, type ApiProcess, type Env } from './helpers/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
+const UI_TIMEOUT = 30_000;
+
+describe('Studio in headless Chromium', () => {
+  let database: TestDatabase;
+  let storageDir: string;
+  let api: ApiProcess;
+  let key: string;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  const apiGet = async (path: string) => {
+    const res = await fetch(`${api.url}/api/v1${path}`, { headers: { 'x-api-key': key } });
+    const body = (await res.json()) as { data: any };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    return body.data;
+  };
+
+  /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+  async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = UI_TIMEOUT): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/test.sh (installs Debian's chromium) or apt-get install chromium`).toBe(true);
+    expect(existsSync(STUDIO_BUILD), 'apps/studio is not built: run npm run build').toBe(true);
+    [database, storageDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'banatie-studio-e2e-'))]);
+    const env: Env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: testQueuePrefix(),
+      STORAGE_DRIVER: 'fs',
+      STORAGE_DIR: storageDir,
+      IMAGE_PROVIDER: 'local',
+      RATE_LIMIT_PER_HOUR: '0',
+      LOG_LEVEL: 'info',
+    };
+    const cli = await runCli(['key', 'create', 'acme/studio', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    key = JSON.parse(cli.stdout).key;
+    [api] = await Promise.all([startApi(env), startWorker(env)]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      // A CSP violation would show up here.
+      if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopAll();
+    await Promise.allSettled([database?.drop(), storageDir && rm(storageDir, { recursive: true, force: true })]);
+  });
+
+  it('a wrong key shows a clear message and stays on the sign-in screen', async () => {
+    await page.goto(`${api.url}/studio`);
+    await page.getByLabel('Project API key').fill(`bnt_${'x'.repeat(40)}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('This API key was not accepted');
+    expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+
+  it('signs in with a real key (kept in sessionStorage only)', async () => {
+    await page.getByLabel('Project API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Studio' }).waitFor();
+    expect(await page.getByTestId('project-name').textContent()).toBe('acme/studio');
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([key]);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+  });
+
+  it('creates a generation from the form and shows its image once it succeeds', async () => {
+    await page.getByRole('link', { name: 'New generation' }).first().click();
+    await page.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff at dawn');
+    await page.getByRole('radio', { name: '16:9' }).check();
+    await page.getByLabel('Auto-enhance the prompt').uncheck();
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('[data-testid="generation-result"][data-status="success"]').waitFor();
+    const image = page.getByTestId('result-image');
+    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await image.elementHandle());
+    const size = await image.evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
+    expect(size.w / size.h).toBeCloseTo(16 / 9, 1);
+  });
+
+  it('the generations list updates live over SSE (no reload)', async () => {
+    await page.getByRole('link', { name: 'Generations' }).click();
+    await page.getByTestId('live-indicator').filter({ hasText: 'Live' }).waitFor();
+    const res = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'made elsewhere, shown live', autoEnhance: false }),
+    });
+    const { data } = (await res.json()) as { data: { id: string } };
+    await page.locator(`[data-generation-id="${data.id}"] [data-status="success"]`).waitFor();
+  });
+
+  it('uploads an image by the file input behind the drop zone, shows a refused type, and gives it an alias', async () => {
+    await page.getByRole('link', { name: 'Images' }).click();
+    const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 60, b: 40 } } }).png().toBuffer();
+    const input = page.getByTestId('upload-input');
+    await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.getByRole('list', { name: 'Upload results' }).getByText(/notes\.txt: Unsupported file type/).waitFor();
+    await input.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+    await page.getByRole('link', { name: 'uploaded, open it' }).click();
+    await page.getByRole('textbox', { name: 'Project alias' }).fill('@studio-logo');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.getByRole('heading', { name: 'Image @studio-logo' }).waitFor();
+    const resolved = await apiGet('/images/resolve/%40studio-logo');
+    expect(resolved.image).toMatchObject({ alias: '@studio-logo', source: 'uploaded', width: 400, height: 300 });
+  });
+
+  it('sets a focal point by clicking on the image; the API has it', async () => {
+    const { image } = await apiGet('/images/resolve/%40studio-logo');
+    const picker = page.getByTestId('focal-picker');
+    const box = (await picker.boundingBox())!;
+    await picker.click({ position: { x: box.width * 0.25, y: box.height * 0.75 } });
+    const saved = await eventually('the focal point to be saved', async () => {
+      const img = await apiGet(`/images/${image.id}`);
+      return img.focalPoint ?? undefined;
+    });
+    expect(saved.x).toBeCloseTo(0.25, 1);
+    expect(saved.y).toBeCloseTo(0.75, 1);
+    await page.getByTestId('focal-point').filter({ hasText: `${saved.x}, ${saved.y}` }).waitFor();
+  });
+
+  it('builds a signed live URL and its preview image loads', async () => {
+    await page.getByRole('link', { name: 'Live URLs' }).click();
+    await page.getByLabel('Scope', { exact: true }).fill('studio');
+    await page.getByLabel('Prompt', { exact: true }).fill('a paper boat on a pond');
+    await page.getByRole('button', { name: 'Build URL' }).click();
+    const url = await page.getByLabel('Signed URL').inputValue();
+    expect(url).toMatch(new RegExp(`^${api.url}/cdn/acme/studio/live/studio\\?.*sig=`));
+    expect(await page.getByLabel('HTML snippet').inputValue()).toMatch(/^<img src="http:\/\/127\.0\.0\.1:\d+\/cdn\/acme\/studio\/live\/studio\?.*" alt="a paper boat on a pond">$/);
+    const preview = page.getByTestId('live-preview');
+    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await preview.elementHandle(), { timeout: UI_TIMEOUT });
+    expect(pageErrors).toEqual([]);
+  });
+});
