@@ -14,6 +14,8 @@ import { ROOT, runCli, startApi, startWorker, stopAll, type ApiProcess, type Env
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
 const UI_TIMEOUT = 30_000;
+/** Set to a directory to keep screenshots of each step (desktop and 375 px wide). */
+const SCREENSHOTS = process.env.STUDIO_SCREENSHOTS;
 
 describe('Studio in headless Chromium', () => {
   let database: TestDatabase;
@@ -30,6 +32,14 @@ describe('Studio in headless Chromium', () => {
     expect(res.status, JSON.stringify(body)).toBe(200);
     return body.data;
   };
+
+  async function shot(name: string): Promise<void> {
+    if (!SCREENSHOTS) return;
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+    await page.setViewportSize({ width: 1200, height: 900 });
+  }
 
   /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
   async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = UI_TIMEOUT): Promise<T> {
@@ -94,6 +104,7 @@ describe('Studio in headless Chromium', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toContain('This API key was not accepted');
     expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await shot('sign-in');
   });
 
   it('signs in with a real key (kept in sessionStorage only)', async () => {
@@ -116,6 +127,7 @@ describe('Studio in headless Chromium', () => {
     await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await image.elementHandle());
     const size = await image.evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
     expect(size.w / size.h).toBeCloseTo(16 / 9, 1);
+    await shot('new-generation');
   });
 
   it('the generations list updates live over SSE (no reload)', async () => {
@@ -128,6 +140,7 @@ describe('Studio in headless Chromium', () => {
     });
     const { data } = (await res.json()) as { data: { id: string } };
     await page.locator(`[data-generation-id="${data.id}"] [data-status="success"]`).waitFor();
+    await shot('generations');
   });
 
   it('uploads an image by the file input behind the drop zone, shows a refused type, and gives it an alias', async () => {
@@ -157,6 +170,7 @@ describe('Studio in headless Chromium', () => {
     expect(saved.x).toBeCloseTo(0.25, 1);
     expect(saved.y).toBeCloseTo(0.75, 1);
     await page.getByTestId('focal-point').filter({ hasText: `${saved.x}, ${saved.y}` }).waitFor();
+    await shot('image-detail');
   });
 
   it('builds a signed live URL and its preview image loads', async () => {
@@ -169,6 +183,12 @@ describe('Studio in headless Chromium', () => {
     expect(await page.getByLabel('HTML snippet').inputValue()).toMatch(/^<img src="http:\/\/127\.0\.0\.1:\d+\/cdn\/acme\/studio\/live\/studio\?.*" alt="a paper boat on a pond">$/);
     const preview = page.getByTestId('live-preview');
     await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await preview.elementHandle(), { timeout: UI_TIMEOUT });
+    await shot('live');
+    if (SCREENSHOTS) {
+      await page.getByRole('link', { name: 'Flows' }).click();
+      await page.locator('.flow-list .chain img').first().waitFor();
+      await shot('flows');
+    }
     expect(pageErrors).toEqual([]);
   });
 });

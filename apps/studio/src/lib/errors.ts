@@ -6,6 +6,7 @@ export function describeError(err: unknown): string {
     if (err.status === 401) return 'This API key was not accepted';
     if (err.status === 413) return 'File too large: the limit is 5 MB';
     if (err.status === 415) return 'Unsupported file type: only PNG, JPEG and WebP images are accepted';
+    if (err.code === 'ALIAS_CONFLICT') return `${err.message}: another image holds this alias (remove it there first)`;
     if (err.status === 429) return `Too many requests${err.retryAfter ? `: try again in ${err.retryAfter} s` : ''}`;
     if (err.status >= 500) return `The server failed (${err.message})${err.requestId ? `, request id ${err.requestId}` : ''}`;
     return err.message;

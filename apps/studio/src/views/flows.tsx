@@ -36,7 +36,13 @@ function FlowCard({ flow: initial }: { flow: Flow }) {
   const [alias, setAlias] = useState('');
   const [imageId, setImageId] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const ordered = [...(chain.data?.data ?? [])].reverse();
+  // Generations and uploads, oldest first.
+  const ordered = [
+    ...(chain.data?.data ?? []).map((g) => ({ key: g.id, at: g.createdAt, href: `#/generations/${g.id}`, url: g.outputImage?.url, label: g.originalPrompt, status: g.status as string | null })),
+    ...(images.data?.data ?? [])
+      .filter((i) => i.source === 'uploaded')
+      .map((i) => ({ key: i.id, at: i.createdAt, href: `#/images/${i.id}`, url: i.url as string | undefined, label: `Upload ${i.alias ?? shortId(i.id)}`, status: null })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
   const aliasEntries = Object.entries(flow.aliases);
   const idBase = `flow-${flow.id}`;
 
@@ -73,16 +79,16 @@ function FlowCard({ flow: initial }: { flow: Flow }) {
         </span>
       </div>
       <ErrorText error={chain.error} />
-      <ol class="chain" aria-label="Generations, oldest first">
-        {ordered.map((g) => (
-          <li key={g.id}>
-            <a href={`#/generations/${g.id}`} title={g.originalPrompt}>
-              <Thumb url={g.outputImage?.url} alt={g.originalPrompt} size={80} />
-              <StatusBadge status={g.status} />
+      <ol class="chain" aria-label="Generations and uploads, oldest first">
+        {ordered.map((item) => (
+          <li key={item.key}>
+            <a href={item.href} title={item.label}>
+              <Thumb url={item.url} alt={item.label} size={80} />
+              {item.status ? <StatusBadge status={item.status} /> : <span class="badge">upload</span>}
             </a>
           </li>
         ))}
-        {chain.data && ordered.length === 0 && <li class="muted">Uploads only</li>}
+        {chain.data && images.data && ordered.length === 0 && <li class="muted">Empty</li>}
       </ol>
       <h3>Aliases</h3>
       {aliasEntries.length === 0 ? (
