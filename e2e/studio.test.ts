@@ -41,6 +41,8 @@ describe('Studio in headless Chromium', () => {
     await page.setViewportSize({ width: 1200, height: 900 });
   }
 
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name, exact: true }).click();
+
   /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
   async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = UI_TIMEOUT): Promise<T> {
     const deadline = Date.now() + timeoutMs;
@@ -117,7 +119,7 @@ describe('Studio in headless Chromium', () => {
   });
 
   it('creates a generation from the form and shows its image once it succeeds', async () => {
-    await page.getByRole('link', { name: 'New generation' }).first().click();
+    await nav('New generation');
     await page.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff at dawn');
     await page.getByRole('radio', { name: '16:9' }).check();
     await page.getByLabel('Auto-enhance the prompt').uncheck();
@@ -131,7 +133,7 @@ describe('Studio in headless Chromium', () => {
   });
 
   it('the generations list updates live over SSE (no reload)', async () => {
-    await page.getByRole('link', { name: 'Generations' }).click();
+    await nav('Generations');
     await page.getByTestId('live-indicator').filter({ hasText: 'Live' }).waitFor();
     const res = await fetch(`${api.url}/api/v1/generations`, {
       method: 'POST',
@@ -144,7 +146,7 @@ describe('Studio in headless Chromium', () => {
   });
 
   it('uploads an image by the file input behind the drop zone, shows a refused type, and gives it an alias', async () => {
-    await page.getByRole('link', { name: 'Images' }).click();
+    await nav('Images');
     const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 60, b: 40 } } }).png().toBuffer();
     const input = page.getByTestId('upload-input');
     await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
@@ -173,8 +175,29 @@ describe('Studio in headless Chromium', () => {
     await shot('image-detail');
   });
 
+  it('a taken alias shows the 409 conflict on another image', async () => {
+    await nav('Images');
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toBuffer();
+    await page.getByTestId('upload-input').setInputFiles({ name: 'second.png', mimeType: 'image/png', buffer: png });
+    await page.getByRole('link', { name: 'uploaded, open it' }).click();
+    await page.getByRole('textbox', { name: 'Project alias' }).fill('@studio-logo');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Alias already exists' }).waitFor();
+  });
+
+  it('completes @aliases in the prompt from the keyboard', async () => {
+    await nav('New generation');
+    const prompt = page.getByLabel('Prompt', { exact: true });
+    await prompt.click();
+    await prompt.pressSequentially('a mug with @stu');
+    await page.getByRole('option', { name: '@studio-logo' }).waitFor();
+    await prompt.press('Enter');
+    expect(await prompt.inputValue()).toBe('a mug with @studio-logo ');
+    expect(await page.getByRole('listbox', { name: 'Aliases' }).isHidden()).toBe(true);
+  });
+
   it('builds a signed live URL and its preview image loads', async () => {
-    await page.getByRole('link', { name: 'Live URLs' }).click();
+    await nav('Live URLs');
     await page.getByLabel('Scope', { exact: true }).fill('studio');
     await page.getByLabel('Prompt', { exact: true }).fill('a paper boat on a pond');
     await page.getByRole('button', { name: 'Build URL' }).click();
@@ -185,7 +208,7 @@ describe('Studio in headless Chromium', () => {
     await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await preview.elementHandle(), { timeout: UI_TIMEOUT });
     await shot('live');
     if (SCREENSHOTS) {
-      await page.getByRole('link', { name: 'Flows' }).click();
+      await nav('Flows');
       await page.locator('.flow-list .chain img').first().waitFor();
       await shot('flows');
     }
