@@ -14,6 +14,13 @@ import { ROOT, runCli, startApi, startWorker, stopAll, type ApiProcess, type Env
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
 const UI_TIMEOUT = 30_000;
+/** What runs inside the page (tests are type-checked without the DOM lib). */
+interface LoadedImage {
+  complete: boolean;
+  naturalWidth: number;
+  naturalHeight: number;
+}
+const imageLoaded = (img: unknown) => (img as LoadedImage).complete && (img as LoadedImage).naturalWidth > 0;
 /** Set to a directory to keep screenshots of each step (desktop and 375 px wide). */
 const SCREENSHOTS = process.env.STUDIO_SCREENSHOTS;
 
@@ -105,7 +112,7 @@ describe('Studio in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('This API key was not accepted');
     expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
     await shot('sign-in');
   });
 
@@ -114,8 +121,8 @@ describe('Studio in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Studio' }).waitFor();
     expect(await page.getByTestId('project-name').textContent()).toBe('acme/studio');
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([key]);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(() => Object.values((globalThis as unknown as { sessionStorage: object }).sessionStorage))).toEqual([key]);
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length)).toBe(0);
   });
 
   it('creates a generation from the form and shows its image once it succeeds', async () => {
@@ -126,8 +133,8 @@ describe('Studio in headless Chromium', () => {
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.locator('[data-testid="generation-result"][data-status="success"]').waitFor();
     const image = page.getByTestId('result-image');
-    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await image.elementHandle());
-    const size = await image.evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
+    await page.waitForFunction(imageLoaded, await image.elementHandle());
+    const size = await image.evaluate((img) => ({ w: (img as unknown as LoadedImage).naturalWidth, h: (img as unknown as LoadedImage).naturalHeight }));
     expect(size.w / size.h).toBeCloseTo(16 / 9, 1);
     await shot('new-generation');
   });
@@ -205,7 +212,7 @@ describe('Studio in headless Chromium', () => {
     expect(url).toMatch(new RegExp(`^${api.url}/cdn/acme/studio/live/studio\\?.*sig=`));
     expect(await page.getByLabel('HTML snippet').inputValue()).toMatch(/^<img src="http:\/\/127\.0\.0\.1:\d+\/cdn\/acme\/studio\/live\/studio\?.*" alt="a paper boat on a pond">$/);
     const preview = page.getByTestId('live-preview');
-    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await preview.elementHandle(), { timeout: UI_TIMEOUT });
+    await page.waitForFunction(imageLoaded, await preview.elementHandle(), { timeout: UI_TIMEOUT });
     await shot('live');
     if (SCREENSHOTS) {
       await nav('Flows');

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '@banatie/config';
@@ -94,7 +95,12 @@ export async function startStack(
   };
 }
 
-/** Long-polls (Prefer: wait on GET) until the generation is terminal; bounded by the test timeout. */
+/** Puts the stack's API on a real 127.0.0.1 port (for HTTP clients such as the SDK); it closes with the stack. Returns the base URL. */
+export async function listenStack(stack: Stack): Promise<string> {
+  await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(stack.app.server.address() as AddressInfo).port}`;
+}
+
 /** A second API on the stack's database whose Redis is unreachable (outage tests). */
 export async function startAppWithoutRedis(stack: Stack): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const config = loadConfig({
@@ -115,6 +121,7 @@ export async function startAppWithoutRedis(stack: Stack): Promise<{ app: Fastify
   };
 }
 
+/** Long-polls (Prefer: wait on GET) until the generation is terminal; bounded by the test timeout. */
 export async function waitForTerminal(stack: Stack, id: string, apiKey = stack.key.key): Promise<any> {
   for (;;) {
     const res = await stack.app.inject({ method: 'GET', url: `/api/v1/generations/${id}`, headers: { 'x-api-key': apiKey, prefer: 'wait=10' } });

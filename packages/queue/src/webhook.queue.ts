@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { WEBHOOK_EVENTS, type WebhookEventType } from '@banatie/contracts';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -6,8 +7,8 @@ import { untilQueueConnected } from './generation.queue.js';
 
 export const WEBHOOK_QUEUE = 'webhooks';
 
-export const WEBHOOK_EVENTS = ['generation.succeeded', 'generation.failed', 'generation.cancelled'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS };
+export type WebhookEvent = WebhookEventType;
 
 const EVENT_BY_STATUS: Record<string, WebhookEvent> = {
   success: 'generation.succeeded',

@@ -52,10 +52,11 @@ export class Transport {
 
   /** The raw response of a successful (2xx) request. */
   async send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [k, v] of Object.entries(this.options.headers ?? {})) headers[k.toLowerCase()] = v;
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
-    let body: BodyInit | undefined;
+    let body: FormData | string | undefined;
     if (opts.form) body = opts.form;
     else if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';
