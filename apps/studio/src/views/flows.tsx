@@ -7,15 +7,19 @@ import { formatTime, shortId } from '../lib/format.js';
 import type { Flow } from '../lib/types.js';
 import { useAsync } from '../lib/use-async.js';
 
+/** Flows a page at a time: each card makes two requests (chain and images), and they count against the key's rate limit. */
+const FLOWS_PAGE = 10;
+
 export function FlowsView() {
   const { client } = useSession();
-  const flows = useAsync(() => client.flows.list({ limit: 50 }), []);
+  const [shown, setShown] = useState(FLOWS_PAGE);
+  const flows = useAsync(() => client.flows.list({ limit: shown }), [shown]);
+  const total = flows.data?.pagination.total ?? 0;
   return (
     <section>
       <h1>Flows</h1>
       <p class="muted">Each flow is a chain of generations and uploads, oldest first, with its own aliases.</p>
       <ErrorText error={flows.error} />
-      {flows.loading && <Loading />}
       {flows.data?.data.length === 0 && <p class="muted">No flows yet.</p>}
       <ul class="flow-list">
         {flows.data?.data.map((f) => (
@@ -24,6 +28,12 @@ export function FlowsView() {
           </li>
         ))}
       </ul>
+      {flows.loading && <Loading />}
+      {!flows.loading && shown < total && (
+        <button type="button" class="secondary" onClick={() => setShown((n) => n + FLOWS_PAGE)}>
+          Show more flows ({total - shown} more)
+        </button>
+      )}
     </section>
   );
 }
