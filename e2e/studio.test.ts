@@ -139,6 +139,25 @@ describe('Studio in headless Chromium', () => {
     await shot('new-generation');
   });
 
+  it('the generation detail shows the prompt, timings and actions; regenerate runs it again in place', async () => {
+    await page.getByTestId('generation-result').getByRole('link').first().click();
+    await page.getByRole('heading', { name: /^Generation / }).waitFor();
+    const id = page.url().split('/').pop()!;
+    expect(await page.locator('.facts').textContent()).toContain('a lighthouse on a cliff at dawn');
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+    const before = await apiGet(`/generations/${id}`);
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await eventually('the regeneration to finish', async () => {
+      const g = await apiGet(`/generations/${id}`);
+      // The local provider is deterministic: same bytes and version, but a new run.
+      return g.status === 'success' && g.completedAt > before.completedAt ? g : undefined;
+    });
+    await page.locator('.view-head [data-status="success"]').waitFor();
+    await page.waitForFunction(imageLoaded, await page.getByTestId('generation-output').elementHandle());
+    await page.getByText('Webhook attempts').waitFor();
+    await shot('generation-detail');
+  });
+
   it('the generations list updates live over SSE (no reload)', async () => {
     await nav('Generations');
     await page.getByTestId('live-indicator').filter({ hasText: 'Live' }).waitFor();

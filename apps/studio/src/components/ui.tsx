@@ -73,7 +73,7 @@ export function CopyField({ label, value, multiline = false }: { label: string; 
  * An image fetched with revalidation (`cache: 'no-cache'`) and shown from a blob:
  * URL. For variants whose bytes change under the same URL (a new focal point).
  */
-export function FreshImage({ src, alt, width, height, refresh }: { src: string; alt: string; width?: number; height?: number; refresh?: unknown }) {
+export function FreshImage({ src, alt, width, height, refresh, class: className, testId }: { src: string; alt: string; width?: number; height?: number; refresh?: unknown; class?: string; testId?: string }) {
   const [blobUrl, setBlobUrl] = useState<string | null>(null);
   useEffect(() => {
     const ctrl = new AbortController();
@@ -90,7 +90,7 @@ export function FreshImage({ src, alt, width, height, refresh }: { src: string; 
       if (made) URL.revokeObjectURL(made);
     };
   }, [src, refresh]);
-  return blobUrl ? <img src={blobUrl} alt={alt} width={width} height={height} /> : <span class="thumb thumb-empty" style={{ width: `${width}px`, height: `${height}px` }} aria-busy="true" />;
+  return blobUrl ? <img class={className} src={blobUrl} alt={alt} width={width} height={height} data-testid={testId} /> : <span class="thumb thumb-empty" style={{ width: `${width}px`, height: `${height}px` }} aria-busy="true" />;
 }
 
 export function Section({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {

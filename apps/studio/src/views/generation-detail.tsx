@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorText, Loading, Section, StatusBadge, Thumb } from '../components/ui.js';
+import { ErrorText, FreshImage, Loading, Section, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
@@ -88,7 +88,8 @@ export function GenerationDetailView({ id }: { id: string }) {
         <div>
           {g.outputImage ? (
             <a href={`#/images/${g.outputImage.id}`}>
-              <img class="output" src={g.outputImage.url} alt={`Output: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} data-testid="generation-output" />
+              {/* Regeneration replaces the bytes behind the same (immutably cached) URL: revalidate per version. */}
+              <FreshImage class="output" src={g.outputImage.url} refresh={`${g.outputImage.version}:${g.completedAt}`} alt={`Output: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} testId="generation-output" />
             </a>
           ) : (
             <p class="placeholder">{g.status === 'success' ? 'The image was deleted' : running ? 'Generating…' : 'No image'}</p>
