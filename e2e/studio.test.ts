@@ -29,6 +29,8 @@ describe('Studio in headless Chromium', () => {
   let storageDir: string;
   let api: ApiProcess;
   let key: string;
+  let keyId: string;
+  let env: Env;
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
@@ -65,7 +67,7 @@ describe('Studio in headless Chromium', () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/test.sh (installs Debian's chromium) or apt-get install chromium`).toBe(true);
     expect(existsSync(STUDIO_BUILD), 'apps/studio is not built: run npm run build').toBe(true);
     [database, storageDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'banatie-studio-e2e-'))]);
-    const env: Env = {
+    env = {
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: testQueuePrefix(),
@@ -77,7 +79,7 @@ describe('Studio in headless Chromium', () => {
     };
     const cli = await runCli(['key', 'create', 'acme/studio', '--json'], env);
     expect(cli.code, cli.stderr).toBe(0);
-    key = JSON.parse(cli.stdout).key;
+    ({ key, keyId } = JSON.parse(cli.stdout));
     [api] = await Promise.all([startApi(env), startWorker(env)]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -239,5 +241,19 @@ describe('Studio in headless Chromium', () => {
       await shot('flows');
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('a key revoked mid-session goes back to the sign-in screen with the reason (runs last)', async () => {
+    const revoked = await runCli(['key', 'revoke', keyId], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    await eventually('the API to refuse the key', async () => {
+      const res = await fetch(`${api.url}/api/v1/project`, { headers: { 'x-api-key': key } });
+      await res.arrayBuffer();
+      return res.status === 401 ? true : undefined;
+    });
+    await nav('Images');
+    await page.getByRole('alert').filter({ hasText: 'This API key was not accepted' }).waitFor();
+    expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
   });
 });

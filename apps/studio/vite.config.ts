@@ -6,6 +6,13 @@ export default defineConfig({
   base: '/studio/',
   resolve: { conditions: ['source', ...defaultClientConditions] },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // `npm run dev -w @banatie/studio`: the API (PORT 3000) answers /api and /cdn behind Vite's dev server.
+  server: {
+    proxy: {
+      '/api': process.env.BANATIE_API_URL ?? 'http://localhost:3000',
+      '/cdn': process.env.BANATIE_API_URL ?? 'http://localhost:3000',
+    },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -23,8 +23,19 @@ const NAV = [
   { path: 'live', label: 'Live URLs' },
 ];
 
+/** Called when the API refuses the key mid-session (revoked or expired): back to sign-in. */
+let onKeyRefused: () => void = () => undefined;
+
 export function makeClient(apiKey: string): Client {
-  return new Banatie({ apiKey, baseUrl: location.origin });
+  return new Banatie({
+    apiKey,
+    baseUrl: location.origin,
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      if (res.status === 401) onKeyRefused();
+      return res;
+    },
+  });
 }
 
 /** Checks a key by reading the project (401 → not accepted). */
@@ -65,6 +76,14 @@ export function App() {
       },
     [state],
   );
+
+  // A signed-in session whose key stops working goes back to the sign-in screen with the reason.
+  onKeyRefused = () => {
+    if (!state) return;
+    session.clear();
+    setState(null);
+    setRestoreError('This API key was not accepted (it may have been revoked or expired)');
+  };
 
   if (restoring) return <Loading what="Signing in" />;
   if (!value) {
