@@ -146,7 +146,8 @@ export class Generations {
         // The stream failed (proxy, Redis outage): fall back to long-polling below.
       }
       for (;;) {
-        const g = seen(await this.get(generation.id, { wait: Math.min(30, secondsLeft()), signal: guard.signal }));
+        // At least 1 s: a 0 s long-poll in the last second would spin until the timer fires.
+        const g = seen(await this.get(generation.id, { wait: Math.max(1, Math.min(30, secondsLeft())), signal: guard.signal }));
         if (isTerminal(g.status)) return g;
       }
     } catch (err) {
