@@ -33,7 +33,6 @@ export function GenerationDetailView({ id }: { id: string }) {
       if (!ctrl.signal.aborted) webhooks.reload();
     })();
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id, running]);
 
   const act = async (what: string, fn: () => Promise<Generation | void>) => {

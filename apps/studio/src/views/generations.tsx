@@ -1,5 +1,5 @@
 import { projectGenerationEvents } from '@banatie/sdk';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorText, Loading, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
@@ -27,17 +27,21 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
   const [live, setLive] = useState(false);
   const flows = useAsync(() => client.flows.list({ limit: 100 }), []);
 
+  const latestLoad = useRef(0);
   const load = async (offset: number) => {
+    const seq = ++latestLoad.current;
     setLoading(true);
     try {
       const page = await client.generations.list({ status: (status as Generation['status']) ?? undefined, flowId: flowId ?? undefined, limit: PAGE, offset });
+      // A newer load (another filter) started meanwhile: its answer wins.
+      if (seq !== latestLoad.current) return;
       setItems((prev) => (offset === 0 ? page.data : [...prev, ...page.data.filter((g) => !prev.some((p) => p.id === g.id))]));
       setTotal(page.pagination.total);
       setError(null);
     } catch (err) {
-      setError(describeError(err));
+      if (seq === latestLoad.current) setError(describeError(err));
     } finally {
-      setLoading(false);
+      if (seq === latestLoad.current) setLoading(false);
     }
   };
 
@@ -69,7 +73,6 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
       }
     })();
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [status, flowId]);
 
   const setFilter = (name: 'status' | 'flow', value: string) => {
