@@ -34,7 +34,8 @@ export function ImagesView({ query }: { query: URLSearchParams }) {
         aria-label="Filter images"
         onSubmit={(e) => {
           e.preventDefault();
-          filter({ alias: aliasDraft.trim() });
+          const a = aliasDraft.trim();
+          filter({ alias: a && !a.startsWith('@') ? `@${a}` : a });
         }}
       >
         <label>
