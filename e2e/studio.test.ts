@@ -200,6 +200,17 @@ describe('Studio in headless Chromium', () => {
     expect(saved.x).toBeCloseTo(0.25, 1);
     expect(saved.y).toBeCloseTo(0.75, 1);
     await page.getByTestId('focal-point').filter({ hasText: `${saved.x}, ${saved.y}` }).waitFor();
+    // The keyboard does the same: arrows move the point, Enter saves it.
+    await picker.focus();
+    await picker.press('ArrowRight');
+    await picker.press('ArrowRight');
+    await picker.press('Enter');
+    const moved = await eventually('the keyboard focal point to be saved', async () => {
+      const img = await apiGet(`/images/${image.id}`);
+      return img.focalPoint.x > saved.x ? img.focalPoint : undefined;
+    });
+    expect(moved.x).toBeCloseTo(saved.x + 0.1, 2);
+    expect(moved.y).toBe(saved.y);
     await shot('image-detail');
   });
 
