@@ -18,6 +18,10 @@ ensure_redis
 # Debian package); no Docker engine is needed for that.
 ensure_apt_package docker-compose docker-compose ||
   warn "docker-compose is missing: e2e/compose.test.ts will fail"
+# e2e/studio.test.ts drives Debian's Chromium with playwright-core (which never
+# downloads a browser of its own).
+ensure_apt_package chromium chromium ||
+  warn "chromium is missing: e2e/studio.test.ts will fail"
 
 log "building (npm run build)"
 npm run --silent build

@@ -14,11 +14,13 @@ import { liveCdnRoutes } from './routes/cdn/live.js';
 import { flowRoutes } from './routes/flows/index.js';
 import { generationEventRoutes } from './routes/generations/events.js';
 import { generationLifecycleRoutes } from './routes/generations/lifecycle.js';
+import { projectGenerationEventRoutes } from './routes/generations/project-events.js';
 import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
+import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -57,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
   await app.register(liveCdnRoutes, deps);
+  await app.register(studioRoutes, { dir: deps.studioDir ?? DEFAULT_STUDIO_DIR, publicBaseUrl: deps.config.publicBaseUrl });
 
   await app.register(
     async (v1) => {
@@ -64,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);
       await v1.register(generationEventRoutes, deps);
+      await v1.register(projectGenerationEventRoutes, deps);
       await v1.register(generationLifecycleRoutes, deps);
       await v1.register(imageRoutes, deps);
       await v1.register(flowRoutes, deps);

@@ -26,4 +26,6 @@ export interface AppDeps {
   keyCache?: ApiKeyCache;
   /** After a key is revoked: drop it from every instance's keyCache. */
   onApiKeyRevoked?: (keyId: string) => Promise<void>;
+  /** The Studio's static build (default: apps/studio/dist). */
+  studioDir?: string;
 }

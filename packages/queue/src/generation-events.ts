@@ -6,14 +6,33 @@ import { waitForRedis } from './redis.js';
 export interface GenerationEvent {
   generationId: string;
   status: string;
+  /** Also published on the project's channel when known (the Studio's project-wide stream). */
+  projectId?: string;
 }
 
 export function generationChannel(prefix: string, generationId: string): string {
   return `${prefix}:events:generation:${generationId}`;
 }
 
+/** Every status change of a project's generations. */
+export function projectGenerationsChannel(prefix: string, projectId: string): string {
+  return `${prefix}:events:project:${projectId}`;
+}
+
 export async function publishGenerationEvent(redis: Redis, prefix: string, event: GenerationEvent): Promise<void> {
-  await redis.publish(generationChannel(prefix, event.generationId), JSON.stringify(event));
+  const message = JSON.stringify(event);
+  if (!event.projectId) {
+    await redis.publish(generationChannel(prefix, event.generationId), message);
+    return;
+  }
+  // Both channels in one round trip.
+  const results = await redis
+    .pipeline()
+    .publish(generationChannel(prefix, event.generationId), message)
+    .publish(projectGenerationsChannel(prefix, event.projectId), message)
+    .exec();
+  const failed = results?.find(([err]) => err);
+  if (failed) throw failed[0];
 }
 
 type Listener = (event: GenerationEvent) => void;
@@ -47,8 +66,17 @@ export class GenerationEventHub {
     subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
   }
 
-  async subscribe(generationId: string, listener: Listener): Promise<() => Promise<void>> {
-    const channel = generationChannel(this.prefix, generationId);
+  /** One generation's status changes; resolves with the unsubscribe function. */
+  subscribe(generationId: string, listener: Listener): Promise<() => Promise<void>> {
+    return this.subscribeChannel(generationChannel(this.prefix, generationId), listener);
+  }
+
+  /** Status changes of every generation of a project. */
+  subscribeProject(projectId: string, listener: Listener): Promise<() => Promise<void>> {
+    return this.subscribeChannel(projectGenerationsChannel(this.prefix, projectId), listener);
+  }
+
+  private async subscribeChannel(channel: string, listener: Listener): Promise<() => Promise<void>> {
     let set = this.listeners.get(channel);
     if (!set) {
       // Fail fast while Redis is down (the subscriber would otherwise queue the command and
@@ -56,7 +84,7 @@ export class GenerationEventHub {
       await waitForRedis(this.subscriber, CONNECT_GRACE_MS).catch(() => {
         throw new QueueUnavailableError();
       });
-      if (this.listeners.has(channel)) return this.subscribe(generationId, listener);
+      if (this.listeners.has(channel)) return this.subscribeChannel(channel, listener);
       set = new Set();
       this.listeners.set(channel, set);
       try {

@@ -24,7 +24,7 @@ export function createGenerationNotifier(opts: { redis: Redis; prefix: string; w
   return async (row) => {
     const event = webhookEventFor(row.status);
     const results = await Promise.allSettled([
-      publishGenerationEvent(opts.redis, opts.prefix, { generationId: row.id, status: row.status }),
+      publishGenerationEvent(opts.redis, opts.prefix, { generationId: row.id, status: row.status, projectId: row.project_id }),
       event && opts.webhooks && row.webhookTarget !== false ? enqueueWebhook(opts.webhooks, { generationId: row.id, run: row.run ?? 0, event }) : Promise.resolve(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -52,3 +52,4 @@ export type {
   UpdateScopeInput,
   UpdateProjectInput,
 } from '@banatie/contracts';
+export { projectGenerationEvents } from './project-events.js';

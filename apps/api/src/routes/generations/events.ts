@@ -7,7 +7,7 @@ import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -80,7 +80,7 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
 }
 
 /** Takes the response over from Fastify and writes `text/event-stream`. */
-function openEventStream(reply: FastifyReply) {
+export function openEventStream(reply: FastifyReply) {
   reply.hijack();
   const res = reply.raw;
   let closed = false;

@@ -1,0 +1,178 @@
+import { useMemo, useState } from 'preact/hooks';
+import { PromptInput } from '../components/prompt-input.js';
+import { ErrorText, StatusBadge, Thumb } from '../components/ui.js';
+import { announce } from '../lib/announce.js';
+import { useSession } from '../lib/context.js';
+import { describeError } from '../lib/errors.js';
+import { formatDuration, shortId } from '../lib/format.js';
+import { ASPECT_RATIOS, PROMPT_TEMPLATES, TECHNICAL_ALIASES, type AspectRatio, type Generation, type PromptTemplate } from '../lib/types.js';
+import { useAsync } from '../lib/use-async.js';
+
+const MAX_REFERENCES = 3;
+
+export function NewGenerationView() {
+  const { client, project } = useSession();
+  const images = useAsync(() => client.images.list({ limit: 100 }), []);
+  const [prompt, setPrompt] = useState('');
+  const [aspectRatio, setAspectRatio] = useState<AspectRatio>((project.settings.defaultAspectRatio as AspectRatio | null) ?? '1:1');
+  const [template, setTemplate] = useState<PromptTemplate>('general');
+  const [autoEnhance, setAutoEnhance] = useState(project.settings.autoEnhanceDefault ?? true);
+  const [references, setReferences] = useState<string[]>([]);
+  const [alias, setAlias] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [current, setCurrent] = useState<Generation | null>(null);
+  const [warnings, setWarnings] = useState<string[]>([]);
+
+  const aliases = useMemo(
+    () => [...TECHNICAL_ALIASES, ...new Set((images.data?.data ?? []).map((i) => i.alias).filter((a): a is string => !!a))].sort(),
+    [images.data],
+  );
+
+  const toggleReference = (id: string) =>
+    setReferences((refs) => (refs.includes(id) ? refs.filter((r) => r !== id) : refs.length < MAX_REFERENCES ? [...refs, id] : refs));
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!prompt.trim()) {
+      setError('Prompt is required');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setWarnings([]);
+    setCurrent(null);
+    try {
+      const body = {
+        prompt,
+        aspectRatio,
+        autoEnhance,
+        enhancementOptions: { template },
+        ...(references.length ? { referenceImages: references } : {}),
+        ...(alias.trim() ? { alias: alias.trim().startsWith('@') ? alias.trim() : `@${alias.trim()}` } : {}),
+      };
+      // Submit (short wait), then follow the generation until it ends.
+      const { generation, warnings: w } = await client.generations.create(body, { wait: 2 });
+      setWarnings(w);
+      setCurrent(generation);
+      announce(`Generation ${generation.status}`);
+      let last = generation;
+      if (!['success', 'failed', 'cancelled'].includes(last.status)) {
+        for await (const g of client.generations.events(generation.id)) {
+          last = g;
+          setCurrent(g);
+          announce(`Generation ${g.status}`);
+        }
+      }
+      if (last.status !== 'success') announce(`Generation ${last.status}${last.error ? `: ${last.error.message}` : ''}`);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section>
+      <h1>New generation</h1>
+      <form class="stack" onSubmit={submit} noValidate>
+        <div class="field">
+          <label for="prompt">Prompt</label>
+          <PromptInput id="prompt" value={prompt} onChange={setPrompt} aliases={aliases} describedBy="prompt-help" />
+          <p id="prompt-help" class="small muted">
+            Type @ to use an image by its alias as a reference (at most {MAX_REFERENCES} references in all).
+          </p>
+        </div>
+        <fieldset>
+          <legend>Aspect ratio</legend>
+          <div class="ratio-picker">
+            {ASPECT_RATIOS.map((r) => {
+              const [w, h] = r.split(':').map(Number) as [number, number];
+              const scale = 28 / Math.max(w, h);
+              return (
+                <label key={r} class="ratio">
+                  <input type="radio" name="aspectRatio" value={r} checked={aspectRatio === r} onChange={() => setAspectRatio(r)} />
+                  <span class="ratio-shape" style={{ width: `${w * scale}px`, height: `${h * scale}px` }} aria-hidden="true" />
+                  <span>{r}</span>
+                </label>
+              );
+            })}
+          </div>
+        </fieldset>
+        <div class="row wrap">
+          <div class="field">
+            <label for="template">Template</label>
+            <select id="template" value={template} onChange={(e) => setTemplate(e.currentTarget.value as PromptTemplate)}>
+              {PROMPT_TEMPLATES.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="output-alias">Alias for the result (optional)</label>
+            <input id="output-alias" placeholder="@hero" value={alias} onInput={(e) => setAlias(e.currentTarget.value)} />
+          </div>
+          <label class="check">
+            <input type="checkbox" checked={autoEnhance} onChange={(e) => setAutoEnhance(e.currentTarget.checked)} />
+            Auto-enhance the prompt
+          </label>
+        </div>
+        <fieldset>
+          <legend>
+            Reference images ({references.length}/{MAX_REFERENCES})
+          </legend>
+          {images.data?.data.length === 0 && <p class="muted small">No images yet: upload some under Images.</p>}
+          <ul class="reference-picker">
+            {images.data?.data.slice(0, 24).map((img) => {
+              const checked = references.includes(img.id);
+              return (
+                <li key={img.id}>
+                  <label class={checked ? 'picked' : ''}>
+                    <input type="checkbox" checked={checked} disabled={!checked && references.length >= MAX_REFERENCES} onChange={() => toggleReference(img.id)} />
+                    <Thumb url={img.url} alt="" size={64} />
+                    <span class="small">{img.alias ?? shortId(img.id)}</span>
+                  </label>
+                </li>
+              );
+            })}
+          </ul>
+        </fieldset>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Generating…' : 'Generate'}
+        </button>
+        <ErrorText error={error} />
+      </form>
+      {current && <Result generation={current} warnings={warnings} />}
+    </section>
+  );
+}
+
+function Result({ generation: g, warnings }: { generation: Generation; warnings: string[] }) {
+  return (
+    <section class="card result" aria-labelledby="result-title" data-testid="generation-result" data-status={g.status}>
+      <div class="card-head">
+        <h2 id="result-title">
+          Result <a href={`#/generations/${g.id}`}>{shortId(g.id)}</a>
+        </h2>
+        <StatusBadge status={g.status} />
+      </div>
+      {warnings.length > 0 && <p class="warning">Not found, left as text: {warnings.join(', ')}</p>}
+      {g.outputImage ? (
+        <a href={`#/images/${g.outputImage.id}`}>
+          <img class="output" src={g.outputImage.url} alt={`Generated: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} data-testid="result-image" />
+        </a>
+      ) : g.error ? (
+        <p class="error" role="alert">
+          <code>{g.error.code}</code> {g.error.message}
+        </p>
+      ) : (
+        <p class="muted" aria-busy="true">
+          {g.status}…
+        </p>
+      )}
+      {g.processingTimeMs != null && <p class="small muted">Took {formatDuration(g.processingTimeMs)}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,270 @@
+// The Studio end to end: the compiled API (serving apps/studio/dist) and a
+// worker as processes, driven in Debian's headless Chromium by playwright-core
+// (which never downloads a browser; scripts/test.sh installs chromium).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
+import { ROOT, runCli, startApi, startWorker, stopAll, type ApiProcess, type Env } from './helpers/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
+const UI_TIMEOUT = 30_000;
+/** What runs inside the page (tests are type-checked without the DOM lib). */
+interface LoadedImage {
+  complete: boolean;
+  naturalWidth: number;
+  naturalHeight: number;
+}
+const imageLoaded = (img: unknown) => (img as LoadedImage).complete && (img as LoadedImage).naturalWidth > 0;
+/** Set to a directory to keep screenshots of each step (desktop and 375 px wide). */
+const SCREENSHOTS = process.env.STUDIO_SCREENSHOTS;
+
+describe('Studio in headless Chromium', () => {
+  let database: TestDatabase;
+  let storageDir: string;
+  let api: ApiProcess;
+  let key: string;
+  let keyId: string;
+  let env: Env;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  const apiGet = async (path: string) => {
+    const res = await fetch(`${api.url}/api/v1${path}`, { headers: { 'x-api-key': key } });
+    const body = (await res.json()) as { data: any };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    return body.data;
+  };
+
+  async function shot(name: string): Promise<void> {
+    if (!SCREENSHOTS) return;
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+    await page.setViewportSize({ width: 1200, height: 900 });
+  }
+
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name, exact: true }).click();
+
+  /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+  async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = UI_TIMEOUT): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/test.sh (installs Debian's chromium) or apt-get install chromium`).toBe(true);
+    expect(existsSync(STUDIO_BUILD), 'apps/studio is not built: run npm run build').toBe(true);
+    [database, storageDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'banatie-studio-e2e-'))]);
+    env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: testQueuePrefix(),
+      STORAGE_DRIVER: 'fs',
+      STORAGE_DIR: storageDir,
+      IMAGE_PROVIDER: 'local',
+      RATE_LIMIT_PER_HOUR: '0',
+      LOG_LEVEL: 'info',
+    };
+    const cli = await runCli(['key', 'create', 'acme/studio', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    ({ key, keyId } = JSON.parse(cli.stdout));
+    [api] = await Promise.all([startApi(env), startWorker(env)]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      // A CSP violation would show up here.
+      if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopAll();
+    await Promise.allSettled([database?.drop(), storageDir && rm(storageDir, { recursive: true, force: true })]);
+  });
+
+  it('a wrong key shows a clear message and stays on the sign-in screen', async () => {
+    await page.goto(`${api.url}/studio`);
+    await page.getByLabel('Project API key').fill(`bnt_${'x'.repeat(40)}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('This API key was not accepted');
+    expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+    await shot('sign-in');
+  });
+
+  it('signs in with a real key (kept in sessionStorage only)', async () => {
+    await page.getByLabel('Project API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Studio' }).waitFor();
+    expect(await page.getByTestId('project-name').textContent()).toBe('acme/studio');
+    expect(await page.evaluate(() => Object.values((globalThis as unknown as { sessionStorage: object }).sessionStorage))).toEqual([key]);
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length)).toBe(0);
+  });
+
+  it('creates a generation from the form and shows its image once it succeeds', async () => {
+    await nav('New generation');
+    await page.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff at dawn');
+    await page.getByRole('radio', { name: '16:9' }).check();
+    await page.getByLabel('Auto-enhance the prompt').uncheck();
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator('[data-testid="generation-result"][data-status="success"]').waitFor();
+    const image = page.getByTestId('result-image');
+    await page.waitForFunction(imageLoaded, await image.elementHandle());
+    const size = await image.evaluate((img) => ({ w: (img as unknown as LoadedImage).naturalWidth, h: (img as unknown as LoadedImage).naturalHeight }));
+    expect(size.w / size.h).toBeCloseTo(16 / 9, 1);
+    await shot('new-generation');
+  });
+
+  it('the generation detail shows the prompt, timings and actions; regenerate runs it again in place', async () => {
+    await page.getByTestId('generation-result').getByRole('link').first().click();
+    await page.getByRole('heading', { name: /^Generation / }).waitFor();
+    const id = page.url().split('/').pop()!;
+    expect(await page.locator('.facts').textContent()).toContain('a lighthouse on a cliff at dawn');
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+    const before = await apiGet(`/generations/${id}`);
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await eventually('the regeneration to finish', async () => {
+      const g = await apiGet(`/generations/${id}`);
+      // The local provider is deterministic: same bytes and version, but a new run.
+      return g.status === 'success' && g.completedAt > before.completedAt ? g : undefined;
+    });
+    await page.locator('.view-head [data-status="success"]').waitFor();
+    await page.waitForFunction(imageLoaded, await page.getByTestId('generation-output').elementHandle());
+    await page.getByText('Webhook attempts').waitFor();
+    await shot('generation-detail');
+  });
+
+  it('the generations list updates live over SSE (no reload)', async () => {
+    await nav('Generations');
+    await page.getByTestId('live-indicator').filter({ hasText: 'Live' }).waitFor();
+    const res = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'made elsewhere, shown live', autoEnhance: false }),
+    });
+    const { data } = (await res.json()) as { data: { id: string } };
+    await page.locator(`[data-generation-id="${data.id}"] [data-status="success"]`).waitFor();
+    await shot('generations');
+  });
+
+  it('uploads an image by the file input behind the drop zone, shows a refused type, and gives it an alias', async () => {
+    await nav('Images');
+    const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 60, b: 40 } } }).png().toBuffer();
+    const input = page.getByTestId('upload-input');
+    await input.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.getByRole('list', { name: 'Upload results' }).getByText(/notes\.txt: Unsupported file type/).waitFor();
+    await input.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+    await page.getByRole('link', { name: 'uploaded, open it' }).click();
+    await page.getByRole('textbox', { name: 'Project alias' }).fill('@studio-logo');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.getByRole('heading', { name: 'Image @studio-logo' }).waitFor();
+    const resolved = await apiGet('/images/resolve/%40studio-logo');
+    expect(resolved.image).toMatchObject({ alias: '@studio-logo', source: 'uploaded', width: 400, height: 300 });
+  });
+
+  it('sets a focal point by clicking on the image; the API has it', async () => {
+    const { image } = await apiGet('/images/resolve/%40studio-logo');
+    const picker = page.getByTestId('focal-picker');
+    const box = (await picker.boundingBox())!;
+    await picker.click({ position: { x: box.width * 0.25, y: box.height * 0.75 } });
+    const saved = await eventually('the focal point to be saved', async () => {
+      const img = await apiGet(`/images/${image.id}`);
+      return img.focalPoint ?? undefined;
+    });
+    expect(saved.x).toBeCloseTo(0.25, 1);
+    expect(saved.y).toBeCloseTo(0.75, 1);
+    await page.getByTestId('focal-point').filter({ hasText: `${saved.x}, ${saved.y}` }).waitFor();
+    // The keyboard does the same: arrows move the point, Enter saves it.
+    await picker.focus();
+    await picker.press('ArrowRight');
+    await picker.press('ArrowRight');
+    await picker.press('Enter');
+    const moved = await eventually('the keyboard focal point to be saved', async () => {
+      const img = await apiGet(`/images/${image.id}`);
+      return img.focalPoint.x > saved.x ? img.focalPoint : undefined;
+    });
+    expect(moved.x).toBeCloseTo(saved.x + 0.1, 2);
+    expect(moved.y).toBe(saved.y);
+    await shot('image-detail');
+  });
+
+  it('a taken alias shows the 409 conflict on another image', async () => {
+    await nav('Images');
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 90, b: 200 } } }).png().toBuffer();
+    await page.getByTestId('upload-input').setInputFiles({ name: 'second.png', mimeType: 'image/png', buffer: png });
+    await page.getByRole('link', { name: 'uploaded, open it' }).click();
+    await page.getByRole('textbox', { name: 'Project alias' }).fill('@studio-logo');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Alias already exists' }).waitFor();
+  });
+
+  it('completes @aliases in the prompt from the keyboard', async () => {
+    await nav('New generation');
+    const prompt = page.getByLabel('Prompt', { exact: true });
+    await prompt.click();
+    await prompt.pressSequentially('a mug with @stu');
+    await page.getByRole('option', { name: '@studio-logo' }).waitFor();
+    await prompt.press('Enter');
+    expect(await prompt.inputValue()).toBe('a mug with @studio-logo ');
+    expect(await page.getByRole('listbox', { name: 'Aliases' }).isHidden()).toBe(true);
+  });
+
+  it('builds a signed live URL and its preview image loads', async () => {
+    await nav('Live URLs');
+    await page.getByLabel('Scope', { exact: true }).fill('studio');
+    await page.getByLabel('Prompt', { exact: true }).fill('a paper boat on a pond');
+    await page.getByRole('button', { name: 'Build URL' }).click();
+    const url = await page.getByLabel('Signed URL').inputValue();
+    expect(url).toMatch(new RegExp(`^${api.url}/cdn/acme/studio/live/studio\\?.*sig=`));
+    expect(await page.getByLabel('HTML snippet').inputValue()).toMatch(/^<img src="http:\/\/127\.0\.0\.1:\d+\/cdn\/acme\/studio\/live\/studio\?.*" alt="a paper boat on a pond">$/);
+    const preview = page.getByTestId('live-preview');
+    await page.waitForFunction(imageLoaded, await preview.elementHandle(), { timeout: UI_TIMEOUT });
+    await shot('live');
+    if (SCREENSHOTS) {
+      await nav('Flows');
+      await page.locator('.flow-list .chain img').first().waitFor();
+      await shot('flows');
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a key revoked mid-session goes back to the sign-in screen with the reason (runs last)', async () => {
+    const revoked = await runCli(['key', 'revoke', keyId], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    await eventually('the API to refuse the key', async () => {
+      const res = await fetch(`${api.url}/api/v1/project`, { headers: { 'x-api-key': key } });
+      await res.arrayBuffer();
+      return res.status === 401 ? true : undefined;
+    });
+    await nav('Images');
+    await page.getByRole('alert').filter({ hasText: 'This API key was not accepted' }).waitFor();
+    expect(await page.getByLabel('Project API key').isVisible()).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+  });
+});
