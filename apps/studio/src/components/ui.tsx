@@ -23,6 +23,25 @@ export function ErrorText({ error, id }: { error: string | null | undefined; id?
   );
 }
 
+/** A labelled <select> of fixed choices (plain strings, or value/label pairs). */
+export function SelectField<T extends string>({ id, label, value, options, onChange }: { id: string; label: string; value: T; options: ReadonlyArray<T | { value: T; label: string }>; onChange: (value: T) => void }) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value as T)}>
+        {options.map((o) => {
+          const { value: v, label: text } = typeof o === 'string' ? { value: o, label: o } : o;
+          return (
+            <option key={v} value={v}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </div>
+  );
+}
+
 export function StatusBadge({ status }: { status: string }) {
   return <span class={`badge badge-${status}`} data-status={status}>{status}</span>;
 }

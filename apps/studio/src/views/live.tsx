@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { CopyField, ErrorText, Loading } from '../components/ui.js';
+import { CopyField, ErrorText, Loading, SelectField } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
@@ -129,36 +129,15 @@ function Builder({ scopes, onBuilt }: { scopes: LiveScope[]; onBuilt(): void }) 
               ))}
             </datalist>
           </div>
-          <div class="field">
-            <label for="live-ratio">Aspect ratio</label>
-            <select id="live-ratio" value={aspectRatio} onChange={(e) => setAspectRatio(e.currentTarget.value as AspectRatio)}>
-              {ASPECT_RATIOS.map((r) => (
-                <option key={r} value={r}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="live-template">Template</label>
-            <select id="live-template" value={template} onChange={(e) => setTemplate(e.currentTarget.value as PromptTemplate)}>
-              {PROMPT_TEMPLATES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="live-expiry">Expires</label>
-            <select id="live-expiry" value={String(expiry)} onChange={(e) => setExpiry(Number(e.currentTarget.value))}>
-              {EXPIRY.map((x) => (
-                <option key={x.seconds} value={String(x.seconds)}>
-                  {x.label}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField id="live-ratio" label="Aspect ratio" value={aspectRatio} options={ASPECT_RATIOS} onChange={setAspectRatio} />
+          <SelectField id="live-template" label="Template" value={template} options={PROMPT_TEMPLATES} onChange={setTemplate} />
+          <SelectField
+            id="live-expiry"
+            label="Expires"
+            value={String(expiry)}
+            options={EXPIRY.map((x) => ({ value: String(x.seconds), label: x.label }))}
+            onChange={(v) => setExpiry(Number(v))}
+          />
           <label class="check">
             <input type="checkbox" checked={autoEnhance} onChange={(e) => setAutoEnhance(e.currentTarget.checked)} />
             Auto-enhance

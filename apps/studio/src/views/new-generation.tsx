@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { PromptInput } from '../components/prompt-input.js';
-import { ErrorText, StatusBadge, Thumb } from '../components/ui.js';
+import { ErrorText, SelectField, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
@@ -100,16 +100,7 @@ export function NewGenerationView() {
           </div>
         </fieldset>
         <div class="row wrap">
-          <div class="field">
-            <label for="template">Template</label>
-            <select id="template" value={template} onChange={(e) => setTemplate(e.currentTarget.value as PromptTemplate)}>
-              {PROMPT_TEMPLATES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField id="template" label="Template" value={template} options={PROMPT_TEMPLATES} onChange={setTemplate} />
           <div class="field">
             <label for="output-alias">Alias for the result (optional)</label>
             <input id="output-alias" placeholder="@hero" value={alias} onInput={(e) => setAlias(e.currentTarget.value)} />
