@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
@@ -6,6 +5,8 @@ import { authPlugin } from './plugins/auth.js';
 import { registerDocs } from './plugins/docs.js';
 import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { liveFastPath, serveFirst } from './lib/live-fast-path.js';
+import { requestIdOf } from './lib/request-id.js';
 import { registerKeyRateLimit } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { queueDashboardRoutes } from './routes/admin/queues.js';
@@ -22,18 +23,13 @@ import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
-
 /** Builds the HTTP app from ready-made dependencies (server.ts in production, tests directly). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     // Bad percent-encoding or an over-long path parameter (e.g. an alias in a CDN URL): the usual envelope, not Fastify's.
     frameworkErrors: (err, request, reply) =>
       sendError(reply.header('x-request-id', request.id), request, {
@@ -55,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(authPlugin, deps);
   await registerDocs(app, deps.config.publicBaseUrl);
-  await registerMetrics(app, deps);
+  const recordRequest = await registerMetrics(app, deps);
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
   await app.register(liveCdnRoutes, deps);
@@ -78,5 +74,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(adminRoutes, { ...deps, prefix: '/api/admin' } as AppDeps & { prefix: string });
   await queueDashboardRoutes(app, deps);
+  serveFirst(app.server, liveFastPath(deps.live, recordRequest));
   return app;
 }

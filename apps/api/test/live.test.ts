@@ -8,7 +8,7 @@ import { createLogger } from '@banatie/logger';
 import { startWorkerRuntime } from '../../worker/src/runtime.js';
 import { buildApp } from '../src/app.js';
 import { createAppDeps } from '../src/main-deps.js';
-import { startStack, type Stack } from './harness.js';
+import { listenStack, startStack, type Stack } from './harness.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const url = (prompt: string, extra = '', scope = 'hero') => `/cdn/acme/site/live/${scope}?prompt=${encodeURIComponent(prompt)}${extra}`;
@@ -95,6 +95,49 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('over a socket, a HIT in memory is answered before Fastify, with the same headers and counted in /metrics', async () => {
+    const base = await listenStack(stack);
+    const miss = await fetch(`${base}${url('served before the router')}`);
+    expect(miss.headers.get('x-cache-status')).toBe('MISS');
+    await miss.arrayBuffer();
+    const viaRoute = await stack.app.inject({ method: 'GET', url: url('served before the router') });
+    expect(viaRoute.headers['x-cache-status']).toBe('HIT');
+
+    const serve = vi.spyOn(stack.deps.live, 'serve');
+    const sql = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const hit = await fetch(`${base}${url('served before the router')}`, { headers: { 'x-request-id': 'trace-42' } });
+      const body = Buffer.from(await hit.arrayBuffer());
+      expect(serve).not.toHaveBeenCalled();
+      expect(sql).not.toHaveBeenCalled();
+      expect(hit.status).toBe(200);
+      expect(body.equals(viaRoute.rawPayload)).toBe(true);
+      const own = ['date', 'connection', 'keep-alive', 'x-request-id', 'x-cache-hit-count'];
+      const headersOf = (entries: Iterable<[string, unknown]>) => Object.fromEntries([...entries].filter(([k]) => !own.includes(k)).map(([k, v]) => [k, String(v)]));
+      expect(headersOf(hit.headers.entries())).toEqual(headersOf(Object.entries(viaRoute.headers)));
+      expect(hit.headers.get('x-request-id')).toBe('trace-42');
+      expect(Number(hit.headers.get('x-cache-hit-count'))).toBe(Number(viaRoute.headers['x-cache-hit-count']) + 1);
+
+      const notModified = await fetch(`${base}${url('served before the router')}`, { headers: { 'if-none-match': String(viaRoute.headers.etag) } });
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(serve).not.toHaveBeenCalled();
+
+      // Everything else reaches the route: HEAD, and parameters the quick checks leave to zod.
+      expect((await fetch(`${base}${url('served before the router')}`, { method: 'HEAD' })).headers.get('x-cache-status')).toBe('HIT');
+      expect(serve).toHaveBeenCalledTimes(1);
+      const bad = await fetch(`${base}${url('served before the router', '&aspectRatio=7:7')}`);
+      expect(bad.status).toBe(400);
+      expect(bad.headers.get('cache-control')).toBe('no-store');
+      expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'Invalid aspect ratio' });
+    } finally {
+      serve.mockRestore();
+      sql.mockRestore();
+    }
+    const metrics = await stack.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/banatie_http_requests_total\{method="GET",route="\/cdn\/:org\/:project\/live\/:scope",status="304"\} [1-9]/);
   });
 
   it('hit counts of another instance reach PostgreSQL when it shuts down', async () => {

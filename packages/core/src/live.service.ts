@@ -127,13 +127,23 @@ export class LiveService {
     this.flushTimer.unref();
   }
 
+  /**
+   * A HIT whose project, entry and bytes are all in memory, found without awaiting
+   * anything; null otherwise (then `serve` decides). Counts the hit.
+   */
+  serveFromMemory(req: Pick<LiveRequest, 'orgSlug' | 'projectSlug' | 'scope' | 'query'>): LiveImage | null {
+    const project = this.projects.get(projectCacheKey(req.orgSlug, req.projectSlug));
+    return project ? this.memoryHit(project.id, this.cacheKey(project.id, req.scope, resolveParams(project.settings, req.query))) : null;
+  }
+
   /** Public `GET /cdn/:org/:project/live/:scope`. */
   async serve(req: LiveRequest): Promise<LiveImage> {
-    // A HIT from memory awaits nothing: no promise per lookup on the hot path.
-    const cached = this.projects.get(projectCacheKey(req.orgSlug, req.projectSlug)) ?? (await this.projectBySlugs(req.orgSlug, req.projectSlug));
+    const fromMemory = this.serveFromMemory(req);
+    if (fromMemory) return fromMemory;
+    const cached = await this.projectBySlugs(req.orgSlug, req.projectSlug);
     const params = resolveParams(cached.settings, req.query);
     const key = this.cacheKey(cached.id, req.scope, params);
-    const hit = this.memoryHit(cached.id, key) ?? (await this.lookupHit(cached.id, key));
+    const hit = await this.lookupHit(cached.id, key);
     if (hit) return hit;
     if (req.headOnly) throw new LiveNotGeneratedError();
 

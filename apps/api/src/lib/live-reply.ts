@@ -2,8 +2,8 @@ import type { LiveImage } from '@banatie/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches } from './etag.js';
 
-/** Raw bytes with the headers of SPEC §7; `If-None-Match` → 304. */
-export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, image: LiveImage): FastifyReply {
+/** Status and headers of a live image answer (SPEC §7): `If-None-Match` → 304 without a body. */
+export function liveImageHead(image: LiveImage, ifNoneMatch: string | undefined): { status: 200 | 304; headers: Record<string, string | number> } {
   const headers: Record<string, string | number> = {
     'x-cache-status': image.cache,
     'x-image-id': image.imageId,
@@ -13,10 +13,17 @@ export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, imag
   };
   if (image.generationId) headers['x-generation-id'] = image.generationId;
   if (image.hitCount !== null) headers['x-cache-hit-count'] = image.hitCount;
-  if (etagMatches(request.headers['if-none-match'], image.etag)) return reply.headers(headers).code(304).send();
+  if (etagMatches(ifNoneMatch, image.etag)) return { status: 304, headers };
   headers['content-type'] = image.mimeType;
   headers['content-length'] = image.body.length;
-  return reply.headers(headers).send(image.body);
+  return { status: 200, headers };
+}
+
+/** Raw bytes with the headers of SPEC §7; `If-None-Match` → 304. */
+export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, image: LiveImage): FastifyReply {
+  const { status, headers } = liveImageHead(image, request.headers['if-none-match']);
+  reply.headers(headers).code(status);
+  return status === 304 ? reply.send() : reply.send(image.body);
 }
 
 /** Errors of live URLs must never be cached by a browser or CDN. */

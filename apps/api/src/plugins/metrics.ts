@@ -1,13 +1,15 @@
-import { createMetricsRegistry, queueMetrics, type Registry } from '@banatie/metrics';
+import { createMetricsRegistry, queueMetrics } from '@banatie/metrics';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import type { AppDeps } from '../deps.js';
+import type { RecordRequest } from '../lib/live-fast-path.js';
 
 /**
  * Prometheus metrics of an API process: process defaults, request counts and
  * latencies per route, and the queues' depth read from BullMQ at scrape time.
+ * Returns the request recorder, for requests answered before Fastify (live HITs).
  */
-export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger'>): Promise<Registry> {
+export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger'>): Promise<RecordRequest> {
   const registry = createMetricsRegistry();
   const requests = new Counter({
     name: 'banatie_http_requests_total',
@@ -25,15 +27,17 @@ export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 
   queueMetrics(registry, [deps.queue, deps.webhookQueue], {
     onError: (err) => deps.logger.warn({ err: err.message }, 'queue metrics unavailable for this scrape'),
   });
+  const record: RecordRequest = (method, route, status, seconds) => {
+    requests.inc({ method, route, status: String(status) });
+    duration.observe({ method, route }, seconds);
+  };
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    record(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
-  return registry;
+  return record;
 }
