@@ -1,17 +1,15 @@
 // GET /api/v1/generations/events: one SSE stream with every status change of
 // the key's project (the Studio's live list), and nothing of other projects.
-import type { AddressInfo } from 'node:net';
-import { projectGenerationEvents } from '@banatie/sdk';
+import { Banatie, parseServerSentEvents } from '@banatie/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, waitForTerminal, type Stack } from './harness.js';
+import { listenStack, startStack, waitForTerminal, type Stack } from './harness.js';
 
 let stack: Stack;
 let base: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  await stack.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(stack.app.server.address() as AddressInfo).port}`;
+  base = await listenStack(stack);
 });
 
 afterAll(async () => {
@@ -21,25 +19,11 @@ afterAll(async () => {
 /** Reads `event: status` frames until `until` returns true for the list so far. */
 async function readUntil(res: Response, until: (seen: Array<{ id: string; projectId: string; status: string }>) => boolean) {
   const seen: Array<{ id: string; projectId: string; status: string }> = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    while (!until(seen)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stream ended early: ${JSON.stringify(seen)}`);
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = frame.split('\n').find((l) => l.startsWith('data: '));
-        if (data && frame.includes('event: status')) seen.push(JSON.parse(data.slice(6)));
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  for await (const message of parseServerSentEvents(res.body!)) {
+    if (message.event === 'status') seen.push(JSON.parse(message.data));
+    if (until(seen)) return seen;
   }
-  return seen;
+  throw new Error(`stream ended early: ${JSON.stringify(seen)}`);
 }
 
 /** True once some API connection listens on the project's channel. */
@@ -73,9 +57,9 @@ describe('project-wide generation events', () => {
     await waitForTerminal(stack, foreign, other.key);
   });
 
-  it('the SDK iterates the stream (projectGenerationEvents) until aborted', async () => {
+  it('the SDK iterates the stream (generations.projectEvents) until aborted', async () => {
     const ctrl = new AbortController();
-    const events = projectGenerationEvents({ apiKey: stack.key.key, baseUrl: base }, { signal: ctrl.signal });
+    const events = new Banatie({ apiKey: stack.key.key, baseUrl: base }).generations.projectEvents({ signal: ctrl.signal });
     const first = events.next(); // opens the connection
     const statuses: string[] = [];
     let id: string | undefined;

@@ -153,3 +153,15 @@ export function integer(option: string, value: string | undefined, min: number):
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${option} must be a whole number ≥ ${min}`);
   return n;
 }
+
+export const pageOptions = {
+  limit: { type: 'string', value: 'N', description: 'at most N rows (1-100, default 20)' },
+  offset: { type: 'string', value: 'N', description: 'skip the first N rows' },
+} as const;
+
+/** `--limit` and `--offset`, checked. */
+export const pageQuery = (values: { limit: string | undefined; offset: string | undefined }): { limit?: number; offset?: number } => {
+  const limit = integer('limit', values.limit, 1);
+  const offset = integer('offset', values.offset, 0);
+  return { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) };
+};

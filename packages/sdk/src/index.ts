@@ -52,4 +52,3 @@ export type {
   UpdateScopeInput,
   UpdateProjectInput,
 } from '@banatie/contracts';
-export { projectGenerationEvents } from './project-events.js';

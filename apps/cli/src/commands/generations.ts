@@ -1,11 +1,10 @@
 // `generations ls|show`.
 import { GENERATION_STATUSES, type ListGenerationsQuery } from '@banatie/sdk';
 import { apiClient } from '../api.js';
-import { oneOf } from '../args.js';
+import { oneOf, pageOptions, pageQuery } from '../args.js';
 import { API_GLOBALS, defineCommand, type CommandGroup } from '../command.js';
 import { printJson } from '../io.js';
 import { generationColumns, generationFields, printFields, printPage } from '../views.js';
-import { pageOptions, pageQuery } from './images.js';
 
 const ls = defineCommand({
   name: 'generations ls',

@@ -1,22 +1,10 @@
 // `images ls|show|rm`.
 import type { ListImagesQuery } from '@banatie/sdk';
 import { apiClient } from '../api.js';
-import { integer, oneOf } from '../args.js';
+import { oneOf, pageOptions, pageQuery } from '../args.js';
 import { API_GLOBALS, defineCommand, type CommandGroup } from '../command.js';
 import { print, printJson } from '../io.js';
 import { imageColumns, imageFields, printFields, printPage } from '../views.js';
-
-export const pageOptions = {
-  limit: { type: 'string', value: 'N', description: 'at most N rows (1-100, default 20)' },
-  offset: { type: 'string', value: 'N', description: 'skip the first N rows' },
-} as const;
-
-/** `--limit` and `--offset`, checked. */
-export const pageQuery = (values: { limit: string | undefined; offset: string | undefined }): { limit?: number; offset?: number } => {
-  const limit = integer('limit', values.limit, 1);
-  const offset = integer('offset', values.offset, 0);
-  return { ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) };
-};
 
 const ls = defineCommand({
   name: 'images ls',

@@ -1,4 +1,3 @@
-import { projectGenerationEvents } from '@banatie/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorText, Loading, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
@@ -17,7 +16,7 @@ function matches(g: Generation, status: string | null, flowId: string | null): b
 
 /** Generations, newest first, kept current by the project-wide event stream. */
 export function GenerationsView({ query }: { query: URLSearchParams }) {
-  const { client, apiKey } = useSession();
+  const { client } = useSession();
   const status = query.get('status');
   const flowId = query.get('flow');
   const [items, setItems] = useState<Generation[]>([]);
@@ -53,7 +52,7 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
       for (let attempt = 0; !ctrl.signal.aborted; attempt++) {
         try {
           if (attempt > 0) await load(0);
-          const events = projectGenerationEvents({ apiKey, baseUrl: client.baseUrl }, { signal: ctrl.signal, onOpen: () => setLive(true) });
+          const events = client.generations.projectEvents({ signal: ctrl.signal, onOpen: () => setLive(true) });
           for await (const g of events) {
             announce(`Generation ${shortId(g.id)} is ${g.status}`);
             setItems((prev) => {

@@ -106,13 +106,30 @@ export class Generations {
    * ending after a terminal status. Stop early with `break` or the signal.
    */
   async *events(id: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Generation> {
-    const res = await this.http.send('GET', `/generations/${enc(id)}/events`, { headers: { accept: 'text/event-stream' }, signal: opts.signal });
-    if (!res.body) return;
-    for await (const message of parseServerSentEvents(res.body)) {
-      if (message.event !== 'status') continue;
-      const generation = JSON.parse(message.data) as Generation;
+    for await (const generation of this.statusStream(`/generations/${enc(id)}/events`, opts)) {
       yield generation;
       if (isTerminal(generation.status)) return;
+    }
+  }
+
+  /**
+   * Every status change of the project's generations (`GET /generations/events`,
+   * SSE), as the full generation, until the signal aborts or the connection drops
+   * (then the iteration ends or throws: reconnect and re-read what you show).
+   * One connection for a whole dashboard instead of one per generation.
+   * `onOpen`: the server has subscribed, changes from now on arrive.
+   */
+  projectEvents(opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<Generation> {
+    return this.statusStream('/generations/events', opts);
+  }
+
+  /** The `status` events of an SSE route, each a full generation. */
+  private async *statusStream(path: string, opts: { signal?: AbortSignal; onOpen?: () => void }): AsyncGenerator<Generation> {
+    const res = await this.http.send('GET', path, { headers: { accept: 'text/event-stream' }, signal: opts.signal });
+    if (!res.body) return;
+    opts.onOpen?.();
+    for await (const message of parseServerSentEvents(res.body)) {
+      if (message.event === 'status') yield JSON.parse(message.data) as Generation;
     }
   }
 
