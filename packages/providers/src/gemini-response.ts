@@ -25,13 +25,17 @@ const TEXT_PREVIEW_LENGTH = 200;
 
 type ImagePart = Part & { inlineData: { data: string; mimeType?: string } };
 
-/** Picks the final image of a generateContent answer or throws the matching ProviderError. */
-export function extractImage(response: GenerateContentResponse): GeneratedImage {
+/**
+ * Picks the final image of a generateContent answer or throws the matching ProviderError.
+ * `lifted` returns the bytes of inline data already decoded while reading the answer.
+ */
+export function extractImage(response: GenerateContentResponse, lifted: (data: string) => Buffer | undefined = () => undefined): GeneratedImage {
   assertPromptNotBlocked(response);
   const candidate = response.candidates?.[0];
   const part = lastImagePart(candidate?.content?.parts ?? []);
   if (part) {
-    return { data: Buffer.from(part.inlineData.data, 'base64'), mimeType: part.inlineData.mimeType ?? 'image/png' };
+    const { data, mimeType } = part.inlineData;
+    return { data: lifted(data) ?? Buffer.from(data, 'base64'), mimeType: mimeType ?? 'image/png' };
   }
   throw noImageError(candidate);
 }

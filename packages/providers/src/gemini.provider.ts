@@ -5,6 +5,7 @@ import { ProviderError } from '@banatie/core';
 import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderCall, ProviderCallObserver } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
 import { extractImage, extractText } from './gemini-response.js';
+import { captureInlineData } from './inline-data.js';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -34,14 +35,20 @@ export class GeminiImageProvider implements ImageProvider {
     ];
     const model = this.options.imageModel;
     return this.observed('generate_image', model, req.signal, async () => {
+      const inlineData = captureInlineData();
       const response = await this.call(req.signal, (abortSignal) =>
         this.ai.models.generateContent({
           model,
           contents: [{ role: 'user', parts }],
-          config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: req.aspectRatio }, abortSignal },
+          config: {
+            responseModalities: ['IMAGE'],
+            imageConfig: { aspectRatio: req.aspectRatio },
+            abortSignal,
+            httpOptions: { fetch: inlineData.fetch },
+          },
         }),
       );
-      return extractImage(response);
+      return extractImage(response, inlineData.take);
     });
   }
 

@@ -66,6 +66,24 @@ describe('GeminiImageProvider.generateImage', () => {
     expect({ r: data[0], g: data[1], b: data[2] }).toEqual(fakeImageColour(prompt));
   });
 
+  it('returns a large image byte for byte as the answer holds it (its base64 decoded while reading)', async () => {
+    fake.setDefault({ kind: 'image', noise: { width: 160, height: 160 } });
+    const raw = (await (
+      await fetch(`${fake.baseUrl}/v1beta/models/${IMAGE_MODEL}:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': 'test-key' },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'noise' }] }] }),
+      })
+    ).json()) as { candidates: Array<{ content: { parts: Array<{ thought?: boolean; inlineData?: { data: string } }> } }> };
+    const finalPart = raw.candidates[0]!.content.parts.filter((p) => p.inlineData && !p.thought).at(-1)!;
+    expect(finalPart.inlineData!.data.length).toBeGreaterThan(64 * 1024);
+
+    const image = await provider().generateImage(request());
+
+    expect(image.data.equals(Buffer.from(finalPart.inlineData!.data, 'base64'))).toBe(true);
+    expect((await sharp(image.data).metadata()).width).toBe(160);
+  });
+
   it('sends the prompt, response modality and aspect ratio in the real wire format', async () => {
     await provider().generateImage(request({ prompt: 'a lighthouse', aspectRatio: '21:9' }));
 
