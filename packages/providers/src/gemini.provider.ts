@@ -5,7 +5,7 @@ import { ProviderError } from '@banatie/core';
 import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderCall, ProviderCallObserver } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
 import { extractImage, extractText } from './gemini-response.js';
-import { captureInlineData } from './inline-data.js';
+import { GeminiTransport } from './gemini-transport.js';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -21,6 +21,7 @@ export interface GeminiProviderOptions {
 export class GeminiImageProvider implements ImageProvider {
   readonly name = 'gemini' as const;
   private readonly ai: GoogleGenAI;
+  private readonly transport = new GeminiTransport();
 
   constructor(private readonly options: GeminiProviderOptions) {
     const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
@@ -35,7 +36,7 @@ export class GeminiImageProvider implements ImageProvider {
     ];
     const model = this.options.imageModel;
     return this.observed('generate_image', model, req.signal, async () => {
-      const inlineData = captureInlineData();
+      const inlineData = this.transport.call();
       const response = await this.call(req.signal, (abortSignal) =>
         this.ai.models.generateContent({
           model,
@@ -59,7 +60,7 @@ export class GeminiImageProvider implements ImageProvider {
         this.ai.models.generateContent({
           model,
           contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
-          config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal },
+          config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal, httpOptions: { fetch: this.transport.call().fetch } },
         }),
       );
       return extractText(response).trim() || req.prompt;

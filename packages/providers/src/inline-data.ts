@@ -3,46 +3,16 @@
  * `response.json()`, each image becomes two JavaScript strings of ~1.4× its size
  * (the decoded body, then the parsed value) before the base64 decode: strings that
  * large are allocated outside V8's young generation, on fresh pages, and on the
- * worker that cost more CPU than the rest of a job. This fetch wrapper lifts the
- * large `"data"` strings out of the body bytes, decodes them straight into
- * Buffers, and hands the SDK the rest of the answer with a short placeholder in
- * their place; `take` turns a placeholder back into the bytes.
+ * worker that cost more CPU than the rest of a job. Instead the large `"data"`
+ * strings are lifted out of the body bytes and decoded straight into Buffers; the
+ * SDK parses the rest of the answer with a short placeholder in their place.
  */
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
-/** Smaller `"data"` values are left in the JSON: lifting them saves nothing. */
-const DEFAULT_MIN_LENGTH = 16 * 1024;
 /** Base64 is decoded in slices short enough to stay ordinary young-generation strings (a multiple of 4). */
 const SLICE_CHARS = 48 * 1024;
-const PLACEHOLDER_PREFIX = 'banatie-inline-data:';
-
-export interface InlineDataCapture {
-  /** A fetch for the SDK's `httpOptions.fetch`: successful answers come back with their large inline data lifted. */
-  fetch: typeof fetch;
-  /** The bytes behind a placeholder, or undefined when `data` is ordinary base64 left in the JSON. */
-  take(data: string): Buffer | undefined;
-}
-
-/** One capture per call: the lifted bytes live as long as the call's answer. */
-export function captureInlineData(minLength = DEFAULT_MIN_LENGTH): InlineDataCapture {
-  const lifted = new Map<string, Buffer>();
-  return {
-    fetch: async (input, init) => {
-      const response = await fetch(input, { ...init, dispatcher: NO_TIMEOUT_DISPATCHER } as RequestInit);
-      if (!response.ok) return response;
-      const body = Buffer.from(await response.arrayBuffer());
-      const rewritten = liftInlineData(body, minLength, (bytes) => {
-        const placeholder = `${PLACEHOLDER_PREFIX}${lifted.size}`;
-        lifted.set(placeholder, bytes);
-        return placeholder;
-      });
-      return new Response(rewritten, { status: response.status, statusText: response.statusText, headers: response.headers });
-    },
-    take: (data) => lifted.get(data),
-  };
-}
 
 /**
  * Returns `body` with every string value of a `"data"` key at least `minLength`
@@ -107,18 +77,3 @@ function decodeBase64(body: Buffer, start: number, end: number): Buffer | undefi
   // The decoder skips characters outside the alphabet: fewer bytes means the value was not clean base64.
   return written === expected ? out : undefined;
 }
-
-/**
- * What the SDK gives its own requests when it brings the fetch: no undici header
- * or body timeout (GEMINI_TIMEOUT_MS bounds the call). Passing our own fetch
- * turns the SDK's off, so this restores it.
- */
-const NO_TIMEOUT_DISPATCHER = {
-  dispatch(options: object, handler: unknown): boolean {
-    const global = (globalThis as Record<symbol, { dispatch(o: object, h: unknown): boolean } | undefined>)[
-      Symbol.for('undici.globalDispatcher.1')
-    ];
-    if (!global) throw new Error('undici global dispatcher is not available');
-    return global.dispatch({ ...options, headersTimeout: 0, bodyTimeout: 0 }, handler);
-  },
-};
