@@ -1,7 +1,7 @@
 // Child processes of the benchmark: every one is tracked and SIGKILLed when the
 // benchmark exits for any reason (normal end, error, Ctrl-C, SIGTERM).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -160,6 +160,28 @@ export function cpuTime(pid: number): CpuTime | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time used so far by every process whose command name is `comm` (PostgreSQL's
+ * backends, Redis): shared services the rows load as much as the measured processes.
+ */
+export function cpuTimeOfAll(comm: string): CpuTime {
+  const total = { userMs: 0, systemMs: 0 };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue;
+    } catch {
+      continue;
+    }
+    const t = cpuTime(Number(entry));
+    if (t) {
+      total.userMs += t.userMs;
+      total.systemMs += t.systemMs;
+    }
+  }
+  return total;
 }
 
 /** Samples the RSS of some processes every `everyMs` until stopped; returns each one's peak (MB). */

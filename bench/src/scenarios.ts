@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { cpuTime, sampleRss, type Child, type CpuTime } from './procs.js';
+import { cpuTime, cpuTimeOfAll, sampleRss, type Child, type CpuTime } from './procs.js';
 import type { Stack } from './stack.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
@@ -36,8 +36,13 @@ function medianOf(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+/** The measured processes, plus PostgreSQL and Redis (summed over their processes; a backend that exits mid-run is missed). */
 function cpuOf(pids: Record<string, number>): Record<string, CpuTime> {
-  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTime(pid) ?? { userMs: Number.NaN, systemMs: Number.NaN }]));
+  return {
+    ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTime(pid) ?? { userMs: Number.NaN, systemMs: Number.NaN }])),
+    postgres: cpuTimeOfAll('postgres'),
+    redis: cpuTimeOfAll('redis-server'),
+  };
 }
 
 function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
