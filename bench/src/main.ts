@@ -128,6 +128,7 @@ function wrkNote(pairs: Array<{ real: WrkResult; baseline: WrkResult }>): string
 
 /** Paired wrk runs of one HTTP row; keeps the API's peak RSS under `load`. */
 async function pairedWrk(
+  stack: Stack,
   load: string,
   baseline: () => Promise<s.Measured<WrkResult>>,
   real: () => Promise<s.Measured<WrkResult>>,
@@ -138,6 +139,7 @@ async function pairedWrk(
     logCpu(load, 'request', p.real.result.requests, p.real.cpu);
     logCpu(`${load} baseline`, 'request', p.baseline.result.requests, p.baseline.cpu);
   }
+  log(`${load}: API memory after the row: ${await s.apiMemory(stack)}`);
   return pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result }));
 }
 
@@ -146,6 +148,7 @@ const rpsPairs = (pairs: Array<{ real: WrkResult; baseline: WrkResult }>) => pai
 async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
   if (!want('submit')) return;
   const sub = await pairedWrk(
+    stack,
     'submit',
     () => s.submitBaseline(stack, durations),
     () => s.submitReal(stack, durations),
@@ -187,6 +190,7 @@ async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
 async function measurePoll(stack: Stack, rows: Row[]): Promise<void> {
   const pollId = await s.oneSucceeded(stack);
   const pl = await pairedWrk(
+    stack,
     'poll',
     () => s.pollBaseline(stack, durations, pollId),
     () => s.pollReal(stack, durations, pollId),
@@ -200,6 +204,7 @@ async function measureLive(stack: Stack, rows: Row[]): Promise<void> {
     rows.push(naRow('live.rps', 'live HIT (~200 KB image)', '≥ 0.7× baseline', 'live URLs not available'));
   } else {
     const lv = await pairedWrk(
+      stack,
       'live',
       () => s.liveBaseline(stack, durations),
       () => s.liveReal(stack, durations),

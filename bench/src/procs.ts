@@ -163,11 +163,11 @@ export function cpuTime(pid: number): CpuTime | undefined {
 }
 
 /**
- * CPU time used so far by every process whose command name is `comm` (PostgreSQL's
+ * CPU time used so far by each process whose command name is `comm` (PostgreSQL's
  * backends, Redis): shared services the rows load as much as the measured processes.
  */
-export function cpuTimeOfAll(comm: string): CpuTime {
-  const total = { userMs: 0, systemMs: 0 };
+export function cpuTimesOfAll(comm: string): Map<number, CpuTime> {
+  const times = new Map<number, CpuTime>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -176,12 +176,20 @@ export function cpuTimeOfAll(comm: string): CpuTime {
       continue;
     }
     const t = cpuTime(Number(entry));
-    if (t) {
-      total.userMs += t.userMs;
-      total.systemMs += t.systemMs;
-    }
+    if (t) times.set(Number(entry), t);
   }
-  return total;
+  return times;
+}
+
+/** CPU used between two readings of `cpuTimesOfAll`: processes that started meanwhile count from zero, those that exited are missed. */
+export function cpuUsedBetween(before: Map<number, CpuTime>, after: Map<number, CpuTime>): CpuTime {
+  const used = { userMs: 0, systemMs: 0 };
+  for (const [pid, t] of after) {
+    const b = before.get(pid) ?? { userMs: 0, systemMs: 0 };
+    used.userMs += t.userMs - b.userMs;
+    used.systemMs += t.systemMs - b.systemMs;
+  }
+  return used;
 }
 
 /** Samples the RSS of some processes every `everyMs` until stopped; returns each one's peak (MB). */

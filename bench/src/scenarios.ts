@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { cpuTime, cpuTimeOfAll, sampleRss, type Child, type CpuTime } from './procs.js';
+import { cpuTime, cpuTimesOfAll, cpuUsedBetween, sampleRss, type Child, type CpuTime } from './procs.js';
 import type { Stack } from './stack.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
@@ -36,25 +36,30 @@ function medianOf(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/** The measured processes, plus PostgreSQL and Redis (summed over their processes; a backend that exits mid-run is missed). */
+const SHARED_SERVICES = { postgres: 'postgres', redis: 'redis-server' };
+
 function cpuOf(pids: Record<string, number>): Record<string, CpuTime> {
-  return {
-    ...Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTime(pid) ?? { userMs: Number.NaN, systemMs: Number.NaN }])),
-    postgres: cpuTimeOfAll('postgres'),
-    redis: cpuTimeOfAll('redis-server'),
-  };
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTime(pid) ?? { userMs: Number.NaN, systemMs: Number.NaN }]));
 }
 
+function sharedCpu(): Record<string, Map<number, CpuTime>> {
+  return Object.fromEntries(Object.entries(SHARED_SERVICES).map(([name, comm]) => [name, cpuTimesOfAll(comm)]));
+}
+
+/** RSS peaks and CPU used by the measured processes, plus PostgreSQL's and Redis's CPU, while `run` runs. */
 function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
   const sampler = sampleRss(pids);
   const cpuBefore = cpuOf(pids);
+  const sharedBefore = sharedCpu();
   return run().then(
     (result) => {
       const used = Object.entries(cpuOf(pids)).map(([name, after]) => {
         const before = cpuBefore[name]!;
         return [name, { userMs: after.userMs - before.userMs, systemMs: after.systemMs - before.systemMs }];
       });
-      return { result, rss: sampler.stop(), cpu: Object.fromEntries(used) };
+      const sharedAfter = sharedCpu();
+      const shared = Object.keys(SHARED_SERVICES).map((name) => [name, cpuUsedBetween(sharedBefore[name]!, sharedAfter[name]!)]);
+      return { result, rss: sampler.stop(), cpu: Object.fromEntries([...used, ...shared]) };
     },
     (err: unknown) => {
       sampler.stop();
@@ -66,6 +71,26 @@ function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promis
 async function wrkWithWarmup(stack: Stack, d: Durations, req: Parameters<typeof runWrk>[0], pids: Record<string, number>): Promise<Measured<WrkResult>> {
   if (d.warmupSeconds > 0) await runWrk(req, { seconds: d.warmupSeconds, connections: d.connections });
   return withRss(pids, () => runWrk(req, { seconds: d.wrkSeconds, connections: d.connections }));
+}
+
+/** The API's memory as its /metrics reports it (what the RSS is made of: V8 heap, Buffers outside it). */
+export async function apiMemory(stack: Stack): Promise<string> {
+  try {
+    const text = await (await fetch(`${stack.api.url}/metrics`)).text();
+    const mb = (name: string, labels = '') => {
+      const m = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+      return m ? `${Math.round(Number(m[1]) / 2 ** 20)} MB` : '?';
+    };
+    return [
+      `rss ${mb('process_resident_memory_bytes')}`,
+      `V8 heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')}`,
+      `new space ${mb('nodejs_heap_space_size_total_bytes', '{space="new"}')}`,
+      `old space ${mb('nodejs_heap_space_size_total_bytes', '{space="old"}')}`,
+      `external ${mb('nodejs_external_memory_bytes')}`,
+    ].join(', ');
+  } catch (err) {
+    return `unavailable (${(err as Error).message})`;
+  }
 }
 
 // ---- submit ------------------------------------------------------------------
