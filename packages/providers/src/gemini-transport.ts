@@ -22,11 +22,11 @@ interface Answer {
 }
 
 /**
- * How the Gemini SDK reaches the API: node:http(s) over
- * keep-alive agents, the whole answer read into one Buffer, and its large inline
- * data lifted before the SDK parses it (inline-data.ts). For a ~270 KB answer
- * undici's fetch spent about twice the CPU, reading the body through web streams.
- * The SDK still builds the request, checks the status and converts the answer.
+ * How the Gemini SDK reaches the API: node:http(s) over keep-alive agents, the
+ * whole answer read into one Buffer, and its large inline data lifted before the
+ * SDK parses it (inline-data.ts). For a ~270 KB answer undici's fetch spent about
+ * twice the CPU, reading the body through web streams. The SDK still builds the
+ * request, checks the status and converts the answer.
  */
 export class GeminiTransport {
   private readonly agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
