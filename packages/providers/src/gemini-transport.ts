@@ -42,7 +42,11 @@ export class GeminiTransport {
     return {
       fetch: async (input, init) => {
         if (input instanceof Request || !isSimpleBody(init?.body)) return fetch(input, init);
-        const answer = await this.send(new URL(input), init ?? {});
+        const answer = await this.send(new URL(input), init ?? {}).catch((err: unknown) => {
+          // Like fetch: an aborted call rejects with the signal's reason, also while the body is read
+          // (node:http reports that as a reset connection).
+          throw init?.signal?.aborted ? init.signal.reason : err;
+        });
         const ok = answer.status >= 200 && answer.status < 300;
         const body = NULL_BODY_STATUSES.has(answer.status) ? null : ok ? liftInlineData(answer.body, MIN_LIFTED_LENGTH, place) : answer.body;
         return new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
