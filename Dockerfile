@@ -6,6 +6,7 @@
 #                   (or `npx banatie …`: the CLI's bin shim is linked by `npm ci`)
 # Configuration comes from the environment only (see README.md).
 
+# The same major as the tests run on (the project's `node` devDependency, SPEC §10).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- workspace manifests only, so `npm ci` stays cached until one changes ---
@@ -29,7 +30,10 @@ RUN npm ci
 FROM deps AS build
 COPY . .
 RUN npm run build
+# Test-only code (the testing workspace: fake Gemini, s3rver harness) never ships;
+# its own packages are devDependencies, so the prune already dropped them.
 RUN npm prune --omit=dev \
+ && rm -rf packages/testing node_modules/@banatie/testing \
  && find apps packages -mindepth 2 -maxdepth 2 \
       \( -name src -o -name test -o -name 'tsconfig*.json' \) -prune -exec rm -rf {} + \
  && find apps packages -name '*.tsbuildinfo' -delete
@@ -52,4 +56,7 @@ COPY --from=build /app/migrations ./migrations
 RUN mkdir -p /app/data/storage && chown -R node:node /app/data
 USER node
 EXPOSE 3000
-CMD ["node", "apps/api/dist/server.js"]
+# The API's V8 flags (the same as `npm run start:api`; see docs/decisions.md):
+# young generation capped at 16 MB per semi-space, old generation grown by at
+# most 1.5x between full collections.
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "apps/api/dist/server.js"]

@@ -100,8 +100,9 @@ trap 'log "stopping"; cleanup; exit 130' INT
 trap 'log "stopping"; cleanup; exit 143' TERM
 trap 'cleanup' EXIT
 
-start api node apps/api/dist/server.js
-start worker node apps/worker/dist/main.js
+# The npm scripts carry the processes' Node flags (npm passes signals on).
+start api npm run --silent start:api
+start worker npm run --silent start:worker
 
 # Until Ctrl-C, or until either process dies.
 while :; do

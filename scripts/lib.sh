@@ -128,24 +128,50 @@ ensure_apt_package() {
 
 # -------------------------------------------------------------------- Node.js
 
+# node_major [NODE]: the major version of NODE (default: the `node` on PATH).
+node_major() {
+  local v
+  v="$("${1:-node}" -p 'process.versions.node' 2>/dev/null)" || return 1
+  printf '%s\n' "${v%%.*}"
+}
+
+# Removes what a failed `npm ci` may have left, so the next run starts clean.
+_remove_node_modules() {
+  rm -rf "$BANATIE_ROOT/node_modules" "$BANATIE_ROOT"/apps/*/node_modules "$BANATIE_ROOT"/packages/*/node_modules
+}
+
+# ensure_node_deps: `npm ci` when node_modules is missing or older than the
+# lockfile, then puts the project's own Node 24 first on PATH. The npm
+# registry carries Node itself: the root devDependency `node` installs the
+# platform binary into node_modules/.bin, so every script after this, and
+# every `npm run`, runs on Node 24 whatever the machine's `node` is (npm
+# itself needs only a working system `node` and npm 7+ for workspaces).
 ensure_node_deps() {
-  have node || die "Node.js is not installed: install Node 20.19 or newer (https://nodejs.org), then rerun"
-  have npm || die "npm is not installed (it ships with Node.js): install Node 20.19 or newer, then rerun"
-  local v major minor
-  v="$(node -p 'process.versions.node')"
-  major="${v%%.*}"
-  minor="${v#*.}"
-  minor="${minor%%.*}"
-  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
-    die "Node.js $v is too old: Banatie needs Node 20.19 or newer"
-  fi
+  have node || die "Node.js is not installed: install Node.js 22.12 or newer (https://nodejs.org; 'nvm install' reads .nvmrc), then rerun"
+  have npm || die "npm is not installed (it ships with Node.js): install Node.js 22.12 or newer, then rerun"
+  local system_node project_node="$BANATIE_ROOT/node_modules/.bin/node"
+  system_node="$(node -p 'process.versions.node' 2>/dev/null || echo unknown)"
   local lock="$BANATIE_ROOT/package-lock.json" marker="$BANATIE_ROOT/node_modules/.package-lock.json"
-  if [ ! -d "$BANATIE_ROOT/node_modules" ] || [ ! -f "$marker" ] || [ "$lock" -nt "$marker" ]; then
-    log "installing dependencies (npm ci)"
-    (cd "$BANATIE_ROOT" && npm ci --no-audit --no-fund >&2) || die "npm ci failed (see the output above)"
+  if [ ! -d "$BANATIE_ROOT/node_modules" ] || [ ! -f "$marker" ] || [ "$lock" -nt "$marker" ] || [ ! -x "$project_node" ]; then
+    log "installing dependencies and the project's Node 24 (npm ci; this machine's node is v$system_node)"
+    if ! (cd "$BANATIE_ROOT" && npm ci --no-audit --no-fund >&2); then
+      _remove_node_modules
+      local registry
+      registry="$(npm config get registry 2>/dev/null || echo 'https://registry.npmjs.org/')"
+      if [ "$(node_major || echo 0)" -lt 22 ]; then
+        die "npm ci failed, so the project's own Node 24 could not be installed, and this machine's Node.js is v$system_node (Banatie needs 22.12 or newer). Either let npm reach its registry ($registry: check the network, proxy or npm config) and rerun, or install Node.js 22.12+ yourself ('nvm install' reads .nvmrc). node_modules was removed; nothing is half-installed."
+      fi
+      die "npm ci failed (see the output above; registry: $registry). node_modules was removed; rerun once the cause is fixed."
+    fi
   else
     log "dependencies up to date (node_modules)"
   fi
+  [ -x "$project_node" ] || die "npm ci finished but $project_node is missing: the 'node' package's install script did not run (are install scripts disabled? see 'npm config get ignore-scripts')"
+  export PATH="$BANATIE_ROOT/node_modules/.bin:$PATH"
+  local major
+  major="$(node_major "$project_node")" || die "$project_node does not run on this machine (see 'node_modules/.bin/node -v')"
+  [ "$major" -ge 22 ] || die "the project's Node is v$major, expected 24: run 'npm ci' again"
+  log "running on the project's Node $("$project_node" -v) (system node: v$system_node)"
 }
 
 # --------------------------------------------------------------------- Docker

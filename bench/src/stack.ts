@@ -2,7 +2,7 @@
 // compiled API and workers as processes, the fake Gemini server (reached by
 // the real SDK), and the bare baselines.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, testQueuePrefix, TEST_REDIS_URL, type TestDatabase } from '@banatie/testing';
@@ -87,6 +87,12 @@ function createKey(env: Record<string, string>): { key: string; projectId: strin
   return { key: parsed.key, projectId: parsed.projectId };
 }
 
+/** The API's Node flags from `npm run start:api`, so the bench runs the API as production does. */
+function apiNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return pkg.scripts['start:api']!.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
+
 export async function startStack(opts: { profileDir?: string } = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const prefix = `bench_${testQueuePrefix()}`;
@@ -105,7 +111,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
 
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const api = spawnNode('api', 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(apiPort), PUBLIC_BASE_URL: apiUrl }, profiled);
+  const api = spawnNode('api', 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(apiPort), PUBLIC_BASE_URL: apiUrl }, [...apiNodeFlags(), ...profiled]);
   await untilReady(api, pollHealth(apiUrl));
 
   const baseline = spawnNode('baseline', 'bench/dist/baseline-server.js', [], {

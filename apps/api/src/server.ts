@@ -1,13 +1,5 @@
-import { setFlagsFromString } from 'node:v8';
 import { loadConfigOrExit } from '@banatie/config';
 import { createLogger } from '@banatie/logger';
-
-// Under load a little of every request's garbage outlives two scavenges and lands in
-// the old space, where V8 by default lets it pile up to ~4× the live heap before a
-// full collection (the bench's poll row: RSS ~200-250 MB). Growing by at most 1.5×
-// keeps the API near 160 MB for a full collection every few seconds. The flag is read
-// at every collection, so setting it here works; see docs/decisions.md.
-setFlagsFromString('--heap-growing-percent=50');
 
 // Configuration first: a bad variable stops the process before the heavy modules load.
 const config = loadConfigOrExit();

@@ -90,7 +90,8 @@ describe('GeminiImageProvider.generateImage', () => {
     expect(fake.requests).toHaveLength(1);
     const [recorded] = fake.requests;
     expect(recorded.model).toBe(IMAGE_MODEL);
-    expect(recorded.path).toMatch(/^\/v1(beta)?\/models\/gemini-2\.5-flash-image:generateContent$/);
+    // @google/genai 3.x calls /v1/ (2.x called /v1beta/); the fake answers on both.
+    expect(recorded.path).toBe(`/v1/models/${IMAGE_MODEL}:generateContent`);
     expect(recorded.headers['x-goog-api-key']).toBe('test-key');
     expect(recorded.text).toBe('a lighthouse');
     expect(recorded.body.generationConfig?.imageConfig?.aspectRatio).toBe('21:9');

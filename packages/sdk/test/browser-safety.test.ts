@@ -2,7 +2,8 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { parse, type AnyNode } from 'acorn';
+import { fullAncestor } from 'acorn-walk';
 import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -25,25 +26,24 @@ function jsFiles(dir: string): string[] {
 
 /** Every module specifier (static, re-export, dynamic import, require) and every use of a Node-only global. */
 function scan(file: string): { specifiers: string[]; nodeGlobals: string[] } {
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const source = readFileSync(file, 'utf8');
+  const program = parse(source, { ecmaVersion: 'latest', sourceType: 'module', locations: true });
   const specifiers: string[] = [];
   const nodeGlobals: string[] = [];
-  const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      specifiers.push(node.moduleSpecifier.text);
+  const literal = (node: AnyNode | null | undefined): string => (node?.type === 'Literal' && typeof node.value === 'string' ? node.value : '<computed>');
+  fullAncestor(program, (node, _state, ancestors) => {
+    if ((node.type === 'ImportDeclaration' || node.type === 'ExportNamedDeclaration' || node.type === 'ExportAllDeclaration') && node.source) {
+      specifiers.push(literal(node.source));
     }
-    if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
-      const arg = node.arguments[0];
-      specifiers.push(arg && ts.isStringLiteralLike(arg) ? arg.text : '<computed>');
+    if (node.type === 'ImportExpression') specifiers.push(literal(node.source));
+    if (node.type === 'CallExpression' && node.callee.type === 'Identifier' && node.callee.name === 'require') specifiers.push(literal(node.arguments[0] as AnyNode));
+    if (node.type === 'Identifier' && NODE_GLOBALS.has(node.name)) {
+      const parent = ancestors[ancestors.length - 2];
+      const isPropertyName =
+        (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) || (parent?.type === 'Property' && parent.key === node && !parent.computed);
+      if (!isPropertyName) nodeGlobals.push(`${node.name} at ${relative(root, file)}:${node.loc?.start.line}`);
     }
-    if (ts.isIdentifier(node) && NODE_GLOBALS.has(node.text)) {
-      const parent = node.parent;
-      const isPropertyName = (ts.isPropertyAccessExpression(parent) && parent.name === node) || (ts.isPropertyAssignment(parent) && parent.name === node);
-      if (!isPropertyName) nodeGlobals.push(`${node.text} at ${relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
+  });
   return { specifiers, nodeGlobals };
 }
 
