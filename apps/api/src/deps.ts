@@ -1,8 +1,8 @@
 import type { Config } from '@banatie/config';
-import type { ApiKeyCache, Clock, LiveService, ObjectStorage } from '@banatie/core';
+import type { ApiKeyCache, Clock, JobQueue, LiveService, ObjectStorage, StatusNotifier, StatusSubscriptions } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import type { GenerationEventHub, GenerationNotifier, GenerationQueue, WebhookQueue } from '@banatie/queue';
+import type { GenerationQueue, WebhookQueue } from '@banatie/queue';
 import type { Redis } from 'ioredis';
 
 /** Everything the HTTP layer needs, built once by server.ts (or by a test). */
@@ -12,14 +12,16 @@ export interface AppDeps {
   db: Db;
   /** Fail-fast connection for rate limits, queue producer and publishing. */
   redis: Redis;
+  /** The queue port the services use. */
+  jobs: JobQueue;
+  /** The BullMQ queues themselves (producer side): read by /metrics and the queue dashboard. */
   queue: GenerationQueue;
-  /** The delivery queue (producer side): read by /metrics and the queue dashboard. */
   webhookQueue: WebhookQueue;
-  events: GenerationEventHub;
+  events: StatusSubscriptions;
   storage: ObjectStorage;
   clock: Clock;
   /** After a status change made by the API (cancel): Redis event, webhook. */
-  notifier: GenerationNotifier;
+  notifier: StatusNotifier;
   /** Live URL cache and single flight (SPEC §7); stateful, one per process. */
   live: LiveService;
   /** Verified API keys in process (absent: every request asks PostgreSQL). */

@@ -1,12 +1,14 @@
 import type { Config } from '@banatie/config';
-import { ApiKeyCache, LiveService, systemClock } from '@banatie/core';
+import { ApiKeyCache, LiveService, createStatusNotifier, systemClock } from '@banatie/core';
 import { createDb, listenForLiveChanges } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
   GenerationEventHub,
-  createGenerationNotifier,
   createGenerationQueue,
+  createJobQueue,
   createRedis,
+  createSharedState,
+  createStatusBroadcast,
   createWebhookQueue,
   publishApiKeyRevoked,
   watchApiKeyRevocations,
@@ -32,16 +34,16 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const events = new GenerationEventHub(subscriber, config.queuePrefix);
   const webhooks = createWebhookQueue(redis, config.queuePrefix, config.webhook.retryBaseMs);
   webhooks.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
+  const jobs = createJobQueue({ generations: queue, webhooks });
   const live = new LiveService({
     db,
-    redis,
-    queue,
+    shared: createSharedState(redis, config.queuePrefix),
+    queue: jobs,
     events,
     storage,
     clock: systemClock,
     logger,
     publicBaseUrl: config.publicBaseUrl,
-    prefix: config.queuePrefix,
     missPerIpPerHour: config.liveMissPerIpPerHour,
     waitTimeoutMs: config.live.waitTimeoutMs,
     hitFlushMs: config.live.hitFlushMs,
@@ -64,12 +66,13 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     logger,
     db,
     redis,
+    jobs,
     queue,
     webhookQueue: webhooks,
     events,
     storage,
     clock: systemClock,
-    notifier: createGenerationNotifier({ redis, prefix: config.queuePrefix, webhooks }),
+    notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs }),
     live,
     keyCache,
     onApiKeyRevoked: async (keyId) => {

@@ -1,13 +1,13 @@
-import { sweepGenerations, systemClock, type SweeperDeps } from '@banatie/core';
+import { createStatusNotifier, sweepGenerations, systemClock, webhookMessageId, type SweeperDeps } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import {
   GENERATION_QUEUE,
-  createGenerationNotifier,
   createGenerationQueue,
+  createJobQueue,
   createRedis,
+  createStatusBroadcast,
   createWebhookQueue,
   generationJobId,
-  webhookMessageId,
   type GenerationQueue,
   type WebhookQueue,
 } from '@banatie/queue';
@@ -36,13 +36,13 @@ beforeAll(async () => {
   redis = createRedis(stack.config.redisUrl, 'producer');
   queue = createGenerationQueue(redis, stack.config.queuePrefix, stack.config.worker.attempts);
   webhooks = createWebhookQueue(redis, stack.config.queuePrefix, stack.config.webhook.retryBaseMs);
+  const jobs = createJobQueue({ generations: queue, webhooks });
   sweeperDeps = {
     db: stack.db,
-    queue,
-    webhooks,
+    queue: jobs,
     clock: systemClock,
     logger: silent,
-    onStatusChange: createGenerationNotifier({ redis, prefix: stack.config.queuePrefix, webhooks }),
+    onStatusChange: createStatusNotifier({ broadcast: createStatusBroadcast(redis, stack.config.queuePrefix), jobs }),
   };
 });
 

@@ -1,9 +1,9 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { deliverWebhook, outputImageIdFor, systemClock } from '@banatie/core';
+import { deliverWebhook, outputImageIdFor, systemClock, webhookMessageId } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
-import { createGenerationQueue, createRedis, generationJobId, webhookMessageId } from '@banatie/queue';
+import { createGenerationQueue, createRedis, generationJobId } from '@banatie/queue';
 import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

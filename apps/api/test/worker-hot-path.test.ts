@@ -2,11 +2,11 @@
 // SQL statements (the guarded `processing` update, which also reads the
 // project's settings, and the one-statement store), and no webhook job is
 // queued when no webhook target is known.
-import { processGeneration, systemClock, type ProcessorDeps } from '@banatie/core';
+import { createStatusNotifier, processGeneration, systemClock, webhookMessageId, type ProcessorDeps } from '@banatie/core';
 import type { Database } from '@banatie/db';
 import { createLogger } from '@banatie/logger';
 import { LocalImageProvider } from '@banatie/providers';
-import { createGenerationNotifier, createRedis, createWebhookQueue, webhookMessageId } from '@banatie/queue';
+import { createGenerationQueue, createJobQueue, createRedis, createStatusBroadcast, createWebhookQueue } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -19,6 +19,7 @@ let recording: Kysely<Database>;
 let statements: string[] = [];
 let redis: ReturnType<typeof createRedis>;
 let webhooks: ReturnType<typeof createWebhookQueue>;
+let generations: ReturnType<typeof createGenerationQueue>;
 let deps: ProcessorDeps;
 
 beforeAll(async () => {
@@ -28,18 +29,23 @@ beforeAll(async () => {
   recording = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query.sql) });
   redis = createRedis(stack.config.redisUrl, 'producer');
   webhooks = createWebhookQueue(redis, stack.config.queuePrefix, 1000);
+  generations = createGenerationQueue(redis, stack.config.queuePrefix, 1);
   deps = {
     db: recording,
     storage: createObjectStorage(stack.config.storage),
     imageProvider: new LocalImageProvider(),
     clock: systemClock,
     logger: createLogger({ level: 'silent' }),
-    onStatusChange: createGenerationNotifier({ redis, prefix: stack.config.queuePrefix, webhooks }),
+    onStatusChange: createStatusNotifier({
+      broadcast: createStatusBroadcast(redis, stack.config.queuePrefix),
+      jobs: createJobQueue({ generations, webhooks }),
+    }),
   };
 });
 
 afterAll(async () => {
   await webhooks?.close();
+  await generations?.close();
   redis?.disconnect();
   await recording?.destroy();
   await stack?.close();

@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import { systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps } from '@banatie/core';
+import { createStatusNotifier, systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps } from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
@@ -16,9 +16,10 @@ import {
   GENERATION_QUEUE,
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
-  createGenerationNotifier,
   createGenerationQueue,
+  createJobQueue,
   createRedis,
+  createStatusBroadcast,
   createWebhookQueue,
   webhookRetryDelayMs,
   type GenerationJobData,
@@ -58,11 +59,15 @@ export async function startWorkerRuntime(
   publisher.on('error', (err) => logger.warn({ err: err.message }, 'redis publisher error'));
   const webhookQueue = createWebhookQueue(publisher, config.queuePrefix, config.webhook.retryBaseMs);
   webhookQueue.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
+  // The producer side of the generation queue: the sweeper re-enqueues through it.
+  const generationQueue = createGenerationQueue(publisher, config.queuePrefix, config.worker.attempts);
+  generationQueue.on('error', (err) => logger.warn({ err: err.message }, 'generation queue error'));
+  const jobs = createJobQueue({ generations: generationQueue, webhooks: webhookQueue });
 
   const metrics = createMetricsRegistry();
   const countGeneration = generationMetrics(metrics);
   const webhookSeries = webhookMetrics(metrics);
-  const notifier = createGenerationNotifier({ redis: publisher, prefix: config.queuePrefix, webhooks: webhookQueue });
+  const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs });
   const deps: ProcessorDeps = {
     db,
     storage,
@@ -129,10 +134,8 @@ export async function startWorkerRuntime(
   });
   await webhookWorker.waitUntilReady();
 
-  const sweepQueue = createGenerationQueue(publisher, config.queuePrefix, config.worker.attempts);
-  sweepQueue.on('error', (err) => logger.warn({ err: err.message }, 'sweeper queue error'));
   const sweeper = startSweeper(
-    { db, queue: sweepQueue, webhooks: webhookQueue, clock: systemClock, logger, onStatusChange: deps.onStatusChange },
+    { db, queue: jobs, clock: systemClock, logger, onStatusChange: deps.onStatusChange },
     {
       redis: publisher,
       prefix: config.queuePrefix,

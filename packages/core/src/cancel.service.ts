@@ -1,12 +1,9 @@
-import { generationRepository, type GenerationRow } from '@banatie/db';
-import { generationJobId, isQueueConnected } from '@banatie/queue';
+import { generationRepository } from '@banatie/db';
 import { isUuid } from './alias.js';
 import type { ProjectContext } from './auth.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { presentGeneration, type GenerationDeps } from './generation.service.js';
 import type { GenerationDto } from './presenters.js';
-
-const REMOVE_TIMEOUT_MS = 2000;
 
 /**
  * pending → cancelled and its job removed; processing → cancelled at once, and the
@@ -21,7 +18,9 @@ export async function cancelGeneration(deps: GenerationDeps, ctx: ProjectContext
     const current = await generationRepository.findGeneration(deps.db, ctx.projectId, row.id);
     throw new ConflictError(`Generation is already ${current?.status ?? row.status} and cannot be cancelled`);
   }
-  await removeQueuedJob(deps, cancelled);
+  await deps.queue.withdrawGeneration({ generationId: cancelled.id, run: cancelled.run }).catch((err: unknown) =>
+    deps.logger?.info({ err, generationId: row.id }, 'job of the cancelled generation not removed; it will skip itself'),
+  );
   try {
     await deps.onStatusChange?.(cancelled);
   } catch (err) {
@@ -29,20 +28,4 @@ export async function cancelGeneration(deps: GenerationDeps, ctx: ProjectContext
     deps.logger?.warn({ err, generationId: row.id }, 'cancel notification failed');
   }
   return presentGeneration(deps, ctx, cancelled);
-}
-
-/** Best effort: a job that is already running (locked) or unreachable skips itself when it sees the row. */
-async function removeQueuedJob(deps: GenerationDeps, row: GenerationRow): Promise<void> {
-  if (!isQueueConnected(deps.queue)) return;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      deps.queue.remove(generationJobId({ generationId: row.id, run: row.run })),
-      new Promise((resolve) => (timer = setTimeout(resolve, REMOVE_TIMEOUT_MS))),
-    ]);
-  } catch (err) {
-    deps.logger?.info({ err, generationId: row.id }, 'job of the cancelled generation not removed; it will skip itself');
-  } finally {
-    clearTimeout(timer);
-  }
 }

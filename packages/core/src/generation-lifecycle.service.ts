@@ -1,5 +1,4 @@
 import { flowRepository, generationRepository, imageRepository, type GenerationRow } from '@banatie/db';
-import { enqueueGeneration } from '@banatie/queue';
 import { isUuid } from './alias.js';
 import { resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
@@ -52,7 +51,7 @@ async function startRun(
   });
   if (!next) throw new ConflictError('The generation changed meanwhile; retry');
   try {
-    await enqueueGeneration(deps.queue, { generationId: next.id, run: next.run });
+    await deps.queue.enqueueGeneration({ generationId: next.id, run: next.run });
   } catch (err) {
     // The row stays pending for this run; the sweeper re-enqueues it once Redis is back.
     deps.logger?.warn({ err, generationId: next.id }, 'regeneration enqueue failed');

@@ -9,12 +9,12 @@ import {
   type GenerationStatus,
 } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
 import { checkAssignedAliases, isUuid } from './alias.js';
 import { MAX_REFERENCE_IMAGES, aliasesInPrompt, resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
+import type { JobQueue } from './queue-port.js';
 import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
 
 export { MAX_REFERENCE_IMAGES };
@@ -22,7 +22,7 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface GenerationDeps {
   db: Db;
-  queue: GenerationQueue;
+  queue: JobQueue;
   clock: Clock;
   publicBaseUrl: string;
   logger?: Logger;
@@ -191,7 +191,7 @@ async function submitPlain(
 /** After the commit: a worker never sees a job whose row is missing. */
 async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean): Promise<void> {
   try {
-    await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
+    await deps.queue.enqueueGeneration({ generationId: row.id, run: row.run });
   } catch (err) {
     deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
     await withdrawGeneration(deps.db, row, flowCreated).catch((e) =>

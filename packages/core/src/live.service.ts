@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { generationRepository, imageRepository, liveRepository, projectRepository, type Db, type LiveScope, type ProjectSettings } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import type { GenerationEventHub, GenerationQueue, createRedis } from '@banatie/queue';
 import { NotFoundError, ServiceUnavailableError } from './errors.js';
 import { submitGeneration } from './generation.service.js';
 import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNotGeneratedError, LiveTimeoutError } from './live-errors.js';
@@ -10,20 +9,18 @@ import { TtlCache, WeightedLru, canonicalLiveParams, hashCanonicalLiveParams, no
 import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
 import { verifyLiveSignature } from './live-signing.js';
 import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
-
-type RedisClient = ReturnType<typeof createRedis>;
+import type { JobQueue, SharedState, StatusSubscriptions } from './queue-port.js';
 
 export interface LiveServiceDeps {
   db: Db;
-  redis: RedisClient;
-  queue: GenerationQueue;
-  events: GenerationEventHub;
+  /** Single-flight locks and the per-IP counters, shared by every instance. */
+  shared: SharedState;
+  queue: JobQueue;
+  events: StatusSubscriptions;
   storage: ObjectStorage;
   clock: Clock;
   logger?: Logger;
   publicBaseUrl: string;
-  /** QUEUE_PREFIX: every Redis key written here starts with it. */
-  prefix: string;
   missPerIpPerHour: number;
   /** How long a MISS waits for its generation before answering 504. */
   waitTimeoutMs: number;
@@ -106,7 +103,7 @@ const MAX_ROUNDS = 3;
  * Live URLs (SPEC §7). A HIT is served from memory (entry and hot bytes) with
  * no SQL and no Redis; hits are counted in memory and flushed periodically.
  * A MISS passes the owner's protections, then single-flights one generation per
- * cache key across instances with a Redis `SET NX` lock holding the generation id.
+ * cache key across instances with a shared lock (Redis) holding the generation id.
  */
 export class LiveService {
   /** Emits 'invalidated' after cached entries were dropped (tests wait on it). */
@@ -319,7 +316,7 @@ export class LiveService {
         if (joined) return joined;
         continue;
       }
-      const holder = await this.deps.redis.get(lockKey);
+      const holder = await this.deps.shared.lockHolder(lockKey);
       if (holder) {
         const joined = await this.waitFor(t, holder, { retryIfAlreadyFailed: false });
         if (joined) return joined;
@@ -327,7 +324,7 @@ export class LiveService {
       }
       scope ??= await prepare();
       const generationId = randomUUID();
-      if ((await this.deps.redis.set(lockKey, generationId, 'PX', this.deps.lockTtlMs ?? 60_000, 'NX')) !== 'OK') continue;
+      if (!(await this.deps.shared.tryLock(lockKey, generationId, this.deps.lockTtlMs ?? 60_000))) continue;
       // Double check under the lock: a holder that just finished released it after filling the entry.
       const settled = await liveRepository.findEntryForDelivery(this.deps.db, t.project.id, t.key);
       if (settled?.image_id || settled?.generation_id) {
@@ -411,7 +408,7 @@ export class LiveService {
             ? new LiveGenerationFailedError(generationId, 'CANCELLED', 'the generation was cancelled')
             : new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
         }
-        if (!row && (await this.deps.redis.get(this.lockKey(t.project.id, t.key))) !== generationId) {
+        if (!row && (await this.deps.shared.lockHolder(this.lockKey(t.project.id, t.key))) !== generationId) {
           await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
           return null;
         }
@@ -456,20 +453,16 @@ export class LiveService {
   }
 
   private async releaseLock(t: MissTarget, generationId: string): Promise<void> {
-    const lockKey = this.lockKey(t.project.id, t.key);
-    // Compare-and-delete, so a lock taken over by another holder is left alone.
-    await this.deps.redis
-      .eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lockKey, generationId)
-      .catch(() => undefined);
+    await this.deps.shared.unlock(this.lockKey(t.project.id, t.key), generationId);
   }
 
-  // --- per-IP limit (protection 5), shared by all instances through Redis ---
+  // --- per-IP limit (protection 5), shared by all instances ---
 
   private ipWindow(): { key: (ip: string) => string; retryAfter: number } {
     const now = this.deps.clock.now().getTime();
     const window = Math.floor(now / HOUR_MS);
     return {
-      key: (ip) => `${this.deps.prefix}:live:ip-misses:${window}:${clientAddressKey(ip)}`,
+      key: (ip) => `live:ip-misses:${window}:${clientAddressKey(ip)}`,
       retryAfter: Math.max(1, Math.ceil(((window + 1) * HOUR_MS - now) / 1000)),
     };
   }
@@ -478,9 +471,7 @@ export class LiveService {
     const limit = this.deps.missPerIpPerHour;
     if (limit === 0) return;
     const w = this.ipWindow();
-    const key = w.key(ip);
-    const results = await this.deps.redis.multi().incr(key).pexpire(key, HOUR_MS + 60_000).exec();
-    const count = Number(results?.[0]?.[1] ?? 0);
+    const count = await this.deps.shared.increment(w.key(ip), HOUR_MS + 60_000);
     if (count > limit) throw new LiveIpLimitError(limit, w.retryAfter);
   }
 
@@ -498,7 +489,7 @@ export class LiveService {
   }
 
   private lockKey(projectId: string, key: string): string {
-    return `${this.deps.prefix}:live:lock:${projectId}:${key}`;
+    return `live:lock:${projectId}:${key}`;
   }
 
   private deadline(): number {

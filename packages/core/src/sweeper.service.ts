@@ -1,20 +1,13 @@
 import { generationRepository, webhookDeliveryRepository, type Db, type GenerationRow } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import {
-  enqueueGeneration,
-  enqueueWebhook,
-  generationJobId,
-  webhookEventFor,
-  type GenerationQueue,
-  type WebhookQueue,
-} from '@banatie/queue';
 import { failGeneration } from './generation-processor.js';
 import type { Clock } from './ports.js';
+import type { JobQueue } from './queue-port.js';
+import { webhookEventFor, webhookMessage } from './webhook-message.js';
 
 export interface SweeperDeps {
   db: Db;
-  queue: GenerationQueue;
-  webhooks: WebhookQueue;
+  queue: JobQueue;
   clock: Clock;
   logger: Logger;
   onStatusChange?: (row: GenerationRow) => Promise<void>;
@@ -28,8 +21,6 @@ export interface SweepReport {
 
 const BATCH = 200;
 const WEBHOOK_REPAIR_WINDOW_MS = 24 * 3600 * 1000;
-/** States in which BullMQ itself still owns the job (an expired lock is its stalled check's business). */
-const LIVE_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
 /**
  * Settles what a crash can leave behind. Rows unchanged for `staleAfterMs`:
@@ -54,23 +45,21 @@ export async function sweepGenerations(deps: SweeperDeps, opts: { staleAfterMs: 
   for (const g of undelivered) {
     const event = webhookEventFor(g.status);
     if (!event) continue;
-    await enqueueWebhook(deps.webhooks, { generationId: g.id, run: g.run, event });
+    await deps.queue.enqueueWebhook(webhookMessage({ generationId: g.id, run: g.run, event }));
     report.webhooksRequeued.push(g.id);
   }
   return report;
 }
 
 async function settleRow(deps: SweeperDeps, row: GenerationRow, report: SweepReport): Promise<void> {
-  const jobId = generationJobId({ generationId: row.id, run: row.run });
-  const job = await deps.queue.getJob(jobId);
-  const state = job ? await job.getState() : 'missing';
-  if (LIVE_STATES.has(state)) return;
-  const log = deps.logger.child({ generationId: row.id, run: row.run, jobState: state });
-  if (state === 'failed') {
-    const stalled = /stalled/i.test(job?.failedReason ?? '');
-    const message = stalled ? 'The worker processing this generation stopped responding' : 'Image generation failed unexpectedly';
-    await failGeneration(deps, { generationId: row.id, run: row.run }, 'INTERNAL_ERROR', message);
-    log.warn({ reason: job?.failedReason }, 'sweeper failed a generation whose job gave up');
+  const run = { generationId: row.id, run: row.run };
+  const job = await deps.queue.generationJobState(run);
+  if (job.kind === 'owned') return;
+  const log = deps.logger.child({ generationId: row.id, run: row.run, jobState: job.kind });
+  if (job.kind === 'abandoned') {
+    const message = job.stalledOut ? 'The worker processing this generation stopped responding' : 'Image generation failed unexpectedly';
+    await failGeneration(deps, run, 'INTERNAL_ERROR', message);
+    log.warn({ reason: job.reason }, 'sweeper failed a generation whose job gave up');
     report.failed.push(row.id);
     return;
   }
@@ -78,8 +67,7 @@ async function settleRow(deps: SweeperDeps, row: GenerationRow, report: SweepRep
   // unless the row settled after it was read (a job that completed just now).
   const current = await generationRepository.findGenerationById(deps.db, row.id);
   if (!current || current.run !== row.run || !['pending', 'processing'].includes(current.status)) return;
-  if (job) await job.remove();
-  await enqueueGeneration(deps.queue, { generationId: row.id, run: row.run });
+  await deps.queue.requeueGeneration(run);
   log.warn('sweeper re-enqueued a generation whose job was gone');
   report.requeued.push(row.id);
 }

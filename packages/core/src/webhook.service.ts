@@ -1,12 +1,13 @@
 import { generationRepository, projectRepository, webhookDeliveryRepository, type Db, type WebhookDelivery } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { webhookMessageId, type WebhookJobData } from '@banatie/queue';
 import { Webhook } from 'standardwebhooks';
 import type { ProjectContext } from './auth.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { isUuid } from './alias.js';
 import { presentGeneration } from './generation.service.js';
 import type { Clock } from './ports.js';
+import type { WebhookDeliveryJob } from './queue-port.js';
+import { webhookMessageId } from './webhook-message.js';
 import { sendWebhook, WEBHOOK_TIMEOUT_MS } from './webhook-sender.js';
 import { WebhookHostUnresolvedError, WebhookUrlRefusedError, checkWebhookUrl, type HostLookup } from './webhook-url.js';
 
@@ -49,7 +50,7 @@ export function signWebhook(secret: string, webhookId: string, at: Date, body: s
 export type WebhookOutcome = 'delivered' | 'skipped' | 'retry' | 'refused';
 
 /** One delivery attempt of a generation event; every attempt that reaches the network is recorded. */
-export async function deliverWebhook(deps: WebhookDeps, job: WebhookJobData, attempt: number): Promise<WebhookOutcome> {
+export async function deliverWebhook(deps: WebhookDeps, job: WebhookDeliveryJob, attempt: number): Promise<WebhookOutcome> {
   const webhookId = webhookMessageId(job);
   const log = deps.logger.child({ generationId: job.generationId, webhookId, attempt });
   if (await webhookDeliveryRepository.hasWebhookSucceeded(deps.db, webhookId)) return 'delivered';

@@ -4,12 +4,20 @@ import {
   WEBHOOK_RETRY_WINDOW_MS,
   webhookAttempts,
   webhookBaseDelayMs,
-  webhookMessageId,
   webhookRetryDelayMs,
 } from '@banatie/queue';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookHostUnresolvedError, WebhookUrlRefusedError, checkWebhookUrl, isPublicAddress, sendWebhook, signWebhook, webhookService } from '../src/index.js';
+import {
+  WebhookHostUnresolvedError,
+  WebhookUrlRefusedError,
+  checkWebhookUrl,
+  isPublicAddress,
+  sendWebhook,
+  signWebhook,
+  webhookMessageId,
+  webhookService,
+} from '../src/index.js';
 
 const GENERATION_ID = '6f1c2d8e-4b7a-4c1e-9f3d-2a5b8c7d9e01';
 

@@ -1,14 +1,9 @@
+import type { GenerationStatusEvent, StatusBroadcast, StatusListener, StatusSubscriptions } from '@banatie/core';
 import type { Redis } from 'ioredis';
 import { CONNECT_GRACE_MS, QueueUnavailableError } from './generation.queue.js';
 import { waitForRedis } from './redis.js';
 
-/** A status change, published by workers on a Redis channel so any API instance sees it. */
-export interface GenerationEvent {
-  generationId: string;
-  status: string;
-  /** Also published on the project's channel when known (the Studio's project-wide stream). */
-  projectId?: string;
-}
+// Status changes travel on Redis channels, so any API instance sees what any worker did.
 
 export function generationChannel(prefix: string, generationId: string): string {
   return `${prefix}:events:generation:${generationId}`;
@@ -19,7 +14,7 @@ export function projectGenerationsChannel(prefix: string, projectId: string): st
   return `${prefix}:events:project:${projectId}`;
 }
 
-export async function publishGenerationEvent(redis: Redis, prefix: string, event: GenerationEvent): Promise<void> {
+export async function publishGenerationEvent(redis: Redis, prefix: string, event: GenerationStatusEvent): Promise<void> {
   const message = JSON.stringify(event);
   if (!event.projectId) {
     await redis.publish(generationChannel(prefix, event.generationId), message);
@@ -35,7 +30,10 @@ export async function publishGenerationEvent(redis: Redis, prefix: string, event
   if (failed) throw failed[0];
 }
 
-type Listener = (event: GenerationEvent) => void;
+/** The StatusBroadcast port on a (producer) Redis connection. */
+export function createStatusBroadcast(redis: Redis, prefix: string): StatusBroadcast {
+  return { publish: (event) => publishGenerationEvent(redis, prefix, event) };
+}
 
 /**
  * A down Redis is refused at once by the status check; this only bounds a
@@ -53,11 +51,11 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * One subscriber connection per process, fanned out to in-process listeners.
- * Subscribe before reading the row, then wait: no event can slip between the two.
+ * The StatusSubscriptions port: one subscriber connection per process, fanned
+ * out to in-process listeners.
  */
-export class GenerationEventHub {
-  private readonly listeners = new Map<string, Set<Listener>>();
+export class GenerationEventHub implements StatusSubscriptions {
+  private readonly listeners = new Map<string, Set<StatusListener>>();
 
   constructor(
     private readonly subscriber: Redis,
@@ -67,16 +65,16 @@ export class GenerationEventHub {
   }
 
   /** One generation's status changes; resolves with the unsubscribe function. */
-  subscribe(generationId: string, listener: Listener): Promise<() => Promise<void>> {
+  subscribe(generationId: string, listener: StatusListener): Promise<() => Promise<void>> {
     return this.subscribeChannel(generationChannel(this.prefix, generationId), listener);
   }
 
   /** Status changes of every generation of a project. */
-  subscribeProject(projectId: string, listener: Listener): Promise<() => Promise<void>> {
+  subscribeProject(projectId: string, listener: StatusListener): Promise<() => Promise<void>> {
     return this.subscribeChannel(projectGenerationsChannel(this.prefix, projectId), listener);
   }
 
-  private async subscribeChannel(channel: string, listener: Listener): Promise<() => Promise<void>> {
+  private async subscribeChannel(channel: string, listener: StatusListener): Promise<() => Promise<void>> {
     let set = this.listeners.get(channel);
     if (!set) {
       // Fail fast while Redis is down (the subscriber would otherwise queue the command and
@@ -109,9 +107,9 @@ export class GenerationEventHub {
   private dispatch(channel: string, message: string): void {
     const set = this.listeners.get(channel);
     if (!set) return;
-    let event: GenerationEvent;
+    let event: GenerationStatusEvent;
     try {
-      event = JSON.parse(message) as GenerationEvent;
+      event = JSON.parse(message) as GenerationStatusEvent;
     } catch {
       return;
     }

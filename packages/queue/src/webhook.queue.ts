@@ -1,25 +1,11 @@
-import { createHash } from 'node:crypto';
-import { WEBHOOK_EVENTS, type WebhookEventType } from '@banatie/contracts';
+import { WEBHOOK_EVENTS } from '@banatie/contracts';
+import type { WebhookMessage } from '@banatie/core';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { untilQueueConnected } from './generation.queue.js';
 
 export const WEBHOOK_QUEUE = 'webhooks';
-
-export { WEBHOOK_EVENTS };
-export type WebhookEvent = WebhookEventType;
-
-const EVENT_BY_STATUS: Record<string, WebhookEvent> = {
-  success: 'generation.succeeded',
-  failed: 'generation.failed',
-  cancelled: 'generation.cancelled',
-};
-
-/** The webhook event a terminal status produces; undefined for pending/processing. */
-export function webhookEventFor(status: string): WebhookEvent | undefined {
-  return EVENT_BY_STATUS[status];
-}
 
 /** Job data carries ids only: the body is built from the row at delivery time. */
 export const webhookJobSchema = z.object({
@@ -28,16 +14,6 @@ export const webhookJobSchema = z.object({
   event: z.enum(WEBHOOK_EVENTS),
 });
 export type WebhookJobData = z.infer<typeof webhookJobSchema>;
-
-/**
- * The Standard Webhooks `webhook-id`, derived from (generation, run, event): a
- * re-run of the same job, or a second enqueue of the same event, reuses it, so a
- * receiver (and our success index) sees one message. Also used as the BullMQ job id.
- */
-export function webhookMessageId(data: WebhookJobData): string {
-  const h = createHash('sha256').update(`${data.generationId}|${data.run}|${data.event}`).digest('base64url');
-  return `msg_${h.slice(0, 32)}`;
-}
 
 export const WEBHOOK_BACKOFF_TYPE = 'webhook-jitter';
 /** No single wait is longer than this; retries continue past 24 h in total. */
@@ -84,13 +60,17 @@ export function createWebhookQueue(connection: Redis, prefix: string, retryBaseM
   return new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection, prefix, defaultJobOptions: webhookJobOptions(retryBaseMs) });
 }
 
-/** Adds the delivery job (a no-op when the same message is already queued or done). */
-export async function enqueueWebhook(queue: WebhookQueue, data: WebhookJobData, timeoutMs = 2000): Promise<void> {
+/**
+ * Adds the delivery job under the message's webhook-id (a no-op when the same
+ * message is already queued or done); the job data stays ids only.
+ */
+export async function enqueueWebhook(queue: WebhookQueue, message: WebhookMessage, timeoutMs = 2000): Promise<void> {
   await untilQueueConnected(queue);
+  const { generationId, run, event } = message;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      queue.add(data.event, data, { jobId: webhookMessageId(data) }),
+      queue.add(event, { generationId, run, event }, { jobId: message.webhookId }),
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('webhook enqueue timed out')), timeoutMs))),
     ]);
   } finally {

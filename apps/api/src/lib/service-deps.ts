@@ -5,7 +5,7 @@ import type { AppDeps } from '../deps.js';
 export function serviceDeps(deps: AppDeps) {
   return {
     db: deps.db,
-    queue: deps.queue,
+    queue: deps.jobs,
     clock: deps.clock,
     storage: deps.storage,
     publicBaseUrl: deps.config.publicBaseUrl,

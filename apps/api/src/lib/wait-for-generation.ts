@@ -1,12 +1,11 @@
-import { isTerminal } from '@banatie/core';
-import type { GenerationEventHub } from '@banatie/queue';
+import { isTerminal, type StatusSubscriptions } from '@banatie/core';
 
 /**
  * Holds until the generation reaches a terminal status or the time runs out.
  * Subscribes before the first read, so a change between the two is not missed.
  */
 export async function waitForGeneration<T extends { status: string }>(
-  events: GenerationEventHub,
+  events: StatusSubscriptions,
   generationId: string,
   timeoutMs: number,
   read: () => Promise<T>,
