@@ -164,7 +164,8 @@ describe('cli', () => {
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/slug/i);
+    // The service's own error, with its stable code: the CLI reads core's errors without any HTTP status.
+    expect(r.stderr).toMatch(/^error VALIDATION_ERROR: Invalid organization slug/);
     const orgs = await adminCount(`SELECT count(*) AS n FROM organizations WHERE slug = 'Bad_Slug'`);
     expect(orgs).toBe(0);
   });

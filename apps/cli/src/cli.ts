@@ -150,8 +150,9 @@ async function printHelpFor(names: string[], io: Io): Promise<void> {
 /** An error with a stable code, from the API (SDK), the CLI or the services behind operator commands. */
 function codeOf(err: unknown): string | undefined {
   if (err instanceof CliError) return err.code;
-  const e = err as { code?: unknown; status?: unknown; statusCode?: unknown };
-  const fromService = typeof e?.code === 'string' && (typeof e.status === 'number' || typeof e.statusCode === 'number');
+  // The SDK's errors carry the HTTP status, core's a kind (core is not loaded here unless a command did).
+  const e = err as { code?: unknown; status?: unknown; kind?: unknown };
+  const fromService = typeof e?.code === 'string' && (typeof e.status === 'number' || typeof e.kind === 'string');
   return fromService ? (e.code as string) : undefined;
 }
 

@@ -1,70 +1,110 @@
-/** Typed errors with a stable code and HTTP status; mapped in one place by the API. */
+/**
+ * What went wrong, in terms of the request and independent of any transport.
+ * The API maps each kind to an HTTP status in its one error handler
+ * (apps/api/src/plugins/errors.ts); the CLI and the worker read `code` and the message.
+ */
+export type ErrorKind =
+  /** The request is malformed or breaks a rule (400). */
+  | 'invalid'
+  /** No valid credentials (401). */
+  | 'unauthenticated'
+  /** Valid credentials, not allowed (403). */
+  | 'forbidden'
+  /** Nothing there, or not the caller's (404). */
+  | 'not_found'
+  /** Clashes with the current state (409). */
+  | 'conflict'
+  /** The body or file is bigger than allowed (413). */
+  | 'too_large'
+  /** A content type the operation does not take (415). */
+  | 'unsupported_media_type'
+  /** Well-formed, but cannot be processed as sent (422). */
+  | 'unprocessable'
+  /** Too many requests; `retryAfterSeconds` says when to try again (429). */
+  | 'rate_limited'
+  /** The work this request waited for failed downstream (502). */
+  | 'upstream_failed'
+  /** A backing service is down; retry later (503). */
+  | 'unavailable'
+  /** Still running when the wait ended; retry later (504). */
+  | 'timeout';
+
+export interface AppErrorOptions {
+  /** Machine-readable extras, sent to clients as `error.details`. */
+  details?: unknown;
+  /** When the client may try again (the API sends it as Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/** Typed errors with a transport-neutral kind and a stable code (clients see code and message). */
 export class AppError extends Error {
+  readonly details?: unknown;
+  readonly retryAfterSeconds?: number;
+
   constructor(
-    readonly statusCode: number,
+    readonly kind: ErrorKind,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
-    readonly headers?: Record<string, string>,
+    options: AppErrorOptions = {},
   ) {
     super(message);
     this.name = new.target.name;
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
 export class ValidationError extends AppError {
   constructor(message: string, details?: unknown) {
-    super(400, 'VALIDATION_ERROR', message, details);
+    super('invalid', 'VALIDATION_ERROR', message, { details });
   }
 }
 
 export class UnauthorizedError extends AppError {
   constructor() {
-    super(401, 'UNAUTHORIZED', 'Invalid or missing API key');
+    super('unauthenticated', 'UNAUTHORIZED', 'Invalid or missing API key');
   }
 }
 
 export class ForbiddenError extends AppError {
   constructor(message: string) {
-    super(403, 'FORBIDDEN', message);
+    super('forbidden', 'FORBIDDEN', message);
   }
 }
 
 export class NotFoundError extends AppError {
   constructor(message: string) {
-    super(404, 'NOT_FOUND', message);
+    super('not_found', 'NOT_FOUND', message);
   }
 }
 
 export class ConflictError extends AppError {
   constructor(message: string, code = 'CONFLICT') {
-    super(409, code, message);
+    super('conflict', code, message);
   }
 }
 
 export class IdempotencyMismatchError extends AppError {
   constructor() {
-    super(422, 'IDEMPOTENCY_MISMATCH', 'Idempotency-Key was already used with a different request body');
+    super('unprocessable', 'IDEMPOTENCY_MISMATCH', 'Idempotency-Key was already used with a different request body');
   }
 }
 
 export class UnsupportedMediaTypeError extends AppError {
   constructor(message: string) {
-    super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
+    super('unsupported_media_type', 'UNSUPPORTED_MEDIA_TYPE', message);
   }
 }
 
 export class RateLimitError extends AppError {
   constructor(retryAfterSeconds: number) {
-    super(429, 'RATE_LIMIT_EXCEEDED', `Rate limit exceeded, retry in ${retryAfterSeconds} seconds`, undefined, {
-      'retry-after': String(retryAfterSeconds),
-    });
+    super('rate_limited', 'RATE_LIMIT_EXCEEDED', `Rate limit exceeded, retry in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
   }
 }
 
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 5) {
-    super(503, 'SERVICE_UNAVAILABLE', message, undefined, { 'retry-after': String(retryAfterSeconds) });
+    super('unavailable', 'SERVICE_UNAVAILABLE', message, { retryAfterSeconds });
   }
 }
 

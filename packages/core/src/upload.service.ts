@@ -20,7 +20,7 @@ const FORMAT_MIME = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' }
 
 export class FileTooLargeError extends AppError {
   constructor() {
-    super(413, 'FILE_TOO_LARGE', 'File too large');
+    super('too_large', 'FILE_TOO_LARGE', 'File too large');
   }
 }
 

@@ -112,7 +112,7 @@ describe('SSRF guard', () => {
     };
     await expect(checkWebhookUrl('https://nowhere.example/x', { allowPrivate: false, lookup })).rejects.toBeInstanceOf(WebhookHostUnresolvedError);
     await expect(webhookService.assertWebhookUrlAllowed('https://nowhere.example/x', { allowPrivate: false, lookup })).resolves.toBeUndefined();
-    await expect(webhookService.assertWebhookUrlAllowed('http://127.0.0.1/x', { allowPrivate: false })).rejects.toMatchObject({ statusCode: 400, code: 'VALIDATION_ERROR' });
+    await expect(webhookService.assertWebhookUrlAllowed('http://127.0.0.1/x', { allowPrivate: false })).rejects.toMatchObject({ kind: 'invalid', code: 'VALIDATION_ERROR' });
   });
 
   it('refuses other schemes and junk', async () => {

@@ -1,4 +1,4 @@
-import { AppError, ServiceUnavailableError } from '@banatie/core';
+import { AppError, ServiceUnavailableError, type ErrorKind } from '@banatie/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isUnavailableError } from '../lib/unavailable.js';
@@ -8,10 +8,32 @@ interface Envelope {
   code: string;
   message: string;
   details?: unknown;
-  headers?: Record<string, string>;
+  /** Sent as Retry-After. */
+  retryAfterSeconds?: number;
 }
 
-const FASTIFY_CODES: Record<string, Omit<Envelope, 'details' | 'headers'>> = {
+/** The HTTP status of each kind of domain error. */
+export const HTTP_STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  upstream_failed: 502,
+  unavailable: 503,
+  timeout: 504,
+};
+
+/** A domain error as the envelope of SPEC §3. */
+export function appErrorEnvelope(err: AppError): Envelope {
+  return { status: HTTP_STATUS[err.kind], code: err.code, message: err.message, details: err.details, retryAfterSeconds: err.retryAfterSeconds };
+}
+
+const FASTIFY_CODES: Record<string, Omit<Envelope, 'details' | 'retryAfterSeconds'>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'VALIDATION_ERROR', message: 'Request body is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'VALIDATION_ERROR', message: 'Request body is empty' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported Content-Type' },
@@ -20,9 +42,7 @@ const FASTIFY_CODES: Record<string, Omit<Envelope, 'details' | 'headers'>> = {
 };
 
 function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string; instancePath?: string }> }): Envelope {
-  if (err instanceof AppError) {
-    return { status: err.statusCode, code: err.code, message: err.message, details: err.details, headers: err.headers };
-  }
+  if (err instanceof AppError) return appErrorEnvelope(err);
   if (err.validation) {
     const issues = err.validation.map((v) => ({ path: (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.'), message: v.message ?? 'Invalid value' }));
     return { status: 400, code: 'VALIDATION_ERROR', message: issues[0]?.message ?? 'Invalid request', details: issues };
@@ -32,10 +52,7 @@ function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string;
   if (err instanceof SyntaxError && err.statusCode === 400) {
     return { status: 400, code: 'VALIDATION_ERROR', message: 'Request body is not valid JSON' };
   }
-  if (isUnavailableError(err)) {
-    const e = new ServiceUnavailableError();
-    return { status: 503, code: e.code, message: e.message, headers: e.headers };
-  }
+  if (isUnavailableError(err)) return appErrorEnvelope(new ServiceUnavailableError());
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return { status: err.statusCode, code: 'VALIDATION_ERROR', message: err.message };
   }
@@ -43,7 +60,7 @@ function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string;
 }
 
 export function sendError(reply: FastifyReply, request: FastifyRequest, e: Envelope): FastifyReply {
-  if (e.headers) reply.headers(e.headers);
+  if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.details !== undefined) error.details = e.details;
   if (e.status >= 500) error.requestId = request.id;

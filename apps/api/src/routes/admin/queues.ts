@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../deps.js';
-import { sendError } from '../../plugins/errors.js';
+import { appErrorEnvelope, sendError } from '../../plugins/errors.js';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 const BASIC_CHALLENGE = 'Basic realm="banatie admin"';
@@ -45,5 +45,5 @@ export async function queueDashboardRoutes(app: FastifyInstance, deps: AppDeps):
 
 /** The usual 401 body, plus the Basic challenge that makes a browser ask for the key. */
 function challenge(reply: FastifyReply, request: FastifyRequest, err: UnauthorizedError): FastifyReply {
-  return sendError(reply.header('www-authenticate', BASIC_CHALLENGE), request, { status: err.statusCode, code: err.code, message: err.message });
+  return sendError(reply.header('www-authenticate', BASIC_CHALLENGE), request, appErrorEnvelope(err));
 }
