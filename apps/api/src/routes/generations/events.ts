@@ -1,18 +1,18 @@
 import { generationIdParams, pageQuery } from '@banatie/contracts';
-import { cancelGeneration, generationService, isTerminal, webhookService, type GenerationDto } from '@banatie/core';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { cancelGeneration, generationService, isTerminal, webhookService } from '@banatie/core';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
+import { eventStreams } from '../../lib/sse.js';
 import { projectOf } from '../../plugins/auth.js';
-
-export const HEARTBEAT_MS = 15_000;
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const svc = serviceDeps(deps);
+  const createStream = eventStreams(app);
 
   r.post(
     '/generations/:id/cancel',
@@ -36,40 +36,25 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
     async (request, reply) => {
       const ctx = projectOf(request);
       const read = () => generationService.getGeneration(svc, ctx, request.params.id);
-      let wake: () => void = () => undefined;
-      let changed = false;
+      const stream = createStream(reply);
       // Subscribe before the first read so no change slips between the two (503 if Redis is down).
-      const unsubscribe = await deps.events.subscribe(request.params.id, () => {
-        changed = true;
-        wake();
-      });
-      let current: GenerationDto;
+      const unsubscribe = await deps.events.subscribe(request.params.id, () => stream.notify());
       try {
-        current = await read();
-      } catch (err) {
-        await unsubscribe();
-        throw err;
-      }
-      const stream = openEventStream(reply);
-      try {
-        stream.send(current);
-        while (!isTerminal(current.status) && !stream.closed()) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            if (changed) resolve();
-            stream.onClose(resolve);
-            setTimeout(resolve, HEARTBEAT_MS).unref();
-          });
-          if (stream.closed()) break;
+        let current = await read();
+        stream.open();
+        stream.send('status', current);
+        while (!isTerminal(current.status)) {
+          const signal = await stream.next();
+          if (signal === 'closed') break;
           // On a heartbeat the row is read too: an event published while Redis was away is not lost.
-          const quiet = !changed;
-          changed = false;
           const next = await read();
-          if (next.status !== current.status) stream.send(next);
-          else if (quiet) stream.heartbeat();
+          if (next.status !== current.status) stream.send('status', next);
+          else if (signal === 'heartbeat') stream.heartbeat();
           current = next;
         }
       } catch (err) {
+        // Before the stream opened (the generation is not found…): an ordinary error response.
+        if (!stream.isOpen) throw err;
         request.log.warn({ err }, 'event stream ended by an error');
       } finally {
         await unsubscribe();
@@ -77,37 +62,4 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
       }
     },
   );
-}
-
-/** Takes the response over from Fastify and writes `text/event-stream`. */
-export function openEventStream(reply: FastifyReply) {
-  reply.hijack();
-  const res = reply.raw;
-  let closed = false;
-  const closeListeners: Array<() => void> = [];
-  res.on('close', () => {
-    closed = true;
-    for (const l of closeListeners.splice(0)) l();
-  });
-  res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  let seq = 0;
-  return {
-    send: (g: GenerationDto) => {
-      if (!closed) res.write(`id: ${++seq}\nevent: status\ndata: ${JSON.stringify(g)}\n\n`);
-    },
-    heartbeat: () => {
-      if (!closed) res.write(': keep-alive\n\n');
-    },
-    onClose: (l: () => void) => (closed ? l() : closeListeners.push(l)),
-    closed: () => closed,
-    end: () => {
-      if (!closed) res.end();
-    },
-  };
 }

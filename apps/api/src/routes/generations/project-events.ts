@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { serviceDeps } from '../../lib/service-deps.js';
+import { eventStreams } from '../../lib/sse.js';
 import { projectOf } from '../../plugins/auth.js';
-import { HEARTBEAT_MS, openEventStream } from './events.js';
 
 /**
  * GET /generations/events: every status change of the project's generations as
@@ -16,6 +16,7 @@ import { HEARTBEAT_MS, openEventStream } from './events.js';
 export async function projectGenerationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const svc = serviceDeps(deps);
+  const createStream = eventStreams(app);
 
   r.get(
     '/generations/events',
@@ -23,23 +24,16 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
     async (request, reply) => {
       const ctx = projectOf(request);
       const changed = new Set<string>();
-      let wake: () => void = () => undefined;
+      const stream = createStream(reply);
       const unsubscribe = await deps.events.subscribeProject(ctx.projectId, (event) => {
         changed.add(event.generationId);
-        wake();
+        stream.notify();
       });
-      const stream = openEventStream(reply);
       try {
+        stream.open();
         stream.heartbeat();
-        while (!stream.closed()) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            if (changed.size) resolve();
-            stream.onClose(resolve);
-            setTimeout(resolve, HEARTBEAT_MS).unref();
-          });
-          if (stream.closed()) break;
-          if (!changed.size) {
+        for (let signal = await stream.next(); signal !== 'closed'; signal = await stream.next()) {
+          if (signal === 'heartbeat') {
             stream.heartbeat();
             continue;
           }
@@ -47,7 +41,7 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
           changed.clear();
           for (const id of ids) {
             try {
-              stream.send(await generationService.getGeneration(svc, ctx, id));
+              stream.send('status', await generationService.getGeneration(svc, ctx, id));
             } catch (err) {
               // Deleted meanwhile: nothing to show.
               if (!(err instanceof NotFoundError)) throw err;
