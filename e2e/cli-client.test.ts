@@ -8,64 +8,36 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
 import {
   CLI_ENTRY,
   PNG_SIGNATURE,
   ROOT,
   runCli,
   spawnNode,
-  stopAll,
   waitForTerminal,
-  startApi,
-  startFakeGeminiProcess,
-  startWorker,
   type ApiProcess,
   type CliResult,
   type Env,
   type FakeGeminiProcess,
-  type ManagedProcess,
 } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
+/** A stack as the client CLI sees it. */
 interface Stack {
-  database: TestDatabase;
-  storageDir: string;
+  services: TestStack;
   api: ApiProcess;
-  worker: ManagedProcess;
   key: string;
   /** What the client CLI needs: the key and the API's address, nothing inherited. */
   client: Env;
 }
 
-async function startStack(providerEnv: Env): Promise<Stack> {
-  const [database, storageDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'banatie-e2e-cli-client-'))]);
-  const env: Env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: testQueuePrefix(),
-    STORAGE_DRIVER: 'fs',
-    STORAGE_DIR: storageDir,
-    RATE_LIMIT_PER_HOUR: '0',
-    LOG_LEVEL: 'info', // the worker says "worker ready" at info
-    ...providerEnv,
-  };
-  try {
-    const [created, api, worker] = await Promise.all([runCli(['key', 'create', 'acme/cli', '--json'], env), startApi(env), startWorker(env)]);
-    expect(created.code, created.stderr).toBe(0);
-    const key = (JSON.parse(created.stdout) as { key: string }).key;
-    return { database, storageDir, api, worker, key, client: { BANATIE_API_KEY: key, BANATIE_API_URL: api.url } };
-  } catch (err) {
-    // One process did not start: the others (and the database) must not outlive the test.
-    await stopAll();
-    await Promise.allSettled([database.drop(), rm(storageDir, { recursive: true, force: true })]);
-    throw err;
-  }
+async function startStack(provider: 'local' | 'gemini'): Promise<Stack> {
+  const services = await startTestStack({ provider, key: 'acme/cli' });
+  return { services, api: services.api, key: services.key.key, client: { BANATIE_API_KEY: services.key.key, BANATIE_API_URL: services.api.url } };
 }
 
 async function stopStack(stack: Stack | undefined): Promise<void> {
-  if (!stack) return;
-  await Promise.all([stack.api.stop(), stack.worker.stop()]);
-  await Promise.allSettled([stack.database.drop(), rm(stack.storageDir, { recursive: true, force: true })]);
+  await stack?.services.stop();
 }
 
 /** The one JSON value a `--json` command prints, and nothing else. */
@@ -92,7 +64,7 @@ describe('client CLI against the local provider', () => {
   let workDir: string;
 
   beforeAll(async () => {
-    [stack, workDir] = await Promise.all([startStack({ IMAGE_PROVIDER: 'local' }), mkdtemp(join(tmpdir(), 'banatie-e2e-cli-files-'))]);
+    [stack, workDir] = await Promise.all([startStack('local'), mkdtemp(join(tmpdir(), 'banatie-e2e-cli-files-'))]);
   });
 
   afterAll(async () => {
@@ -250,13 +222,12 @@ describe('client CLI when a generation fails', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    fake = await startFakeGeminiProcess();
-    stack = await startStack({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'fake-gemini-key', GEMINI_BASE_URL: fake.url });
+    stack = await startStack('gemini');
+    fake = stack.services.fake!;
   });
 
   afterAll(async () => {
     await stopStack(stack);
-    await fake?.stop();
   });
 
   it('Ctrl-C while waiting stops the CLI and says the generation goes on', async () => {

@@ -1,19 +1,16 @@
 // The CLI as an operator runs it (SPEC §2 "CLI"): the compiled apps/cli, its
 // exit codes, and exactly what it prints on stdout.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_PG_URL, TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
-import { runCli, startApi, stopAll, type Env } from './helpers/processes.js';
+import { TEST_PG_URL } from '@banatie/testing';
+import { runCli, type Env } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const KEY_PATTERN = /^bnt_[0-9A-Za-z]{40}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const dbName = `banatie_t_cli_${randomBytes(5).toString('hex')}`;
-let storageDir: string;
+let stack: TestStack;
+let dbName: string;
 let env: Env;
 
 async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
@@ -41,37 +38,28 @@ function onlyJsonObject(stdout: string): Record<string, unknown> {
 }
 
 beforeAll(async () => {
-  storageDir = await mkdtemp(join(tmpdir(), 'banatie-e2e-cli-'));
-  env = {
-    DATABASE_URL: `${TEST_PG_URL}/${dbName}`,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: testQueuePrefix(),
-    STORAGE_DRIVER: 'fs',
-    STORAGE_DIR: storageDir,
-    IMAGE_PROVIDER: 'local',
-    RATE_LIMIT_PER_HOUR: '0',
-    LOG_LEVEL: 'warn',
-  };
+  // No database yet: `migrate` creates it. The operator commands' own output is checked, so the services log warnings only.
+  stack = await startTestStack({ database: 'missing', key: false, apis: 0, workers: 0, env: { LOG_LEVEL: 'warn' } });
+  ({ env } = stack);
+  dbName = stack.database.name;
 });
 
 afterAll(async () => {
-  await stopAll();
-  await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await rm(storageDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 describe('cli', () => {
   // The tests below share the database this one creates, in order.
   let created: { key: string; keyId: string; organizationId: string; projectId: string };
   // Started in the background once the database exists; used by the revoke test.
-  let apiStarting: ReturnType<typeof startApi> | undefined;
+  let apiStarting: ReturnType<TestStack['startApi']> | undefined;
 
   it('migrate creates the missing database and is idempotent', async () => {
     expect(await databaseExists(dbName)).toBe(false);
     const first = await runCli(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
     expect(await databaseExists(dbName)).toBe(true);
-    apiStarting = startApi(env);
+    apiStarting = stack.startApi();
     apiStarting.catch(() => undefined); // awaited (and reported) by the revoke test
     const tables = await (async () => {
       const client = new pg.Client({ connectionString: env.DATABASE_URL });

@@ -1,65 +1,30 @@
 // Live URLs across processes: two API instances share one generation per cache
 // key (Redis lock + generation channel), the per-IP limit, and the entries.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
-import {
-  PNG_SIGNATURE,
-  runCli,
-  startApi,
-  startFakeGeminiProcess,
-  startWorker,
-  stopAll,
-  type ApiProcess,
-  type Env,
-  type FakeGeminiProcess,
-} from './helpers/processes.js';
+import { PNG_SIGNATURE, type ApiProcess } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const CONCURRENT = 30;
 
 describe('live URLs with two API processes', () => {
-  let database: TestDatabase;
-  let fake: FakeGeminiProcess;
-  let storageDir: string;
-  let env: Env;
-  const apis: ApiProcess[] = [];
-  let key: string;
+  let stack: TestStack;
+  let apis: ApiProcess[];
 
   beforeAll(async () => {
-    [database, fake, storageDir] = await Promise.all([createTestDatabase(), startFakeGeminiProcess(), mkdtemp(join(tmpdir(), 'banatie-live-e2e-'))]);
+    stack = await startTestStack({ provider: 'gemini', apis: 2, workers: 1, key: 'acme/live', env: { LIVE_MISS_PER_IP_PER_HOUR: '4' } });
     // Slow enough that all requests arrive while the one generation runs.
-    await fake.setDefault({ kind: 'image', delayMs: 1000 });
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
-      STORAGE_DRIVER: 'fs',
-      STORAGE_DIR: storageDir,
-      IMAGE_PROVIDER: 'gemini',
-      GEMINI_API_KEY: 'fake-gemini-key',
-      GEMINI_BASE_URL: fake.url,
-      RATE_LIMIT_PER_HOUR: '0',
-      LIVE_MISS_PER_IP_PER_HOUR: '4',
-      LOG_LEVEL: 'info',
-    };
-    const cli = await runCli(['key', 'create', 'acme/live', '--json'], env);
-    expect(cli.code, cli.stderr).toBe(0);
-    key = JSON.parse(cli.stdout).key;
-    const started = await Promise.all([startApi(env), startApi(env), startWorker(env)]);
-    apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
+    await stack.fake!.setDefault({ kind: 'image', delayMs: 1000 });
+    apis = stack.apis;
   });
 
   afterAll(async () => {
-    await stopAll();
-    await Promise.allSettled([fake?.stop(), database?.drop(), storageDir && rm(storageDir, { recursive: true, force: true })]);
+    await stack?.stop();
   });
 
   const liveUrl = (api: ApiProcess, prompt: string) => `${api.url}/cdn/acme/live/live/hero?prompt=${encodeURIComponent(prompt)}&aspectRatio=16:9`;
 
   async function imageCalls(): Promise<number> {
-    return (await fake.requests()).filter((r) => r.model.toLowerCase().includes('image')).length;
+    return (await stack.fake!.requests()).filter((r) => r.model.toLowerCase().includes('image')).length;
   }
 
   it(`${CONCURRENT} concurrent identical MISSes on both APIs make one generation; all get identical bytes`, async () => {
@@ -77,7 +42,7 @@ describe('live URLs with two API processes', () => {
       expect(r.headers.get('x-image-id')).toBe(responses[0]!.headers.get('x-image-id'));
     }
     expect(await imageCalls()).toBe(1);
-    const generations = await database.db.selectFrom('generations').select(['id', 'live_scope_id']).execute();
+    const generations = await stack.database.db.selectFrom('generations').select(['id', 'live_scope_id']).execute();
     expect(generations).toHaveLength(1);
     expect(generations[0]!.live_scope_id).toEqual(expect.any(String));
 
@@ -91,9 +56,9 @@ describe('live URLs with two API processes', () => {
   });
 
   it('when the API that started a generation dies, another instance delivers it', async () => {
-    await fake.setDefault({ kind: 'image', delayMs: 1500 });
+    await stack.fake!.setDefault({ kind: 'image', delayMs: 1500 });
     const callsBefore = await imageCalls();
-    const doomed = await startApi(env);
+    const doomed = await stack.startApi();
     const survivor = apis[1]!;
     const url = (api: ApiProcess) => `${api.url}/cdn/acme/live/live/hero?prompt=${encodeURIComponent('survives its api')}`;
     let answered = false;
@@ -105,7 +70,7 @@ describe('live URLs with two API processes', () => {
     let row: { id: string } | undefined;
     while (!row) {
       expect(answered, 'the first request must still be waiting').toBe(false);
-      row = await database.db.selectFrom('generations').select('id').where('original_prompt', '=', 'survives its api').executeTakeFirst();
+      row = await stack.database.db.selectFrom('generations').select('id').where('original_prompt', '=', 'survives its api').executeTakeFirst();
       if (!row) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await doomed.stop('SIGKILL');
@@ -118,7 +83,7 @@ describe('live URLs with two API processes', () => {
   });
 
   it('the per-IP miss limit is shared by the two instances', async () => {
-    await fake.setDefault({ kind: 'image' });
+    await stack.fake!.setDefault({ kind: 'image' });
     expect((await fetch(liveUrl(apis[0]!, 'ip one'))).status).toBe(200);
     expect((await fetch(liveUrl(apis[1]!, 'ip two'))).status).toBe(200);
     const refused = await fetch(liveUrl(apis[0]!, 'ip three'));

@@ -1,44 +1,18 @@
 // The whole pipeline as separate processes: API processes, worker processes,
 // the CLI, PostgreSQL, Redis, S3 (s3rver) or the filesystem, and Gemini (the
 // fake server process) or the built-in local provider.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TEST_PG_URL,
-  TEST_REDIS_URL,
-  createTestDatabase,
-  startS3rver,
-  testQueuePrefix,
-  type S3rverHandle,
-  type TestDatabase,
-} from '@banatie/testing';
-import {
-  PNG_SIGNATURE,
-  runCli,
-  startApi,
-  startFakeGeminiProcess,
-  startWorker,
-  stopAll,
-  submitGeneration,
-  waitForTerminal,
-  type ApiProcess,
-  type CliResult,
-  type ManagedProcess,
-  type Env,
-  type FakeGeminiProcess,
-  type GenerationData,
-} from './helpers/processes.js';
+import { PNG_SIGNATURE, runCli, submitGeneration, waitForTerminal, type GenerationData } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const GENERATIONS = 50;
 
+const KEY_PATTERN = /^bnt_[0-9A-Za-z]{40}$/;
+
 function parseKey(stdout: string): { key: string; projectId: string } {
   const created = JSON.parse(stdout) as { key: string; projectId: string };
-  expect(created.key).toMatch(/^bnt_[0-9A-Za-z]{40}$/);
+  expect(created.key).toMatch(KEY_PATTERN);
   return created;
 }
 
@@ -52,57 +26,30 @@ async function fetchPng(url: string): Promise<Buffer> {
 }
 
 describe('two APIs and two workers, Gemini (fake) and S3', () => {
-  let database: TestDatabase;
-  let s3: S3rverHandle;
-  let fake: FakeGeminiProcess;
-  let env: Env;
-  const apis: ApiProcess[] = [];
-  const workers: ManagedProcess[] = [];
-  let keyCli: CliResult;
+  let stack: TestStack;
 
   beforeAll(async () => {
-    [database, s3, fake] = await Promise.all([createTestDatabase(), startS3rver(), startFakeGeminiProcess()]);
+    stack = await startTestStack({
+      storage: 's3',
+      provider: 'gemini',
+      apis: 2,
+      workers: 2,
+      key: 'acme/pipeline',
+      env: { WORKER_CONCURRENCY: '4', GENERATION_ATTEMPTS: '3' },
+    });
     // A small delay per image so the jobs overlap and spread over both workers.
-    await fake.setDefault({ kind: 'image', delayMs: 100 });
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
-      STORAGE_DRIVER: 's3',
-      S3_ENDPOINT: s3.endPoint,
-      S3_PORT: String(s3.port),
-      S3_USE_SSL: 'false',
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: s3.bucket,
-      IMAGE_PROVIDER: 'gemini',
-      GEMINI_API_KEY: 'fake-gemini-key',
-      GEMINI_BASE_URL: fake.url,
-      WORKER_CONCURRENCY: '4',
-      GENERATION_ATTEMPTS: '3',
-      RATE_LIMIT_PER_HOUR: '0',
-      LOG_LEVEL: 'info',
-    };
-    const started = await Promise.all([
-      startApi(env),
-      startApi(env),
-      startWorker(env),
-      startWorker(env),
-      runCli(['key', 'create', 'acme/pipeline', '--json'], env),
-    ]);
-    apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
-    workers.push(started[2] as ManagedProcess, started[3] as ManagedProcess);
-    keyCli = started[4] as CliResult;
+    await stack.fake!.setDefault({ kind: 'image', delayMs: 100 });
   });
 
   afterAll(async () => {
-    await stopAll();
-    await Promise.allSettled([fake?.stop(), s3?.close(), database?.drop()]);
+    await stack?.stop();
   });
 
   it(`runs ${GENERATIONS} generations submitted to both APIs, each exactly once`, async () => {
-    expect(keyCli.code, keyCli.stderr).toBe(0);
-    const { key, projectId } = parseKey(keyCli.stdout);
+    const { apis, workers, database } = stack;
+    const fake = stack.fake!;
+    const { key, projectId } = stack.key;
+    expect(key).toMatch(KEY_PATTERN);
 
     const submitted = await Promise.all(
       Array.from({ length: GENERATIONS }, async (_, i) => {
@@ -164,40 +111,21 @@ describe('two APIs and two workers, Gemini (fake) and S3', () => {
 });
 
 describe('README flow: local provider and filesystem storage', () => {
-  const dbName = `banatie_t_readme_${randomBytes(5).toString('hex')}`;
-  let storageDir: string;
-  let env: Env;
+  let stack: TestStack;
 
   beforeAll(async () => {
-    storageDir = await mkdtemp(join(tmpdir(), 'banatie-e2e-fs-'));
-    env = {
-      DATABASE_URL: `${TEST_PG_URL}/${dbName}`,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
-      STORAGE_DRIVER: 'fs',
-      STORAGE_DIR: storageDir,
-      IMAGE_PROVIDER: 'local',
-      LOG_LEVEL: 'info',
-    };
+    stack = await startTestStack({ database: 'missing', key: false, apis: 0, workers: 0 });
   });
 
   afterAll(async () => {
-    await stopAll();
-    const admin = new pg.Client({ connectionString: `${TEST_PG_URL}/postgres` });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
-    await rm(storageDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('migrate, create a key, submit with Prefer: wait=30, fetch the PNG', async () => {
-    const migrate = await runCli(['migrate'], env);
+    const migrate = await runCli(['migrate'], stack.env);
     expect(migrate.code, migrate.stderr).toBe(0);
     // The key, the API and the worker come up side by side (process start-up dominates).
-    const [cli, api] = await Promise.all([runCli(['key', 'create', 'demo/playground', '--json'], env), startApi(env), startWorker(env)]);
+    const [cli, api] = await Promise.all([runCli(['key', 'create', 'demo/playground', '--json'], stack.env), stack.startApi(), stack.startWorker()]);
     expect(cli.code, cli.stderr).toBe(0);
     const { key } = parseKey(cli.stdout);
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
-import { ROOT, freePort, startApi, startWorker, stopAll, type Env } from './helpers/processes.js';
+import { ROOT, freePort } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const run = promisify(execFile);
 
@@ -92,25 +92,19 @@ describe('what ships', () => {
 });
 
 describe('nodejs_version_info in /metrics', () => {
-  let database: TestDatabase;
-  let env: Env;
-  let storageDir: string;
+  let stack: TestStack;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    storageDir = await mkdtemp(join(tmpdir(), 'banatie-runtime-'));
-    env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: testQueuePrefix(), STORAGE_DIR: storageDir, IMAGE_PROVIDER: 'local' };
+    stack = await startTestStack({ key: false, apis: 0, workers: 0 });
   });
 
   afterAll(async () => {
-    await stopAll();
-    await database?.drop();
-    await rm(storageDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('the API and the worker report node 24', async () => {
     const metricsPort = await freePort();
-    const [api] = await Promise.all([startApi(env), startWorker({ ...env, WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' })]);
+    const [api] = await Promise.all([stack.startApi(), stack.startWorker({ WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' })]);
     for (const url of [`${api.url}/metrics`, `http://127.0.0.1:${metricsPort}/metrics`]) {
       const text = await (await fetch(url)).text();
       expect(text, url).toMatch(/^nodejs_version_info\{version="v24\.[^"]+",major="24",/m);

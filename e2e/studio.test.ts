@@ -2,14 +2,12 @@
 // worker as processes, driven in Debian's headless Chromium by playwright-core
 // (which never downloads a browser; scripts/test.sh installs chromium).
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, createTestDatabase, testQueuePrefix, type TestDatabase } from '@banatie/testing';
-import { ROOT, runCli, startApi, startWorker, stopAll, type ApiProcess, type Env } from './helpers/processes.js';
+import { ROOT, runCli, type ApiProcess, type Env } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
@@ -25,8 +23,7 @@ const imageLoaded = (img: unknown) => (img as LoadedImage).complete && (img as L
 const SCREENSHOTS = process.env.STUDIO_SCREENSHOTS;
 
 describe('Studio in headless Chromium', () => {
-  let database: TestDatabase;
-  let storageDir: string;
+  let stack: TestStack;
   let api: ApiProcess;
   let key: string;
   let keyId: string;
@@ -66,21 +63,9 @@ describe('Studio in headless Chromium', () => {
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/test.sh (installs Debian's chromium) or apt-get install chromium`).toBe(true);
     expect(existsSync(STUDIO_BUILD), 'apps/studio is not built: run npm run build').toBe(true);
-    [database, storageDir] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'banatie-studio-e2e-'))]);
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
-      STORAGE_DRIVER: 'fs',
-      STORAGE_DIR: storageDir,
-      IMAGE_PROVIDER: 'local',
-      RATE_LIMIT_PER_HOUR: '0',
-      LOG_LEVEL: 'info',
-    };
-    const cli = await runCli(['key', 'create', 'acme/studio', '--json'], env);
-    expect(cli.code, cli.stderr).toBe(0);
-    ({ key, keyId } = JSON.parse(cli.stdout));
-    [api] = await Promise.all([startApi(env), startWorker(env)]);
+    stack = await startTestStack({ key: 'acme/studio' });
+    ({ env, api } = stack);
+    ({ key, keyId } = stack.key);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -104,8 +89,7 @@ describe('Studio in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await stopAll();
-    await Promise.allSettled([database?.drop(), storageDir && rm(storageDir, { recursive: true, force: true })]);
+    await stack?.stop();
   });
 
   it('a wrong key shows a clear message and stays on the sign-in screen', async () => {

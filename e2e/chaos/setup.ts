@@ -1,20 +1,13 @@
-// Shared set-up of the chaos scenarios: a database of their own, the fake Gemini
-// server process, a local webhook receiver, fs storage, a project key made by
-// the CLI, and a private redis-server the scenarios may stop and restart.
+// Shared set-up of the chaos scenarios: the e2e stack (a database of its own,
+// the fake Gemini server process, fs storage, a project key made by the CLI)
+// with short locks and sweeps, a local webhook receiver, and a private
+// redis-server the scenarios may stop and restart.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import {
-  TEST_REDIS_URL,
-  createTestDatabase,
-  startWebhookReceiver,
-  testQueuePrefix,
-  type TestDatabase,
-  type WebhookReceiver,
-} from '@banatie/testing';
-import { freePort, runCli, startFakeGeminiProcess, type Env, type FakeGeminiProcess } from '../helpers/processes.js';
+import { startWebhookReceiver, type TestDatabase, type WebhookReceiver } from '@banatie/testing';
+import { freePort, type Env, type FakeGeminiProcess } from '../helpers/processes.js';
+import { startTestStack } from '../helpers/stack.js';
 
 export interface ChaosWorld {
   env: Env;
@@ -27,43 +20,37 @@ export interface ChaosWorld {
   close(): Promise<void>;
 }
 
+/** The scenarios start their API and worker processes themselves (on `env`). */
 export async function startChaosWorld(opts: { redisUrl?: string; env?: Env } = {}): Promise<ChaosWorld> {
-  const [database, fake, receiver, storageDir] = await Promise.all([
-    createTestDatabase(),
-    startFakeGeminiProcess(),
-    startWebhookReceiver(),
-    mkdtemp(join(tmpdir(), 'banatie-chaos-')),
-  ]);
-  const env: Env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: opts.redisUrl ?? TEST_REDIS_URL,
-    QUEUE_PREFIX: testQueuePrefix(),
-    STORAGE_DRIVER: 'fs',
-    STORAGE_DIR: storageDir,
-    IMAGE_PROVIDER: 'gemini',
-    GEMINI_API_KEY: 'fake-gemini-key',
-    GEMINI_BASE_URL: fake.url,
-    GEMINI_TIMEOUT_MS: '120000',
-    WORKER_LOCK_MS: '2000',
-    SWEEP_INTERVAL_MS: '1000',
-    WEBHOOK_ALLOW_PRIVATE: 'true',
-    WEBHOOK_RETRY_BASE_MS: '100',
-    LOG_LEVEL: 'info',
-    ...opts.env,
-  };
-  const cli = await runCli(['key', 'create', 'chaos/site', '--json'], env);
-  expect(cli.code, cli.stderr).toBe(0);
-  const { key, projectId } = JSON.parse(cli.stdout) as { key: string; projectId: string };
+  const receiver = await startWebhookReceiver();
+  const stack = await startTestStack({
+    provider: 'gemini',
+    apis: 0,
+    workers: 0,
+    key: 'chaos/site',
+    redisUrl: opts.redisUrl,
+    env: {
+      GEMINI_TIMEOUT_MS: '120000',
+      WORKER_LOCK_MS: '2000',
+      SWEEP_INTERVAL_MS: '1000',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_RETRY_BASE_MS: '100',
+      ...opts.env,
+    },
+  }).catch(async (err: unknown) => {
+    await receiver.close();
+    throw err;
+  });
   return {
-    env,
-    database,
-    fake,
+    env: stack.env,
+    database: stack.database,
+    fake: stack.fake!,
     receiver,
-    storageDir,
-    key,
-    projectId,
+    storageDir: stack.storageDir!,
+    key: stack.key.key,
+    projectId: stack.key.projectId,
     close: async () => {
-      await Promise.allSettled([fake.stop(), receiver.close(), database.drop(), rm(storageDir, { recursive: true, force: true })]);
+      await Promise.allSettled([stack.stop(), receiver.close()]);
     },
   };
 }

@@ -23,13 +23,9 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh, migrated database per test file, so files run in parallel. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `banatie_t_${randomBytes(6).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+function testDatabase(name: string): TestDatabase {
   const url = `${TEST_PG_URL}/${name}`;
   const db = createDb(url, { max: 5 });
-  await migrateToLatest(db);
   return {
     url,
     name,
@@ -39,6 +35,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
+}
+
+const testDatabaseName = () => `banatie_t_${randomBytes(6).toString('hex')}`;
+
+/** A fresh, migrated database per test file, so files run in parallel. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = testDatabaseName();
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const database = testDatabase(name);
+  await migrateToLatest(database.db);
+  return database;
+}
+
+/**
+ * The name and URL of a database that does not exist yet, for a test that
+ * creates it (`banatie migrate`); `drop` removes it if it was created. `db`
+ * connects only when used.
+ */
+export function reserveTestDatabase(): TestDatabase {
+  return testDatabase(testDatabaseName());
 }
 
 /** A QUEUE_PREFIX of its own per test file, so files share one Redis safely. */
