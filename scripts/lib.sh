@@ -204,6 +204,85 @@ wait_until() {
   return 1
 }
 
+# ----------------------------------------------------------- service ladder
+
+# _ensure_service key=value...: makes a service answer, the same way for every
+# service: it answers? -> a remote URL: stop -> installed here but stopped:
+# start it -> a Docker engine: docker compose -> Debian/Ubuntu as root:
+# apt-get -> one clear message. The service declares only its specifics:
+#   name=      what to call it ("PostgreSQL")
+#   var=       the variable holding its URL (DATABASE_URL); default_url=, default_port=
+#   compose=   its docker-compose.yml service (also the "waiting for" name)
+#   apt=       its Debian package; wanted= what to install yourself ("PostgreSQL 15+")
+#   logs=      where to look when it does not answer (appended to the message)
+#   hooks=     prefix of its functions (each must exist; `:` when nothing to do):
+#     <hooks>_answers URL           it accepts connections
+#     <hooks>_on_found URL          extra checks when it was already running
+#     <hooks>_installed             installed here, and this script may start it
+#     <hooks>_start_installed PORT  starts that installation (dies with its own message)
+#     <hooks>_start_new URL PORT    starts what apt-get just installed (dies likewise)
+#     <hooks>_on_started URL        checks after this script started it (dies likewise)
+#     <hooks>_on_compose            after `docker compose up`: may set url/port and
+#                                   compose_note (they are the ladder's locals)
+#     <hooks>_cannot_start H P      dies with a message of its own, or returns
+_ensure_service() {
+  local name var default_url default_port compose apt wanted logs hooks kv
+  for kv in "$@"; do local "$kv"; done
+  local url="${!var:-$default_url}" host port compose_note=""
+  host="$(url_host "$url")"
+  port="$(url_port "$url" "$default_port")"
+
+  if "${hooks}_answers" "$url"; then
+    log "$name answers at $host:$port"
+    "${hooks}_on_found" "$url"
+    return 0
+  fi
+  if ! is_local_host "$host"; then
+    die "$name at $host:$port ($var) does not answer; start it or point $var at one that runs"
+  fi
+
+  # 1. Installed locally but stopped.
+  if "${hooks}_installed"; then
+    "${hooks}_start_installed" "$port"
+    _service_started "$url"
+    return 0
+  fi
+
+  # 2. A Docker engine: the compose file's service.
+  if docker_engine_up; then
+    log "starting $name with docker compose"
+    docker_compose up -d "$compose" >&2 || die "docker compose up -d $compose failed"
+    "${hooks}_on_compose"
+    wait_until "$compose" $((BANATIE_WAIT_SECONDS * 2)) "${hooks}_answers" "$url" ||
+      die "$name (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs $compose'"
+    log "$name answers at $host:$port (docker compose$compose_note)"
+    return 0
+  fi
+
+  # 3. Debian/Ubuntu as root: install the package.
+  if is_debian_like && is_root; then
+    log "installing $name (apt-get install $apt)"
+    apt_install "$apt" || die "could not install $name with apt-get"
+    hash -r
+    "${hooks}_start_new" "$url" "$port"
+    _service_started "$url"
+    return 0
+  fi
+
+  local why="no Docker engine answers ('docker info' fails)"
+  have docker || why="Docker is not installed"
+  "${hooks}_cannot_start" "$host" "$port"
+  die "$name does not answer at $host:$port ($var) and cannot be started here: $why, and $(is_debian_like && echo 'this script is not running as root' || echo 'this is not Debian/Ubuntu') to install it. Start $wanted yourself (or a Docker engine) and rerun, or set $var."
+}
+
+# Part of _ensure_service (its locals are in scope): waits for a server this script started.
+_service_started() {
+  wait_until "$compose" "$BANATIE_WAIT_SECONDS" "${hooks}_answers" "$1" ||
+    die "$name did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s$logs"
+  "${hooks}_on_started" "$1"
+  log "$name answers at $host:$port"
+}
+
 # ----------------------------------------------------------------- PostgreSQL
 
 # pg_answers URL: the server at URL accepts connections.
@@ -290,67 +369,38 @@ _pg_allow_local_trust() {
     pg_ctlcluster "$ver" "$name" reload >&2
 }
 
-ensure_postgres() {
-  local url="${DATABASE_URL:-$BANATIE_DEFAULT_DATABASE_URL}"
-  local host port
-  host="$(url_host "$url")"
-  port="$(url_port "$url" 5432)"
-
-  if pg_answers "$url"; then
-    log "PostgreSQL answers at $host:$port"
-    return 0
+# PostgreSQL's specifics for _ensure_service.
+_pg_answers() { pg_answers "$1"; }
+_pg_on_found() { :; }
+_pg_installed() { [ -n "$(_pg_clusters)" ] && is_root; }
+_pg_start_installed() {
+  _pg_start_local_cluster "$1" || die "could not start the local PostgreSQL cluster (see /var/log/postgresql/)"
+}
+_pg_start_new() {
+  _pg_start_local_cluster "$2" || die "could not create/start a PostgreSQL cluster (see /var/log/postgresql/)"
+}
+_pg_on_started() {
+  pg_login_ok "$1" || _pg_allow_local_trust || true
+  pg_login_ok "$1" || die "PostgreSQL runs at $host:$port but refuses the login in DATABASE_URL"
+}
+_pg_on_compose() {
+  if [ -z "${DATABASE_URL:-}" ]; then
+    # The container requires the password from docker-compose.yml.
+    export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:${POSTGRES_HOST_PORT:-5432}/banatie"
+    url="$DATABASE_URL"
+    port="$(url_port "$url" 5432)"
   fi
-  if ! is_local_host "$host"; then
-    die "PostgreSQL at $host:$port (DATABASE_URL) does not answer; start it or point DATABASE_URL at one that runs"
-  fi
-
-  # 1. Installed locally but stopped (Debian's postgresql-common).
-  if [ -n "$(_pg_clusters)" ] && is_root; then
-    _pg_start_local_cluster "$port" || die "could not start the local PostgreSQL cluster (see /var/log/postgresql/)"
-    wait_until postgres "$BANATIE_WAIT_SECONDS" pg_answers "$url" ||
-      die "PostgreSQL did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s (see /var/log/postgresql/)"
-    pg_login_ok "$url" || _pg_allow_local_trust || true
-    pg_login_ok "$url" || die "PostgreSQL runs at $host:$port but refuses the login in DATABASE_URL"
-    log "PostgreSQL answers at $host:$port"
-    return 0
-  fi
-
-  # 2. A Docker engine: the compose file's postgres service.
-  if docker_engine_up; then
-    log "starting PostgreSQL with docker compose"
-    docker_compose up -d postgres >&2 || die "docker compose up -d postgres failed"
-    if [ -z "${DATABASE_URL:-}" ]; then
-      # The container requires the password from docker-compose.yml.
-      export DATABASE_URL="postgres://postgres:postgres@127.0.0.1:${POSTGRES_HOST_PORT:-5432}/banatie"
-      url="$DATABASE_URL"
-      port="$(url_port "$url" 5432)"
-    fi
-    wait_until postgres $((BANATIE_WAIT_SECONDS * 2)) pg_answers "$url" ||
-      die "PostgreSQL (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs postgres'"
-    log "PostgreSQL answers at $host:$port (docker compose; DATABASE_URL=$DATABASE_URL)"
-    return 0
-  fi
-
-  # 3. Debian/Ubuntu as root: install the packages.
-  if is_debian_like && is_root; then
-    log "installing PostgreSQL (apt-get install postgresql)"
-    apt_install postgresql || die "could not install PostgreSQL with apt-get"
-    hash -r
-    _pg_start_local_cluster "$port" || die "could not create/start a PostgreSQL cluster (see /var/log/postgresql/)"
-    wait_until postgres "$BANATIE_WAIT_SECONDS" pg_answers "$url" ||
-      die "PostgreSQL did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s (see /var/log/postgresql/)"
-    pg_login_ok "$url" || _pg_allow_local_trust || true
-    pg_login_ok "$url" || die "PostgreSQL runs at $host:$port but refuses the login in DATABASE_URL"
-    log "PostgreSQL answers at $host:$port"
-    return 0
-  fi
-
-  local why="no Docker engine answers ('docker info' fails)"
-  have docker || why="Docker is not installed"
+  compose_note="; DATABASE_URL=$DATABASE_URL"
+}
+_pg_cannot_start() {
   if [ -n "$(_pg_clusters)" ]; then
-    die "PostgreSQL is installed but not running at $host:$port, and this script is not root: start it (e.g. 'sudo pg_ctlcluster <version> main start') and rerun"
+    die "PostgreSQL is installed but not running at $1:$2, and this script is not root: start it (e.g. 'sudo pg_ctlcluster <version> main start') and rerun"
   fi
-  die "PostgreSQL does not answer at $host:$port (DATABASE_URL) and cannot be started here: $why, and $(is_debian_like && echo 'this script is not running as root' || echo 'this is not Debian/Ubuntu') to install it. Start PostgreSQL 15+ yourself (or a Docker engine) and rerun, or set DATABASE_URL."
+}
+
+ensure_postgres() {
+  _ensure_service name=PostgreSQL var=DATABASE_URL default_url="$BANATIE_DEFAULT_DATABASE_URL" default_port=5432 \
+    compose=postgres apt=postgresql wanted='PostgreSQL 15+' logs=' (see /var/log/postgresql/)' hooks=_pg
 }
 
 # ---------------------------------------------------------------------- Redis
@@ -395,61 +445,28 @@ _redis_start_local() {
     --dir "$dir" --logfile "$logfile" >&2
 }
 
+# Redis's specifics for _ensure_service.
+_redis_answers() { redis_answers "$1"; }
+_redis_on_found() { _redis_check_policy "$1"; }
+_redis_installed() { have redis-server; }
+_redis_start_installed() {
+  _redis_start_local "$1" || die "redis-server failed to start"
+}
+_redis_start_new() {
+  # The package may have started its own server already.
+  redis_answers "$1" || _redis_start_installed "$2"
+}
+_redis_on_started() { :; }
+_redis_on_compose() {
+  if [ -z "${REDIS_URL:-}" ] && [ -n "${REDIS_HOST_PORT:-}" ]; then
+    export REDIS_URL="redis://127.0.0.1:$REDIS_HOST_PORT"
+    url="$REDIS_URL"
+    port="$REDIS_HOST_PORT"
+  fi
+}
+_redis_cannot_start() { :; }
+
 ensure_redis() {
-  local url="${REDIS_URL:-$BANATIE_DEFAULT_REDIS_URL}"
-  local host port
-  host="$(url_host "$url")"
-  port="$(url_port "$url" 6379)"
-
-  if redis_answers "$url"; then
-    log "Redis answers at $host:$port"
-    _redis_check_policy "$url"
-    return 0
-  fi
-  if ! is_local_host "$host"; then
-    die "Redis at $host:$port (REDIS_URL) does not answer; start it or point REDIS_URL at one that runs"
-  fi
-
-  # 1. Installed locally but stopped.
-  if have redis-server; then
-    _redis_start_local "$port" || die "redis-server failed to start"
-    wait_until redis "$BANATIE_WAIT_SECONDS" redis_answers "$url" ||
-      die "Redis did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s"
-    log "Redis answers at $host:$port"
-    return 0
-  fi
-
-  # 2. A Docker engine.
-  if docker_engine_up; then
-    log "starting Redis with docker compose"
-    docker_compose up -d redis >&2 || die "docker compose up -d redis failed"
-    if [ -z "${REDIS_URL:-}" ] && [ -n "${REDIS_HOST_PORT:-}" ]; then
-      export REDIS_URL="redis://127.0.0.1:$REDIS_HOST_PORT"
-      url="$REDIS_URL"
-      port="$REDIS_HOST_PORT"
-    fi
-    wait_until redis $((BANATIE_WAIT_SECONDS * 2)) redis_answers "$url" ||
-      die "Redis (docker compose) did not answer at $host:$port within $((BANATIE_WAIT_SECONDS * 2))s: see 'docker compose logs redis'"
-    log "Redis answers at $host:$port (docker compose)"
-    return 0
-  fi
-
-  # 3. Debian/Ubuntu as root: install the package.
-  if is_debian_like && is_root; then
-    log "installing Redis (apt-get install redis-server)"
-    apt_install redis-server || die "could not install Redis with apt-get"
-    hash -r
-    # The package may have started its own server already.
-    if ! redis_answers "$url"; then
-      _redis_start_local "$port" || die "redis-server failed to start"
-    fi
-    wait_until redis "$BANATIE_WAIT_SECONDS" redis_answers "$url" ||
-      die "Redis did not answer at $host:$port within ${BANATIE_WAIT_SECONDS}s"
-    log "Redis answers at $host:$port"
-    return 0
-  fi
-
-  local why="no Docker engine answers ('docker info' fails)"
-  have docker || why="Docker is not installed"
-  die "Redis does not answer at $host:$port (REDIS_URL) and cannot be started here: $why, and $(is_debian_like && echo 'this script is not running as root' || echo 'this is not Debian/Ubuntu') to install it. Start Redis 7 yourself (or a Docker engine) and rerun, or set REDIS_URL."
+  _ensure_service name=Redis var=REDIS_URL default_url="$BANATIE_DEFAULT_REDIS_URL" default_port=6379 \
+    compose=redis apt=redis-server wanted='Redis 7' logs='' hooks=_redis
 }
