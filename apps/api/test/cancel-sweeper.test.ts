@@ -1,7 +1,7 @@
 import { createStatusNotifier, sweepGenerations, systemClock, webhookMessageId, type SweeperDeps } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import {
-  GENERATION_QUEUE,
+  MAX_STALLED_COUNT,
   createGenerationQueue,
   createJobQueue,
   createRedis,
@@ -12,12 +12,12 @@ import {
   type WebhookQueue,
 } from '@banatie/queue';
 import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
-import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSweeper } from '../../worker/src/sweeper.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
+import { startVanishingWorker } from './vanishing-worker.js';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -103,24 +103,14 @@ describe('cancel and sweeper, then one worker settles everything', () => {
 
   it('sweeper fails a processing row whose job stalled out', async () => {
     stalledId = await submit({ prompt: 'stalled job', webhookUrl: `${receiver.url}/stalled` });
-    // The queue gives up on the job without the processor settling the row (what a stall past maxStalledCount does).
-    const failingConnection = createRedis(stack.config.redisUrl, 'worker');
-    const failing = new Worker(
-      GENERATION_QUEUE,
-      async (job) => {
-        if (job.data.generationId !== stalledId) throw new Error('not this one');
-        throw new UnrecoverableError('job stalled more than allowable limit');
-      },
-      { connection: failingConnection, prefix: stack.config.queuePrefix, autorun: false },
-    );
-    const failed = new Promise<void>((resolve) => failing.on('failed', (job) => job?.data.generationId === stalledId && resolve()));
+    // Its workers keep dying, and BullMQ fails the job without the processor settling the row.
     // Only the stalled job is waiting at this point besides the orphan: take it out of the way for a moment.
     const orphanJob = (await jobOf(orphanId))!;
     await orphanJob.remove();
-    failing.run().catch(() => undefined);
-    await failed;
-    await failing.close();
-    failingConnection.disconnect();
+    const vanishing = startVanishingWorker(stack.config, stalledId);
+    const job = await vanishing.failed;
+    await vanishing.close();
+    expect(job.stalledCounter).toBeGreaterThan(MAX_STALLED_COUNT);
     await backdate(stalledId, 'processing');
     const report = await sweepGenerations(sweeperDeps, { staleAfterMs: 60_000 });
     expect(report.failed).toContain(stalledId);

@@ -14,6 +14,7 @@ import {
 import { createImageProvider } from '@banatie/providers';
 import {
   GENERATION_QUEUE,
+  MAX_STALLED_COUNT,
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
   createGenerationQueue,
@@ -93,7 +94,7 @@ export async function startWorkerRuntime(
       prefix: config.queuePrefix,
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockMs,
-      maxStalledCount: 1,
+      maxStalledCount: MAX_STALLED_COUNT,
       // Check for stalled jobs as often as a lock lasts, so a crashed worker's job is taken over after about WORKER_LOCK_MS.
       stalledInterval: config.worker.lockMs,
     },

@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { waitForRedis } from './redis.js';
 import { z } from 'zod';
@@ -22,6 +22,21 @@ export function generationJobOptions(attempts: number): JobsOptions {
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
+}
+
+/**
+ * How often a generation job may lose its worker (crash, hang) and be taken over
+ * by BullMQ's stalled check; once more and BullMQ fails it (the workers' `maxStalledCount`).
+ */
+export const MAX_STALLED_COUNT = 1;
+
+/**
+ * True for a job BullMQ gave up on because its workers kept disappearing: it
+ * stalled more often than MAX_STALLED_COUNT allows (BullMQ's own counter, kept
+ * on the job after it failed).
+ */
+export function hasStalledOut(job: Pick<Job, 'stalledCounter'>): boolean {
+  return job.stalledCounter > MAX_STALLED_COUNT;
 }
 
 /** Deterministic, so a re-enqueue of the same run is a no-op. (BullMQ forbids ':' in ids.) */

@@ -1,5 +1,5 @@
 import type { GenerationJobState, GenerationRun, JobQueue } from '@banatie/core';
-import { enqueueGeneration, generationJobId, isQueueConnected, type GenerationQueue } from './generation.queue.js';
+import { enqueueGeneration, generationJobId, hasStalledOut, isQueueConnected, type GenerationQueue } from './generation.queue.js';
 import { enqueueWebhook, type WebhookQueue } from './webhook.queue.js';
 
 /** States in which BullMQ itself still owns the job (an expired lock is its stalled check's business). */
@@ -30,7 +30,7 @@ export function createJobQueue(queues: { generations: GenerationQueue; webhooks:
       if (!job) return { kind: 'missing' };
       const state = await job.getState();
       if (OWNED_STATES.has(state)) return { kind: 'owned' };
-      if (state === 'failed') return { kind: 'abandoned', stalledOut: /stalled/i.test(job.failedReason ?? ''), reason: job.failedReason ?? null };
+      if (state === 'failed') return { kind: 'abandoned', stalledOut: hasStalledOut(job), reason: job.failedReason ?? null };
       return { kind: 'completed' };
     },
 

@@ -1,5 +1,5 @@
 import { RetryableGenerationError, failGeneration, processGeneration, type ProcessorDeps } from '@banatie/core';
-import { generationJobSchema, type GenerationJobData } from '@banatie/queue';
+import { generationJobSchema, hasStalledOut, type GenerationJobData } from '@banatie/queue';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 
 /** One handler per job: parses the ids and runs one attempt of the generation. */
@@ -26,15 +26,21 @@ export function createGenerateImageHandler(deps: ProcessorDeps, getWorker: () =>
 
 /**
  * The queue gave up on a job without the processor settling the row (a stall
- * past maxStalledCount, or an exhausted job): mark the generation failed.
+ * past MAX_STALLED_COUNT, which BullMQ fails with an UnrecoverableError, or an
+ * exhausted job): mark the generation failed.
  */
-export async function onGenerationJobFailed(deps: ProcessorDeps, job: Job<GenerationJobData> | undefined, err: Error): Promise<void> {
+export async function onGenerationJobFailed(
+  deps: Pick<ProcessorDeps, 'db' | 'clock' | 'onStatusChange' | 'logger'>,
+  job: Job<GenerationJobData> | undefined,
+  err: Error,
+): Promise<void> {
   if (!job) return;
-  const exhausted = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
+  const stalledOut = hasStalledOut(job);
+  const exhausted = stalledOut || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
   if (!exhausted) return;
   const parsed = generationJobSchema.safeParse(job.data);
   if (!parsed.success) return;
   const code = err instanceof RetryableGenerationError ? err.code : 'INTERNAL_ERROR';
-  const message = /stalled/i.test(err.message) ? 'The worker processing this generation stopped responding' : err.message;
+  const message = stalledOut ? 'The worker processing this generation stopped responding' : err.message;
   await failGeneration(deps, parsed.data, code, message);
 }
