@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { CreatedKey } from '@banatie/core';
 import {
   TEST_REDIS_URL,
   createTestDatabase,
@@ -45,16 +46,6 @@ export interface TestStackOptions {
   env?: Env;
 }
 
-/** What `banatie key create <org>/<project> --json` prints. */
-export interface CreatedKey {
-  key: string;
-  keyId: string;
-  organizationId: string;
-  projectId: string;
-  orgSlug: string;
-  projectSlug: string;
-}
-
 export interface TestStack {
   /** The environment of every process of the stack (and of the operator CLI). */
   env: Env;
@@ -67,6 +58,7 @@ export interface TestStack {
   workers: ManagedProcess[];
   /** The first API. */
   readonly api: ApiProcess;
+  /** What `banatie key create <org>/<project> --json` printed. */
   readonly key: CreatedKey;
   /** One more API (or worker) on the stack's environment, plus `env`; stopped with the stack. */
   startApi(env?: Env): Promise<ApiProcess>;
