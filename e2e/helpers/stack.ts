@@ -67,6 +67,12 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a process of the stack may take to come up: a guard against a hang,
+ * not a speed check (several processes start at once, on a machine that may be busy).
+ */
+const START_TIMEOUT_MS = 60_000;
+
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const processes: ManagedProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -121,11 +127,12 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     };
     const apis: ApiProcess[] = [];
     const workers: ManagedProcess[] = [];
-    const startOneApi = (extra: Env = {}) => tracked(startApi({ ...env, ...extra })).then((p) => (apis.push(p), p));
-    const startOneWorker = (extra: Env = {}) => tracked(startWorker({ ...env, ...extra })).then((p) => (workers.push(p), p));
+    const startOneApi = (extra: Env = {}) => tracked(startApi({ ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS })).then((p) => (apis.push(p), p));
+    const startOneWorker = (extra: Env = {}) => tracked(startWorker({ ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS })).then((p) => (workers.push(p), p));
     const keySlug = opts.key ?? 'acme/site';
-    const [key] = await allStarted([
-      keySlug === false ? null : createKey(keySlug, env),
+    // The key first: on a busy machine, every process starting at once makes each start slowly.
+    const key = keySlug === false ? null : await createKey(keySlug, env);
+    await allStarted([
       ...Array.from({ length: opts.apis ?? 1 }, () => startOneApi()),
       ...Array.from({ length: opts.workers ?? 1 }, () => startOneWorker()),
     ]);
