@@ -50,6 +50,7 @@ export async function startWorkerRuntime(
 ): Promise<WorkerRuntime> {
   const db = createDb(config.databaseUrl, {
     max: config.databasePoolMax ?? Math.min(config.worker.concurrency + 2, 50),
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
     onError: (err) => logger.warn({ err }, 'postgres pool error'),
   });
   const storage = overrides.storage ?? createObjectStorage(config.storage);
