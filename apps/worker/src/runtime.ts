@@ -8,6 +8,7 @@ import {
   providerMetrics,
   startMetricsServer,
   webhookMetrics,
+  type HealthReport,
   type MetricsServer,
   type Registry,
 } from '@banatie/metrics';
@@ -141,7 +142,13 @@ export async function startWorkerRuntime(
       staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
     },
   );
-  const metricsServer = await serveMetrics(metrics, config, logger);
+  // Liveness: both job loops still run (BullMQ stops one only on close or a fatal error); closing counts as alive.
+  let closing = false;
+  const health = () => ({
+    ok: closing || (worker.isRunning() && webhookWorker.isRunning()),
+    detail: { generations: worker.isRunning() ? 'running' : 'stopped', webhooks: webhookWorker.isRunning() ? 'running' : 'stopped', redis: connection.status },
+  });
+  const metricsServer = await serveMetrics(metrics, config, logger, health);
   logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
@@ -151,6 +158,7 @@ export async function startWorkerRuntime(
     metrics,
     metricsServer,
     close: async (deadlineMs = 5 * 60_000) => {
+      closing = true;
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
       const finished = await Promise.race([
@@ -169,13 +177,13 @@ export async function startWorkerRuntime(
 }
 
 /**
- * Serves /metrics on HOST:WORKER_METRICS_PORT. A port already taken (a second
+ * Serves /metrics and /health on HOST:WORKER_METRICS_PORT. A port already taken (a second
  * worker on the same host with the same setting) costs the metrics, not the worker.
  */
-async function serveMetrics(registry: Registry, config: Config, logger: Logger): Promise<MetricsServer | null> {
+async function serveMetrics(registry: Registry, config: Config, logger: Logger, health: () => HealthReport): Promise<MetricsServer | null> {
   if (config.worker.metricsPort === 0) return null;
   try {
-    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort });
+    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort, health });
   } catch (err) {
     logger.error(
       { err: (err as Error).message, port: config.worker.metricsPort },

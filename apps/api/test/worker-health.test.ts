@@ -1,0 +1,43 @@
+// The worker's liveness probe: GET /health on its metrics listener
+// (WORKER_METRICS_PORT), used by the Kubernetes manifests.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../e2e/helpers/processes.js';
+import { startStack, type Stack } from './harness.js';
+
+let stack: Stack;
+let port: number;
+
+beforeAll(async () => {
+  port = await freePort();
+  stack = await startStack({ env: { HOST: '127.0.0.1', WORKER_METRICS_PORT: String(port) } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const health = async () => {
+  const res = await fetch(`http://127.0.0.1:${port}/health`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, cache: res.headers.get('cache-control') };
+};
+
+describe('worker GET /health', () => {
+  it('200 while both job loops run', async () => {
+    expect(await health()).toEqual({
+      status: 200,
+      body: { status: 'ok', generations: 'running', webhooks: 'running', redis: 'ready' },
+      cache: 'no-store',
+    });
+  });
+
+  it('503 once a job loop has stopped (restart the process)', async () => {
+    await stack.worker!.webhookWorker.close();
+    expect(await health()).toMatchObject({ status: 503, body: { status: 'down', generations: 'running', webhooks: 'stopped' } });
+  });
+
+  it('a worker that is shutting down still counts as alive', async () => {
+    const closing = stack.worker!.close(10_000);
+    expect((await health()).status).toBe(200);
+    await closing;
+  });
+});
