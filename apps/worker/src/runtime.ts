@@ -31,6 +31,9 @@ import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
 
+/** How long a stopping worker lets its jobs in flight finish (the Kubernetes grace period outlasts it). */
+export const WORKER_SHUTDOWN_DEADLINE_MS = 5 * 60_000;
+
 export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
   webhookWorker: Worker<WebhookJobData>;
@@ -157,7 +160,7 @@ export async function startWorkerRuntime(
     sweeper,
     metrics,
     metricsServer,
-    close: async (deadlineMs = 5 * 60_000) => {
+    close: async (deadlineMs = WORKER_SHUTDOWN_DEADLINE_MS) => {
       closing = true;
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
