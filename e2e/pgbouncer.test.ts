@@ -64,8 +64,7 @@ describe('two APIs and a worker behind PgBouncer (transaction pooling)', () => {
     const cli = await runCli(['key', 'create', 'acme/pooled', '--json'], env);
     expect(cli.code, cli.stderr).toBe(0);
     key = JSON.parse(cli.stdout).key;
-    // Generous start-up deadlines: the suite runs many stacks at once on two cores.
-    const started = await Promise.all([startApi(env, { timeoutMs: 60_000 }), startApi(env, { timeoutMs: 60_000 }), startWorker(env, { timeoutMs: 60_000 })]);
+    const started = await Promise.all([startApi(env), startApi(env), startWorker(env)]);
     apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
   });
 
