@@ -9,7 +9,7 @@ let port: number;
 
 beforeAll(async () => {
   port = await freePort();
-  stack = await startStack({ env: { HOST: '127.0.0.1', WORKER_METRICS_PORT: String(port) } });
+  stack = await startStack({ provider: 'gemini', env: { HOST: '127.0.0.1', WORKER_METRICS_PORT: String(port), GEMINI_TIMEOUT_MS: '30000' } });
 });
 
 afterAll(async () => {
@@ -35,9 +35,23 @@ describe('worker GET /health', () => {
     expect(await health()).toMatchObject({ status: 503, body: { status: 'down', generations: 'running', webhooks: 'stopped' } });
   });
 
-  it('a worker that is shutting down still counts as alive', async () => {
-    const closing = stack.worker!.close(10_000);
+  it('a worker that is shutting down (finishing a job) still counts as alive', async () => {
+    // A job in flight (its image call takes 6 s) keeps the shutdown going.
+    stack.fake!.script({ kind: 'image', delayMs: 6000 });
+    const res = await stack.app.inject({
+      method: 'POST',
+      url: '/api/v1/generations',
+      headers: { 'x-api-key': stack.key.key },
+      payload: { prompt: 'in flight during shutdown', autoEnhance: false },
+    });
+    const id = res.json().data.id as string;
+    while ((await stack.db.selectFrom('generations').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status !== 'processing') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const closing = stack.worker!.close(20_000);
     expect((await health()).status).toBe(200);
-    await closing;
+    expect(await closing).toBe(true);
+    const row = await stack.db.selectFrom('generations').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('success');
   });
 });
