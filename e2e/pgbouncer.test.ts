@@ -3,74 +3,42 @@
 // transaction) and DATABASE_DIRECT_URL at PostgreSQL for the session the API's
 // LISTEN needs. Submits, processing, polls and waits, webhooks, live MISS and
 // HIT, and a live-cache invalidation that has to cross instances via LISTEN.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TEST_REDIS_URL,
-  createTestDatabase,
-  startPgBouncer,
-  startWebhookReceiver,
-  testQueuePrefix,
-  type PgBouncerHandle,
-  type TestDatabase,
-  type WebhookReceiver,
-} from '@banatie/testing';
-import {
-  PNG_SIGNATURE,
-  runCli,
-  startApi,
-  startWorker,
-  stopAll,
-  submitGeneration,
-  waitForTerminal,
-  type ApiProcess,
-  type Env,
-} from './helpers/processes.js';
+import { startPgBouncer, startWebhookReceiver, type PgBouncerHandle, type TestDatabase, type WebhookReceiver } from '@banatie/testing';
+import { PNG_SIGNATURE, submitGeneration, waitForTerminal, type ApiProcess } from './helpers/processes.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
 const SUBMITS = 12;
 
 describe('two APIs and a worker behind PgBouncer (transaction pooling)', () => {
+  let stack: TestStack;
   let database: TestDatabase;
   let bouncer: PgBouncerHandle;
   let receiver: WebhookReceiver;
-  let storageDir: string;
-  let env: Env;
-  const apis: ApiProcess[] = [];
+  let apis: ApiProcess[];
   let key: string;
 
   beforeAll(async () => {
     // A small pool, so server connections are shared between clients as in production.
-    [database, bouncer, receiver, storageDir] = await Promise.all([
-      createTestDatabase(),
-      startPgBouncer({ poolSize: 4 }),
-      startWebhookReceiver(),
-      mkdtemp(join(tmpdir(), 'banatie-pgbouncer-e2e-')),
-    ]);
-    env = {
-      DATABASE_URL: bouncer.url(database.name),
-      DATABASE_DIRECT_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
-      STORAGE_DRIVER: 'fs',
-      STORAGE_DIR: storageDir,
-      IMAGE_PROVIDER: 'local',
-      RATE_LIMIT_PER_HOUR: '0',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WORKER_CONCURRENCY: '4',
-      LOG_LEVEL: 'info',
-    };
-    const cli = await runCli(['key', 'create', 'acme/pooled', '--json'], env);
-    expect(cli.code, cli.stderr).toBe(0);
-    key = JSON.parse(cli.stdout).key;
-    const started = await Promise.all([startApi(env), startApi(env), startWorker(env)]);
-    apis.push(started[0] as ApiProcess, started[1] as ApiProcess);
+    [bouncer, receiver] = await Promise.all([startPgBouncer({ poolSize: 4 }), startWebhookReceiver()]);
+    stack = await startTestStack({
+      apis: 2,
+      workers: 1,
+      key: 'acme/pooled',
+      env: (db) => ({
+        DATABASE_URL: bouncer.url(db.name),
+        DATABASE_DIRECT_URL: db.url,
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WORKER_CONCURRENCY: '4',
+      }),
+    });
+    ({ database, apis } = stack);
+    key = stack.key.key;
   });
 
   afterAll(async () => {
-    await stopAll();
-    await Promise.allSettled([bouncer?.close(), receiver?.close(), database?.drop(), storageDir && rm(storageDir, { recursive: true, force: true })]);
+    await stack?.stop();
+    await Promise.allSettled([bouncer?.close(), receiver?.close()]);
   });
 
   it(`${SUBMITS} generations: submitted, processed, polled with Prefer: wait, each webhook delivered once`, async () => {

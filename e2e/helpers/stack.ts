@@ -42,8 +42,8 @@ export interface TestStackOptions {
   database?: 'migrated' | 'missing';
   /** Default: the shared test Redis (TEST_REDIS_URL). */
   redisUrl?: string;
-  /** Variables for every process, over the defaults. */
-  env?: Env;
+  /** Variables for every process, over the defaults; a function gets the stack's database (e.g. to reach it through a pooler). */
+  env?: Env | ((database: TestDatabase) => Env);
 }
 
 export interface TestStack {
@@ -66,12 +66,6 @@ export interface TestStack {
   /** Stops the stack's processes, then drops the database and removes the storage. */
   stop(): Promise<void>;
 }
-
-/**
- * How long a process of the stack may take to come up: a guard against a hang,
- * not a speed check (several processes start at once, on a machine that may be busy).
- */
-const START_TIMEOUT_MS = 60_000;
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const processes: ManagedProcess[] = [];
@@ -123,12 +117,12 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       RATE_LIMIT_PER_HOUR: '0',
       // The worker says "worker ready" at info.
       LOG_LEVEL: 'info',
-      ...opts.env,
+      ...(typeof opts.env === 'function' ? opts.env(database) : opts.env),
     };
     const apis: ApiProcess[] = [];
     const workers: ManagedProcess[] = [];
-    const startOneApi = (extra: Env = {}) => tracked(startApi({ ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS })).then((p) => (apis.push(p), p));
-    const startOneWorker = (extra: Env = {}) => tracked(startWorker({ ...env, ...extra }, { timeoutMs: START_TIMEOUT_MS })).then((p) => (workers.push(p), p));
+    const startOneApi = (extra: Env = {}) => tracked(startApi({ ...env, ...extra })).then((p) => (apis.push(p), p));
+    const startOneWorker = (extra: Env = {}) => tracked(startWorker({ ...env, ...extra })).then((p) => (workers.push(p), p));
     const keySlug = opts.key ?? 'acme/site';
     // The key first: on a busy machine, every process starting at once makes each start slowly.
     const key = keySlug === false ? null : await createKey(keySlug, env);
