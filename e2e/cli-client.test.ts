@@ -32,7 +32,10 @@ interface Stack {
   storageDir: string;
   api: ApiProcess;
   worker: ManagedProcess;
+  /** A standard key (the default): what the client CLI runs with. */
   key: string;
+  /** An admin key of the same project, for setting things up (live scopes). */
+  adminKey: string;
   /** What the client CLI needs: the key and the API's address, nothing inherited. */
   client: Env;
 }
@@ -53,7 +56,10 @@ async function startStack(providerEnv: Env): Promise<Stack> {
     const [created, api, worker] = await Promise.all([runCli(['key', 'create', 'acme/cli', '--json'], env), startApi(env), startWorker(env)]);
     expect(created.code, created.stderr).toBe(0);
     const key = (JSON.parse(created.stdout) as { key: string }).key;
-    return { database, storageDir, api, worker, key, client: { BANATIE_API_KEY: key, BANATIE_API_URL: api.url } };
+    const createdAdmin = await runCli(['key', 'create', 'acme/cli', '--role', 'admin', '--json'], env);
+    expect(createdAdmin.code, createdAdmin.stderr).toBe(0);
+    const adminKey = (JSON.parse(createdAdmin.stdout) as { key: string }).key;
+    return { database, storageDir, api, worker, key, adminKey, client: { BANATIE_API_KEY: key, BANATIE_API_URL: api.url } };
   } catch (err) {
     // One process did not start: the others (and the database) must not outlive the test.
     await stopAll();
@@ -178,7 +184,8 @@ describe('client CLI against the local provider', () => {
   it('live sign gives a URL that a requireSignature scope serves, and the scope refuses it unsigned', async () => {
     const res = await fetch(`${stack.api.url}/api/v1/live/scopes`, {
       method: 'POST',
-      headers: { 'x-api-key': stack.key, 'content-type': 'application/json' },
+      // Managing scopes needs an admin key; the CLI's standard key signs (on the server) all the same.
+      headers: { 'x-api-key': stack.adminKey, 'content-type': 'application/json' },
       body: JSON.stringify({ slug: 'signed', requireSignature: true }),
     });
     expect(res.status, await res.clone().text()).toBe(201);

@@ -51,7 +51,8 @@ export async function startChaosWorld(opts: { redisUrl?: string; env?: Env } = {
     LOG_LEVEL: 'info',
     ...opts.env,
   };
-  const cli = await runCli(['key', 'create', 'chaos/site', '--json'], env);
+  // Admin: the tests read the webhook secret.
+  const cli = await runCli(['key', 'create', 'chaos/site', '--role', 'admin', '--json'], env);
   expect(cli.code, cli.stderr).toBe(0);
   const { key, projectId } = JSON.parse(cli.stdout) as { key: string; projectId: string };
   return {

@@ -194,7 +194,8 @@ describe('live scopes and live URLs', () => {
 
   it('a URL signed by live.sign is served on a scope that requires signatures; tampered or unsigned ones get 403', async () => {
     await client.live.scopes.create({ slug: 'signed', requireSignature: true });
-    const { liveSigningSecret: secret, orgSlug, slug } = await client.project.get();
+    const { liveSigningSecret, orgSlug, slug } = await client.project.get();
+    const secret = liveSigningSecret!;
     const params = { org: orgSlug, project: slug, scope: 'signed', prompt: 'a signed lighthouse & a "quoted" word', aspectRatio: '4:3' as const, autoEnhance: false };
     const expiresAt = Math.floor(Date.now() / 1000) + 600;
     const signed = await client.live.sign({ ...params, secret, expiresAt });
