@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signLiveUrl } from '@banatie/core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL, createTestDatabase, startWebhookReceiver, testQueuePrefix, type ReceivedWebhook, type TestDatabase, type WebhookReceiver } from '@banatie/testing';
@@ -104,6 +105,28 @@ describe('keys and secrets with two API processes and a worker', () => {
     expect(String(delivery!.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verifies(before.webhookSecret, delivery!)).toBe(true);
     expect(verifies(after.webhookSecret, delivery!)).toBe(true);
+  });
+
+  it('a live rotation made through one API: the other accepts the old signature until the grace period ends, then refuses it', async () => {
+    const scope = await call(a, 'POST', '/api/v1/live/scopes', admin, { slug: 'signed', requireSignature: true });
+    expect(scope.status, JSON.stringify(scope.body)).toBe(201);
+    const old = (await project(a)).liveSigningSecret as string;
+    const signed = (api: ApiProcess, prompt: string, secret: string) => signLiveUrl(`${api.url}/cdn/acme/site/live/signed?prompt=${encodeURIComponent(prompt)}`, secret);
+
+    const rotated = await call(a, 'POST', '/api/v1/project/secrets/rotate', admin, { secret: 'live', graceSeconds: 5 });
+    expect(rotated.status).toBe(200);
+    const fresh = rotated.body.data.liveSigningSecret as string;
+    // B starts the generation (the worker makes it) for a URL signed with the old secret.
+    const during = await fetch(signed(b, 'a mill pond, old secret, in the grace period', old));
+    expect(during.status, await during.clone().text()).toBe(200);
+    expect(during.headers.get('x-cache-status')).toBe('MISS');
+
+    await eventually('the grace period to end', async () => ((await project(b)).secrets.live.previousSecretExpiresAt === null ? true : undefined));
+    const after = await fetch(signed(b, 'a mill pond, old secret, after the grace period', old));
+    expect(after.status).toBe(403);
+    expect(((await after.json()) as any).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } });
+    const resigned = await fetch(signed(a, 'a mill pond, old secret, after the grace period', fresh));
+    expect(resigned.status, await resigned.clone().text()).toBe(200);
   });
 
   it('a key revoked through one API is refused by the other, which had it cached', async () => {

@@ -6,15 +6,9 @@ import type { ProjectWithOrg } from '@banatie/db';
  * or verifies reads them from PostgreSQL when it needs them, so every API
  * instance and worker sees a rotation at once.
  */
-type SecretColumns = Pick<
-  ProjectWithOrg,
-  | 'webhookSecret'
-  | 'previousWebhookSecret'
-  | 'previousWebhookSecretExpiresAt'
-  | 'liveSigningSecret'
-  | 'previousLiveSigningSecret'
-  | 'previousLiveSigningSecretExpiresAt'
->;
+type WebhookSecretColumns = Pick<ProjectWithOrg, 'webhookSecret' | 'previousWebhookSecret' | 'previousWebhookSecretExpiresAt'>;
+type LiveSecretColumns = Pick<ProjectWithOrg, 'liveSigningSecret' | 'previousLiveSigningSecret' | 'previousLiveSigningSecretExpiresAt'>;
+type SecretColumns = WebhookSecretColumns & LiveSecretColumns;
 
 /** The replaced secret's expiry, or null when there is none or its grace period is over. */
 function graceEnd(expiresAt: Date | null, now: Date): Date | null {
@@ -26,12 +20,12 @@ function validSecrets(current: string, previous: string | null, previousExpiresA
 }
 
 /** Secrets a webhook sent now is signed with: the current one first. */
-export function webhookSigningSecrets(p: SecretColumns, now: Date): string[] {
+export function webhookSigningSecrets(p: WebhookSecretColumns, now: Date): string[] {
   return validSecrets(p.webhookSecret, p.previousWebhookSecret, p.previousWebhookSecretExpiresAt, now);
 }
 
 /** Secrets a live URL signature is accepted with now: the current one first. */
-export function liveSigningSecrets(p: SecretColumns, now: Date): string[] {
+export function liveSigningSecrets(p: LiveSecretColumns, now: Date): string[] {
   return validSecrets(p.liveSigningSecret, p.previousLiveSigningSecret, p.previousLiveSigningSecretExpiresAt, now);
 }
 
