@@ -6,7 +6,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Hooks start whole stacks (databases, several processes): slow on a loaded two-core machine.
+    hookTimeout: 120_000,
     pool: 'forks',
   },
 });

@@ -23,6 +23,11 @@ ensure_apt_package docker-compose docker-compose ||
 ensure_apt_package chromium chromium ||
   warn "chromium is missing: e2e/studio.test.ts will fail"
 
+# packages/db and e2e/pgbouncer.test.ts put Debian's PgBouncer (transaction
+# pooling) in front of PostgreSQL; the tests start their own on a free port.
+ensure_apt_package pgbouncer pgbouncer ||
+  warn "pgbouncer is missing: the PgBouncer tests will fail"
+
 log "building (npm run build)"
 npm run --silent build
 log "type-checking the tests (tsconfig.tests.json)"

@@ -20,9 +20,18 @@ const CONFIG_VARS = [
   'GEMINI_IMAGE_MODEL', 'GEMINI_TEXT_MODEL', 'GEMINI_TIMEOUT_MS', 'WORKER_CONCURRENCY',
   'GENERATION_ATTEMPTS', 'WORKER_LOCK_MS', 'SWEEP_INTERVAL_MS', 'RATE_LIMIT_PER_HOUR',
   'LIVE_MISS_PER_IP_PER_HOUR', 'LIVE_WAIT_TIMEOUT_MS', 'LIVE_HIT_FLUSH_MS', 'LIVE_CACHE_MAX_BYTES', 'WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_ALLOW_PRIVATE', 'TRUST_PROXY', 'LOG_LEVEL', 'WORKER_METRICS_PORT',
+  'DATABASE_DIRECT_URL', 'DATABASE_STATEMENT_TIMEOUT_MS', 'DATABASE_URL_FILE', 'DATABASE_DIRECT_URL_FILE', 'REDIS_URL_FILE',
+  'S3_ACCESS_KEY_FILE', 'S3_SECRET_KEY_FILE', 'GEMINI_API_KEY_FILE',
 ];
 
 export type Env = Record<string, string | undefined>;
+
+/**
+ * How long a spawned API or worker may take to come up. Generous: on a shared
+ * two-core machine under load (other suites, benches) three processes importing
+ * their modules at once took ~30 s; a process that never starts still fails.
+ */
+const START_DEADLINE_MS = 60_000;
 
 /** The inherited environment without any service configuration, plus `env`. */
 export function processEnv(env: Env = {}): NodeJS.ProcessEnv {
@@ -179,7 +188,7 @@ export async function startApi(env: Env, opts: { timeoutMs?: number } = {}): Pro
     const url = `http://127.0.0.1:${port}`;
     const p = spawnNode(API_ENTRY, [], { HOST: '127.0.0.1', PUBLIC_BASE_URL: url, ...env, PORT: String(port) });
     try {
-      await untilReady('api', p, (signal) => pollHealth(url, signal), opts.timeoutMs ?? 20_000);
+      await untilReady('api', p, (signal) => pollHealth(url, signal), opts.timeoutMs ?? START_DEADLINE_MS);
       return Object.assign(p, { url, port });
     } catch (err) {
       lastError = err;
@@ -210,7 +219,7 @@ export async function startWorker(env: Env, opts: { timeoutMs?: number } = {}): 
   const p = spawnNode(WORKER_ENTRY, [], env, (line, stream) => {
     if (stream === 'stdout' && parseJsonLine(line)?.msg === 'worker ready') onReady();
   });
-  await untilReady('worker', p, () => ready, opts.timeoutMs ?? 20_000);
+  await untilReady('worker', p, () => ready, opts.timeoutMs ?? START_DEADLINE_MS);
   return p;
 }
 

@@ -19,7 +19,11 @@ const API_KEY_CACHE_TTL_MS = 15_000;
 
 /** Wires real adapters from the configuration. */
 export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
-  const db = createDb(config.databaseUrl, { max: config.databasePoolMax ?? 20, onError: (err) => logger.warn({ err }, 'postgres pool error') });
+  const db = createDb(config.databaseUrl, {
+    max: config.databasePoolMax ?? 20,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    onError: (err) => logger.warn({ err }, 'postgres pool error'),
+  });
   const redis = createRedis(config.redisUrl, 'producer');
   const subscriber = createRedis(config.redisUrl, 'subscriber');
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {
@@ -47,7 +51,8 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     hitFlushMs: config.live.hitFlushMs,
     hotCacheBytes: config.live.cacheMaxBytes,
   });
-  const liveChanges = listenForLiveChanges(config.databaseUrl, {
+  // LISTEN needs a session of its own: never through a transaction-mode pooler.
+  const liveChanges = listenForLiveChanges(config.databaseDirectUrl, {
     onChange: (payload) => live.invalidate(payload),
     onReset: () => live.reset(),
     onError: (err) => logger.warn({ err: err.message }, 'live invalidation listener error'),

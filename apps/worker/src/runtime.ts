@@ -8,6 +8,7 @@ import {
   providerMetrics,
   startMetricsServer,
   webhookMetrics,
+  type HealthReport,
   type MetricsServer,
   type Registry,
 } from '@banatie/metrics';
@@ -30,6 +31,9 @@ import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
 
+/** How long a stopping worker lets its jobs in flight finish (the Kubernetes grace period outlasts it). */
+export const WORKER_SHUTDOWN_DEADLINE_MS = 5 * 60_000;
+
 export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
   webhookWorker: Worker<WebhookJobData>;
@@ -50,6 +54,7 @@ export async function startWorkerRuntime(
 ): Promise<WorkerRuntime> {
   const db = createDb(config.databaseUrl, {
     max: config.databasePoolMax ?? Math.min(config.worker.concurrency + 2, 50),
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
     onError: (err) => logger.warn({ err }, 'postgres pool error'),
   });
   const storage = overrides.storage ?? createObjectStorage(config.storage);
@@ -140,7 +145,13 @@ export async function startWorkerRuntime(
       staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
     },
   );
-  const metricsServer = await serveMetrics(metrics, config, logger);
+  // Liveness: both job loops still run (BullMQ stops one only on close or a fatal error); closing counts as alive.
+  let closing = false;
+  const health = () => ({
+    ok: closing || (worker.isRunning() && webhookWorker.isRunning()),
+    detail: { generations: worker.isRunning() ? 'running' : 'stopped', webhooks: webhookWorker.isRunning() ? 'running' : 'stopped', redis: connection.status },
+  });
+  const metricsServer = await serveMetrics(metrics, config, logger, health);
   logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
@@ -149,7 +160,8 @@ export async function startWorkerRuntime(
     sweeper,
     metrics,
     metricsServer,
-    close: async (deadlineMs = 5 * 60_000) => {
+    close: async (deadlineMs = WORKER_SHUTDOWN_DEADLINE_MS) => {
+      closing = true;
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
       const finished = await Promise.race([
@@ -168,13 +180,13 @@ export async function startWorkerRuntime(
 }
 
 /**
- * Serves /metrics on HOST:WORKER_METRICS_PORT. A port already taken (a second
+ * Serves /metrics and /health on HOST:WORKER_METRICS_PORT. A port already taken (a second
  * worker on the same host with the same setting) costs the metrics, not the worker.
  */
-async function serveMetrics(registry: Registry, config: Config, logger: Logger): Promise<MetricsServer | null> {
+async function serveMetrics(registry: Registry, config: Config, logger: Logger, health: () => HealthReport): Promise<MetricsServer | null> {
   if (config.worker.metricsPort === 0) return null;
   try {
-    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort });
+    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort, health });
   } catch (err) {
     logger.error(
       { err: (err as Error).message, port: config.worker.metricsPort },

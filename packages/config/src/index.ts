@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const bool = z
@@ -28,6 +29,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/banatie'),
+  DATABASE_DIRECT_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0).default(10_000),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z
     .string()
@@ -86,6 +89,13 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   databaseUrl: string;
+  /**
+   * A session connection to PostgreSQL itself, never through a transaction-mode
+   * pooler (PgBouncer): `LISTEN`, migrations. Default: DATABASE_URL.
+   */
+  databaseDirectUrl: string;
+  /** Every statement on the pooled connections is cancelled after this long (503 in the API); 0: never. */
+  databaseStatementTimeoutMs: number;
   /** PostgreSQL connections per process; unset: 20 for the API, concurrency + 2 for a worker. */
   databasePoolMax: number | undefined;
   redisUrl: string;
@@ -137,6 +147,41 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
   return problems;
 }
 
+/**
+ * Variables that hold secrets. Each may instead be given as `<NAME>_FILE`, the
+ * path of a file holding the value (Kubernetes and Docker secrets mounted as
+ * files), so the secret never sits in the process environment.
+ */
+export const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_DIRECT_URL', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'GEMINI_API_KEY'] as const;
+/** The client CLI's secret (its `_FILE` form works the same way). */
+export const CLI_SECRET_VARIABLES = ['BANATIE_API_KEY'] as const;
+
+/**
+ * Replaces every `<NAME>_FILE` of `names` by `<NAME>` read from that file
+ * (trailing line breaks removed). Both forms set, or a file that cannot be read,
+ * is a problem naming the variable; the message never contains the value.
+ */
+function withSecretFiles(env: Record<string, string | undefined>, names: readonly string[]): { env: Record<string, string | undefined>; problems: string[] } {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of names) {
+    const fileVar = `${name}_FILE`;
+    const path = env[fileVar];
+    delete resolved[fileVar];
+    if (!path) continue;
+    if (env[name]) {
+      problems.push(`${name} and ${fileVar} are both set; set only one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/[\r\n]+$/, '');
+    } catch (err) {
+      problems.push(`${fileVar} names a file that cannot be read (${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return { env: resolved, problems };
+}
+
 /** An empty variable means "not set", as in most .env tooling. */
 const withoutEmpty = (env: Record<string, string | undefined>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
@@ -146,9 +191,10 @@ const problemsOf = (error: z.ZodError): string[] => error.issues.map((issue) => 
 
 /** Parses the environment once. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const cleaned = withoutEmpty(env);
+  const secrets = withSecretFiles(withoutEmpty(env), SECRET_VARIABLES);
+  const cleaned = withoutEmpty(secrets.env);
   const parsed = envSchema.safeParse(cleaned);
-  const problems = parsed.success ? [] : problemsOf(parsed.error);
+  const problems = [...secrets.problems, ...(parsed.success ? [] : problemsOf(parsed.error))];
   problems.push(...dependentProblems(cleaned));
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
@@ -160,6 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
@@ -234,7 +282,8 @@ const cliClientEnvSchema = z.object({
  * Throws ConfigError naming every bad variable.
  */
 export function loadCliClientConfig(env: Record<string, string | undefined> = process.env): CliClientConfig {
-  const parsed = cliClientEnvSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  const secrets = withSecretFiles(withoutEmpty(env), CLI_SECRET_VARIABLES);
+  const parsed = cliClientEnvSchema.safeParse(withoutEmpty(secrets.env));
+  if (secrets.problems.length || !parsed.success) throw new ConfigError([...secrets.problems, ...(parsed.success ? [] : problemsOf(parsed.error))]);
   return Object.freeze({ apiKey: parsed.data.BANATIE_API_KEY, apiUrl: parsed.data.BANATIE_API_URL.replace(/\/+$/, '') });
 }

@@ -1,7 +1,10 @@
 // packages/config against SPEC §2: every default, the derived settings, and
 // "one message naming every bad variable" (ConfigError.problems).
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadCliClientConfig, loadConfig } from '@banatie/config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_SECRET_VARIABLES, ConfigError, SECRET_VARIABLES, loadCliClientConfig, loadConfig } from '@banatie/config';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
 function problemsOf(env: Record<string, string | undefined>): { problems: string[]; message: string } {
@@ -27,6 +30,8 @@ describe('loadConfig defaults (SPEC §2)', () => {
       host: '0.0.0.0',
       publicBaseUrl: 'http://localhost:3000',
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/banatie',
+      databaseDirectUrl: 'postgres://postgres@127.0.0.1:5432/banatie',
+      databaseStatementTimeoutMs: 10_000,
       redisUrl: 'redis://127.0.0.1:6379',
       queuePrefix: 'banatie',
       storage: { driver: 'fs', dir: './data/storage' },
@@ -139,6 +144,8 @@ describe('invalid configuration names every bad variable', () => {
       WORKER_METRICS_PORT: '65536',
       RATE_LIMIT_PER_HOUR: '-1',
       LIVE_MISS_PER_IP_PER_HOUR: 'x',
+      DATABASE_DIRECT_URL: 'redis://127.0.0.1/0',
+      DATABASE_STATEMENT_TIMEOUT_MS: '-5',
       LIVE_WAIT_TIMEOUT_MS: '10',
       LIVE_HIT_FLUSH_MS: 'often',
       LIVE_CACHE_MAX_BYTES: '-1',
@@ -182,5 +189,96 @@ describe('loadCliClientConfig (client CLI)', () => {
   it('names a URL that is not http(s)', () => {
     expect(() => loadCliClientConfig({ BANATIE_API_URL: 'localhost:3000' })).toThrow(ConfigError);
     expect(() => loadCliClientConfig({ BANATIE_API_URL: 'ftp://x' })).toThrow(/^Invalid configuration: BANATIE_API_URL must be a http: or https: URL$/);
+  });
+});
+
+describe('PostgreSQL settings (SPEC §14)', () => {
+  it('DATABASE_DIRECT_URL defaults to DATABASE_URL and can point elsewhere', () => {
+    const pooled = 'postgres://app@pgbouncer:6432/banatie';
+    expect(loadConfig({ DATABASE_URL: pooled })).toMatchObject({ databaseUrl: pooled, databaseDirectUrl: pooled });
+    expect(loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'postgres://app@db:5432/banatie' })).toMatchObject({
+      databaseUrl: pooled,
+      databaseDirectUrl: 'postgres://app@db:5432/banatie',
+    });
+  });
+
+  it('DATABASE_STATEMENT_TIMEOUT_MS: 10000 by default, 0 turns it off', () => {
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).databaseStatementTimeoutMs).toBe(2500);
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs).toBe(0);
+    expect(named(problemsOf({ DATABASE_STATEMENT_TIMEOUT_MS: 'soon' }).problems)).toEqual(['DATABASE_STATEMENT_TIMEOUT_MS']);
+  });
+});
+
+describe('secrets from files (<NAME>_FILE)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'banatie-secrets-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const secretFile = (name: string, content: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('covers every secret variable', () => {
+    expect([...SECRET_VARIABLES].sort()).toEqual(['DATABASE_DIRECT_URL', 'DATABASE_URL', 'GEMINI_API_KEY', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']);
+    expect([...CLI_SECRET_VARIABLES]).toEqual(['BANATIE_API_KEY']);
+  });
+
+  it('reads each value from its file, without the trailing newline', () => {
+    const c = loadConfig({
+      DATABASE_URL_FILE: secretFile('db', 'postgres://app:s3cret@pgbouncer:6432/banatie\n'),
+      DATABASE_DIRECT_URL_FILE: secretFile('direct', 'postgres://app:s3cret@db:5432/banatie\r\n'),
+      REDIS_URL_FILE: secretFile('redis', 'redis://:pw@redis:6379\n'),
+      S3_ENDPOINT: 's3.example.com',
+      S3_ACCESS_KEY_FILE: secretFile('access', 'AKIA123'),
+      S3_SECRET_KEY_FILE: secretFile('secret', 'abc/def+ghi\n'),
+      GEMINI_API_KEY_FILE: secretFile('gemini', 'AIza-key \n'),
+    });
+    expect(c.databaseUrl).toBe('postgres://app:s3cret@pgbouncer:6432/banatie');
+    expect(c.databaseDirectUrl).toBe('postgres://app:s3cret@db:5432/banatie');
+    expect(c.redisUrl).toBe('redis://:pw@redis:6379');
+    expect(c.storage).toMatchObject({ driver: 's3', s3: { accessKey: 'AKIA123', secretKey: 'abc/def+ghi' } });
+    // Only line breaks are trimmed: a space can be part of a secret.
+    expect(c.gemini.apiKey).toBe('AIza-key ');
+    expect(c.imageProvider).toBe('gemini');
+  });
+
+  it('a file read this way satisfies the checks between variables', () => {
+    const c = loadConfig({ IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY_FILE: secretFile('gemini2', 'k\n') });
+    expect(c.gemini.apiKey).toBe('k');
+  });
+
+  it('refuses both forms at once, naming the variable but not the value', () => {
+    const { problems, message } = problemsOf({ GEMINI_API_KEY: 'from-env-value', GEMINI_API_KEY_FILE: secretFile('gemini3', 'from-file-value') });
+    expect(named(problems)).toEqual(['GEMINI_API_KEY']);
+    expect(message).toContain('GEMINI_API_KEY_FILE');
+    expect(message).not.toMatch(/from-env-value|from-file-value/);
+  });
+
+  it('names a file that cannot be read, together with every other bad variable', () => {
+    const { problems, message } = problemsOf({
+      DATABASE_URL_FILE: join(dir, 'missing'),
+      S3_SECRET_KEY_FILE: dir, // a directory
+      PORT: 'abc',
+    });
+    expect(named(problems)).toEqual(['DATABASE_URL_FILE', 'PORT', 'S3_SECRET_KEY_FILE']);
+    expect(message).toContain(`${join(dir, 'missing')}: ENOENT`);
+    expect(message).toContain('EISDIR');
+  });
+
+  it('a value read from a file is validated like one from the environment, without echoing it', () => {
+    const { problems, message } = problemsOf({ REDIS_URL_FILE: secretFile('bad-redis', 'http://user:hunter2@redis:6379\n') });
+    expect(named(problems)).toEqual(['REDIS_URL']);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('an empty file or an empty _FILE variable counts as unset', () => {
+    expect(loadConfig({ GEMINI_API_KEY_FILE: secretFile('empty', '\n') }).gemini.apiKey).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL_FILE: '' })).toEqual(loadConfig({}));
+  });
+
+  it('BANATIE_API_KEY_FILE for the client CLI', () => {
+    expect(loadCliClientConfig({ BANATIE_API_KEY_FILE: secretFile('cli', 'bnt_fromfile\n') }).apiKey).toBe('bnt_fromfile');
+    expect(() => loadCliClientConfig({ BANATIE_API_KEY: 'bnt_a', BANATIE_API_KEY_FILE: secretFile('cli2', 'bnt_b') })).toThrow(/BANATIE_API_KEY and BANATIE_API_KEY_FILE/);
+    expect(() => loadCliClientConfig({ BANATIE_API_KEY_FILE: join(dir, 'nope') })).toThrow(/^Invalid configuration: BANATIE_API_KEY_FILE names a file that cannot be read/);
   });
 });

@@ -1,4 +1,5 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
@@ -26,7 +27,86 @@ export class WebhookHostUnresolvedError extends Error {
 
 export type HostLookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
 
-const systemLookup: HostLookup = (host) => dnsLookup(host, { all: true, verbatim: true });
+/** The whole lookup of a webhook host (both address families) ends within this; then the host counts as unresolved. */
+export const WEBHOOK_DNS_TIMEOUT_MS = 3000;
+/** How long a read of the hosts file is reused. */
+const HOSTS_FILE_TTL_MS = 30_000;
+
+export interface DnsLookupOptions {
+  timeoutMs?: number;
+  /** DNS servers (`host:port`); default: the system's (/etc/resolv.conf). */
+  servers?: string[];
+  /** Default /etc/hosts. */
+  hostsFile?: string;
+}
+
+type Address = { address: string; family: number };
+
+/** name → addresses from a hosts(5) file; an unreadable file is an empty one. */
+function parseHostsFile(path: string): Map<string, Address[]> {
+  const entries = new Map<string, Address[]>();
+  let text = '';
+  try {
+    // Synchronous on purpose: a small local file, and the threadpool is what this lookup stays off.
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return entries;
+  }
+  for (const line of text.split('\n')) {
+    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    const family = address ? isIP(address.replace(/%.*$/, '')) : 0;
+    if (!family) continue;
+    for (const name of names) {
+      const key = name.toLowerCase();
+      entries.set(key, [...(entries.get(key) ?? []), { address: address!, family }]);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Resolves webhook hosts off libuv's threadpool: `dns.lookup` runs the blocking
+ * getaddrinfo there, and a slow DNS server would then hold up sharp's image work
+ * (and fs, zlib, crypto) queued behind it. Here: `localhost` names (RFC 6761)
+ * and the hosts file first, as getaddrinfo would, then A and AAAA queries by
+ * c-ares (`dns.Resolver`), all within `timeoutMs`. Every address returned is
+ * then checked by the caller.
+ */
+export function createDnsLookup(opts: DnsLookupOptions = {}): HostLookup {
+  const timeoutMs = opts.timeoutMs ?? WEBHOOK_DNS_TIMEOUT_MS;
+  const hostsFile = opts.hostsFile ?? '/etc/hosts';
+  let hosts: { entries: Map<string, Address[]>; readAt: number } | null = null;
+  return async (host) => {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    if (name === 'localhost' || name.endsWith('.localhost')) {
+      return [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ];
+    }
+    if (!hosts || Date.now() - hosts.readAt > HOSTS_FILE_TTL_MS) hosts = { entries: parseHostsFile(hostsFile), readAt: Date.now() };
+    const listed = hosts.entries.get(name);
+    if (listed) return listed;
+
+    // c-ares retries with a doubled timeout: timeout/3 + 2·timeout/3 fits the budget; the cancel below enforces it.
+    const resolver = new Resolver({ timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2 });
+    if (opts.servers) resolver.setServers(opts.servers);
+    const deadline = setTimeout(() => resolver.cancel(), timeoutMs);
+    try {
+      const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+      const addresses: Address[] = [
+        ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+        ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+      ];
+      if (addresses.length === 0 && v4.status === 'rejected') throw v4.reason;
+      return addresses;
+    } finally {
+      clearTimeout(deadline);
+    }
+  };
+}
+
+const systemLookup: HostLookup = createDnsLookup();
 
 /**
  * Only ordinary public unicast addresses pass: loopback, RFC 1918, link-local

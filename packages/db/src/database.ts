@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { withStatementTimeout } from './statement-timeout.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -13,6 +14,8 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 export interface DbOptions {
   max?: number;
   onError?: (err: Error) => void;
+  /** DATABASE_STATEMENT_TIMEOUT_MS: every statement is cancelled after this long (DatabaseTimeoutError); 0 or unset: never. */
+  statementTimeoutMs?: number;
 }
 
 export function createDb(connectionString: string, opts: DbOptions = {}): Db {
@@ -28,5 +31,6 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
   // (mid-transaction, between queries) would emit an unhandled 'error' and kill the
   // process. The query in flight still fails and the client is discarded on release.
   pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const timeoutMs = opts.statementTimeoutMs ?? 0;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeoutMs > 0 ? withStatementTimeout(pool, timeoutMs) : pool }) });
 }

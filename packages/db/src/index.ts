@@ -1,4 +1,5 @@
 export * from './database.js';
+export { DatabaseTimeoutError } from './statement-timeout.js';
 export * from './migrator.js';
 export * from './types.js';
 export * as projectRepository from './repositories/project.repository.js';

@@ -10,7 +10,8 @@ export interface LiveChangeListener {
 
 /**
  * LISTENs on the live invalidation channel (migration 0005) with a dedicated
- * connection, reconnecting after errors. `onReset` runs after a reconnect:
+ * session connection (DATABASE_DIRECT_URL: a transaction-mode pooler would hand
+ * the LISTEN's server connection to other clients), reconnecting after errors. `onReset` runs after a reconnect:
  * notifications may have been missed, so the caller drops its whole cache.
  */
 export function listenForLiveChanges(
@@ -34,7 +35,8 @@ export function listenForLiveChanges(
 
   const connect = async () => {
     attempts++;
-    const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+    // query_timeout: a LISTEN the server does not answer drops the connection and reconnects.
+    const c = new pg.Client({ connectionString, connectionTimeoutMillis: 5000, query_timeout: 10_000 });
     client = c;
     const lost = (err?: Error) => {
       if (client !== c) return;

@@ -7,15 +7,34 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** What `GET /health` reports: 200 while `ok`, else 503; `detail` goes into the JSON body. */
+export interface HealthReport {
+  ok: boolean;
+  detail?: Record<string, unknown>;
+}
+
 /**
- * A listener serving only `GET /metrics` from `registry`, for processes without
- * an HTTP API of their own (workers). Rejects if the port cannot be bound.
+ * A listener serving `GET /metrics` from `registry` and, when `health` is given,
+ * `GET /health` (a liveness probe: it answers only while the event loop turns),
+ * for processes without an HTTP API of their own (workers). Rejects if the port
+ * cannot be bound.
  */
-export async function startMetricsServer(registry: Registry, opts: { host: string; port: number }): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: Registry,
+  opts: { host: string; port: number; health?: () => HealthReport },
+): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: this listener serves GET /metrics\n');
+    const readMethod = req.method === 'GET' || req.method === 'HEAD';
+    if (path === '/health' && opts.health && readMethod) {
+      const report = opts.health();
+      const body = JSON.stringify({ status: report.ok ? 'ok' : 'down', ...report.detail });
+      res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path !== '/metrics' || !readMethod) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`Not found: this listener serves GET /metrics${opts.health ? ' and GET /health' : ''}\n`);
       return;
     }
     registry.metrics().then(

@@ -1,4 +1,7 @@
-const PG_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
+import { DatabaseTimeoutError } from '@banatie/db';
+
+// 57014 query_canceled: a statement cancelled by a server-side statement_timeout or an operator.
+const PG_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '57014', '08000', '08001', '08003', '08004', '08006', '53300']);
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const MESSAGES = [
   "Stream isn't writeable",
@@ -12,6 +15,7 @@ const MESSAGES = [
 /** True for errors that mean a backing service (PostgreSQL, Redis, storage) is down. */
 export function isUnavailableError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseTimeoutError) return true;
     const { code, message, name } = e as { code?: string; message?: string; name?: string };
     if (code && (PG_CONNECTION_CODES.has(code) || NET_CODES.has(code))) return true;
     if (name === 'MaxRetriesPerRequestError' || name === 'QueueUnavailableError') return true;

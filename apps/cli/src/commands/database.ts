@@ -7,11 +7,18 @@ import type { Io } from '../io.js';
 /**
  * Runs `fn` with a small pool (an operator command needs one or two
  * connections), closed afterwards. `create`: create the database if missing.
+ * `direct`: DATABASE_DIRECT_URL without a statement timeout (migrations: DDL
+ * and long index builds, never through a transaction-mode pooler).
  */
-export async function withDatabase<T>(io: Io, fn: (db: Db, config: Config) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
+export async function withDatabase<T>(
+  io: Io,
+  fn: (db: Db, config: Config) => Promise<T>,
+  opts: { create?: boolean; direct?: boolean } = {},
+): Promise<T> {
   const config = loadConfig(io.env);
-  if (opts.create) await ensureDatabase(config.databaseUrl);
-  const db = createDb(config.databaseUrl, { max: 2 });
+  const url = opts.direct ? config.databaseDirectUrl : config.databaseUrl;
+  if (opts.create) await ensureDatabase(url);
+  const db = createDb(url, { max: 2, statementTimeoutMs: opts.direct ? 0 : config.databaseStatementTimeoutMs });
   try {
     return await fn(db, config);
   } finally {

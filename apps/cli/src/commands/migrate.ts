@@ -11,7 +11,7 @@ export const migrate = defineCommand({
   options: {},
   globals: LOCAL_GLOBALS,
   async run({ values, io }) {
-    const applied = await withDatabase(io, (db) => migrateToLatest(db), { create: true });
+    const applied = await withDatabase(io, (db) => migrateToLatest(db), { create: true, direct: true });
     if (values.json) return printJson(io, { applied });
     print(io, applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
   },
