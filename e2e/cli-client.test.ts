@@ -20,20 +20,24 @@ import {
   type Env,
   type FakeGeminiProcess,
 } from './helpers/processes.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { createKey, startTestStack, type TestStack } from './helpers/stack.js';
 
 /** A stack as the client CLI sees it. */
 interface Stack {
   services: TestStack;
   api: ApiProcess;
+  /** A standard key (the default): what the client CLI runs with. */
   key: string;
+  /** An admin key of the same project, for setting things up (live scopes). */
+  adminKey: string;
   /** What the client CLI needs: the key and the API's address, nothing inherited. */
   client: Env;
 }
 
 async function startStack(provider: 'local' | 'gemini'): Promise<Stack> {
   const services = await startTestStack({ provider, key: 'acme/cli' });
-  return { services, api: services.api, key: services.key.key, client: { BANATIE_API_KEY: services.key.key, BANATIE_API_URL: services.api.url } };
+  const adminKey = (await createKey('acme/cli', services.env, 'admin')).key;
+  return { services, api: services.api, key: services.key.key, adminKey, client: { BANATIE_API_KEY: services.key.key, BANATIE_API_URL: services.api.url } };
 }
 
 async function stopStack(stack: Stack | undefined): Promise<void> {
@@ -150,7 +154,8 @@ describe('client CLI against the local provider', () => {
   it('live sign gives a URL that a requireSignature scope serves, and the scope refuses it unsigned', async () => {
     const res = await fetch(`${stack.api.url}/api/v1/live/scopes`, {
       method: 'POST',
-      headers: { 'x-api-key': stack.key, 'content-type': 'application/json' },
+      // Managing scopes needs an admin key; the CLI's standard key signs (on the server) all the same.
+      headers: { 'x-api-key': stack.adminKey, 'content-type': 'application/json' },
       body: JSON.stringify({ slug: 'signed', requireSignature: true }),
     });
     expect(res.status, await res.clone().text()).toBe(201);

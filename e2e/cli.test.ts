@@ -131,6 +131,35 @@ describe('cli', () => {
     expect(keys.find((k) => k.id === created.keyId)?.prefix).toBe(prefix);
   });
 
+  it('key create --role admin|standard: standard by default, the role shown as the last column of key list', async () => {
+    const [adminKey, badRole, masterWithRole] = await Promise.all([
+      runCli(['key', 'create', 'roles/site', '--role', 'admin', '--name', 'owner', '--json'], env),
+      runCli(['key', 'create', 'roles/site', '--role', 'owner', '--json'], env),
+      runCli(['key', 'create', '--master', '--role', 'admin', '--json'], env),
+    ]);
+    expect(adminKey.code, adminKey.stderr).toBe(0);
+    const admin = onlyJsonObject(adminKey.stdout);
+    // The --json object keeps exactly its six fields (SPEC §2).
+    expect(Object.keys(admin).sort()).toEqual(['key', 'keyId', 'orgSlug', 'organizationId', 'projectId', 'projectSlug']);
+    for (const r of [badRole, masterWithRole]) {
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/--role/);
+    }
+    const plain = onlyJsonObject((await runCli(['key', 'create', 'roles/site', '--name', 'app', '--json'], env)).stdout);
+
+    const list = await runCli(['key', 'list', 'roles/site'], env);
+    expect(list.code, list.stderr).toBe(0);
+    const [header, ...rows] = list.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(header).toEqual(['id', 'prefix', 'name', 'created', 'expires', 'last used', 'revoked', 'role']);
+    const roleOf = Object.fromEntries(rows.map((cells) => [cells[0], cells[7]]));
+    expect(roleOf).toEqual({ [admin.keyId as string]: 'admin', [plain.keyId as string]: 'standard' });
+    const json = JSON.parse((await runCli(['key', 'list', 'roles/site', '--json'], env)).stdout) as Array<{ id: string; role: string }>;
+    expect(Object.fromEntries(json.map((k) => [k.id, k.role]))).toEqual(roleOf);
+    // Only the valid requests created keys.
+    expect(await adminCount(`SELECT count(*) AS n FROM api_keys WHERE type = 'master'`)).toBe(1);
+  });
+
   it('key revoke makes a running API answer 401 for that key', async () => {
     expect(apiStarting, 'started by the migrate test').toBeDefined();
     const api = await apiStarting!;
@@ -167,6 +196,8 @@ describe('cli', () => {
     expect(obj.liveSigningSecret).toEqual(expect.any(String));
     expect((obj.liveSigningSecret as string).length).toBeGreaterThanOrEqual(16);
     expect(obj.settings).toBeTypeOf('object');
+    // No rotation yet: nothing but the current secrets is valid.
+    expect(obj.secrets).toEqual({ webhook: { previousSecretExpiresAt: null }, live: { previousSecretExpiresAt: null } });
   });
 
   it('--expires-in-days 0 is refused and creates nothing', async () => {

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, type ApiProcess, type Env } from './helpers/processes.js';
-import { startTestStack, type TestStack } from './helpers/stack.js';
+import { createKey, startTestStack, type TestStack } from './helpers/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STUDIO_BUILD = join(ROOT, 'apps/studio/dist/index.html');
@@ -25,8 +25,10 @@ const SCREENSHOTS = process.env.STUDIO_SCREENSHOTS;
 describe('Studio in headless Chromium', () => {
   let stack: TestStack;
   let api: ApiProcess;
+  /** A standard key (the default): the session the tests run in. */
   let key: string;
   let keyId: string;
+  let adminKey: string;
   let env: Env;
   let browser: Browser;
   let page: Page;
@@ -66,6 +68,7 @@ describe('Studio in headless Chromium', () => {
     stack = await startTestStack({ key: 'acme/studio' });
     ({ env, api } = stack);
     ({ key, keyId } = stack.key);
+    adminKey = (await createKey('acme/studio', env, 'admin')).key;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -235,6 +238,56 @@ describe('Studio in headless Chromium', () => {
       await page.locator('.flow-list .chain img').first().waitFor();
       await shot('flows');
     }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a standard key: the role is shown, settings are read-only, the secrets hidden', async () => {
+    expect(await page.getByTestId('key-role').textContent()).toBe('standard key');
+    await nav('Project');
+    await page.getByTestId('admin-needed').waitFor();
+    await page.getByTestId('secrets-hidden').waitFor();
+    expect(await page.getByLabel('Style prompt (appended to every prompt)').isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Rotate/ }).count()).toBe(0);
+    const project = await apiGet('/project');
+    expect(project.webhookSecret).toBeUndefined();
+    expect(await page.content()).not.toContain('whsec_');
+    await shot('project-standard');
+  });
+
+  it('an admin key: the secrets are shown, a rotation says until when the old one is accepted, settings save', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Project API key').fill(adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('key-role').filter({ hasText: 'admin key' }).waitFor();
+    await nav('Project');
+    const asAdmin = async () => {
+      const res = await fetch(`${api.url}/api/v1/project`, { headers: { 'x-api-key': adminKey } });
+      return ((await res.json()) as { data: any }).data;
+    };
+    const before = await asAdmin();
+    expect(await page.getByLabel('Webhook signing secret').inputValue()).toBe(before.webhookSecret);
+    expect(await page.getByLabel('Live URL signing secret').inputValue()).toBe(before.liveSigningSecret);
+
+    await page.getByTestId('secret-webhook').getByLabel('The current secret stops working').selectOption({ label: 'after 1 hour' });
+    await page.getByRole('button', { name: 'Rotate webhook secret' }).click();
+    await page.getByTestId('previous-webhook').waitFor();
+    const after = await asAdmin();
+    expect(after.webhookSecret).not.toBe(before.webhookSecret);
+    expect(await page.getByLabel('Webhook signing secret').inputValue()).toBe(after.webhookSecret);
+    expect(Date.parse(after.secrets.webhook.previousSecretExpiresAt)).toBeGreaterThan(Date.now() + 3_000_000);
+    expect(after.liveSigningSecret).toBe(before.liveSigningSecret);
+
+    await page.getByLabel('Style prompt (appended to every prompt)').fill('soft watercolour');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await eventually('the settings to be saved', async () => ((await asAdmin()).settings.stylePrompt === 'soft watercolour' ? true : undefined));
+    await shot('project-admin');
+
+    // Back to the standard key for the last test.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Project API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('key-role').filter({ hasText: 'standard key' }).waitFor();
     expect(pageErrors).toEqual([]);
   });
 

@@ -21,8 +21,9 @@ npm run --silent build
 log "migrating (creates the database if missing)"
 npm run --silent cli -- migrate >&2
 
-log "creating a demo API key for demo/playground"
-key_json="$(npm run --silent cli -- key create demo/playground --name dev --json)" ||
+# An admin key: the owner's own key, which also sees the signing secrets and changes settings (SPEC §16).
+log "creating a demo API key (admin) for demo/playground"
+key_json="$(npm run --silent cli -- key create demo/playground --name dev --role admin --json)" ||
   die "could not create the demo API key"
 KEY="$(BANATIE_KEY_JSON="$key_json" node -e '
   const text = process.env.BANATIE_KEY_JSON.trim();

@@ -28,6 +28,8 @@ export async function startChaosWorld(opts: { redisUrl?: string; env?: Env } = {
     apis: 0,
     workers: 0,
     key: 'chaos/site',
+    // Admin: the tests read the webhook secret.
+    keyRole: 'admin',
     redisUrl: opts.redisUrl,
     env: {
       GEMINI_TIMEOUT_MS: '120000',

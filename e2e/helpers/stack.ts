@@ -38,6 +38,8 @@ export interface TestStackOptions {
   workers?: number;
   /** `<org>/<project>` to create a key for with the CLI (default `acme/site`); false for none. */
   key?: string | false;
+  /** Role of that key (default `standard`, as `key create`'s). */
+  keyRole?: KeyRole;
   /** `migrated` (default): a fresh migrated database; `missing`: only its name, for a test that runs `banatie migrate`. */
   database?: 'migrated' | 'missing';
   /** Default: the shared test Redis (TEST_REDIS_URL). */
@@ -125,7 +127,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const startOneWorker = (extra: Env = {}) => tracked(startWorker({ ...env, ...extra })).then((p) => (workers.push(p), p));
     const keySlug = opts.key ?? 'acme/site';
     // The key first: on a busy machine, every process starting at once makes each start slowly.
-    const key = keySlug === false ? null : await createKey(keySlug, env);
+    const key = keySlug === false ? null : await createKey(keySlug, env, opts.keyRole);
     await allStarted([
       ...Array.from({ length: opts.apis ?? 1 }, () => startOneApi()),
       ...Array.from({ length: opts.workers ?? 1 }, () => startOneWorker()),
@@ -165,8 +167,11 @@ async function allStarted<T extends readonly unknown[]>(started: readonly [...T]
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
-async function createKey(slug: string, env: Env): Promise<CreatedKey> {
-  const cli = await runCli(['key', 'create', slug, '--json'], env);
+export type KeyRole = 'admin' | 'standard';
+
+/** A project key made by the operator CLI, as `banatie key create <slug> --role <role> --json` prints it. */
+export async function createKey(slug: string, env: Env, role: KeyRole = 'standard'): Promise<CreatedKey> {
+  const cli = await runCli(['key', 'create', slug, '--role', role, '--json'], env);
   expect(cli.code, cli.stderr).toBe(0);
   return JSON.parse(cli.stdout) as CreatedKey;
 }

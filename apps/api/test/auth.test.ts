@@ -55,14 +55,16 @@ describe('admin API (master key)', () => {
     });
     expect(created.statusCode).toBe(201);
     const data = created.json().data;
-    expect(Object.keys(data).sort()).toEqual(['key', 'keyId', 'orgSlug', 'organizationId', 'projectId', 'projectSlug']);
+    expect(Object.keys(data).sort()).toEqual(['key', 'keyId', 'orgSlug', 'organizationId', 'projectId', 'projectSlug', 'role']);
     expect(data.key).toMatch(/^bnt_[0-9A-Za-z]{40}$/);
+    // New keys are standard unless asked (SPEC §16).
+    expect(data.role).toBe('standard');
     expect((await get('/api/v1/project', data.key)).json().data).toMatchObject({ id: data.projectId, slug: 'web', orgSlug: 'newco' });
 
     const list = await get('/api/admin/keys?orgSlug=newco&projectSlug=web', master);
     expect(list.statusCode).toBe(200);
     expect(list.json().data).toHaveLength(1);
-    expect(list.json().data[0]).toMatchObject({ id: data.keyId, name: 'ci', prefix: data.key.slice(0, 12), revokedAt: null });
+    expect(list.json().data[0]).toMatchObject({ id: data.keyId, name: 'ci', prefix: data.key.slice(0, 12), revokedAt: null, role: 'standard' });
     expect(JSON.stringify(list.json())).not.toContain(data.key);
 
     expect((await get('/api/admin/keys?orgSlug=newco&projectSlug=web', data.key)).statusCode).toBe(401);

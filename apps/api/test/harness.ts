@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '@banatie/config';
-import { apiKeyService, systemClock, type CreatedKey } from '@banatie/core';
+import { apiKeyService, systemClock, type CreatedKey, type KeyRole } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import { createLogger } from '@banatie/logger';
 import {
@@ -28,7 +28,8 @@ export interface Stack {
   fake: FakeGemini | null;
   worker: WorkerRuntime | null;
   deps: AppDeps;
-  createKey(org: string, project: string, opts?: { expiresInDays?: number }): Promise<CreatedKey>;
+  /** An admin key unless `role` says otherwise (tests written before roles need what every key could do then). */
+  createKey(org: string, project: string, opts?: { expiresInDays?: number; role?: KeyRole }): Promise<CreatedKey>;
   close(): Promise<void>;
 }
 
@@ -76,8 +77,8 @@ export async function startStack(
   await app.ready();
   let worker: WorkerRuntime | null = null;
   if (opts.worker !== false) worker = await startWorkerRuntime(config, logger);
-  const createKey = (org: string, project: string, o: { expiresInDays?: number } = {}) =>
-    apiKeyService.createProjectKey({ db: testDb.db, clock: systemClock }, { orgSlug: org, projectSlug: project, ...o });
+  const createKey = (org: string, project: string, o: { expiresInDays?: number; role?: KeyRole } = {}) =>
+    apiKeyService.createProjectKey({ db: testDb.db, clock: systemClock }, { orgSlug: org, projectSlug: project, role: 'admin', ...o });
   const key = await createKey('acme', 'site');
   return {
     app,

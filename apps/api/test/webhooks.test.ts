@@ -112,14 +112,15 @@ describe('webhook delivery (private addresses allowed for the local receiver)', 
     await stack.app.inject({ method: 'PUT', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key }, payload: { webhookUrl: null } });
   });
 
-  it('signs with the rotated secret after POST /project/secrets/rotate', async () => {
+  it('signs with the rotated secret only after POST /project/secrets/rotate with graceSeconds 0', async () => {
     const before = await webhookSecret(stack);
     const rotated = await stack.app.inject({
       method: 'POST',
       url: '/api/v1/project/secrets/rotate',
       headers: { 'x-api-key': stack.key.key },
-      payload: { secret: 'webhook' },
+      payload: { secret: 'webhook', graceSeconds: 0 },
     });
+    expect(rotated.json().data.secrets.webhook.previousSecretExpiresAt).toBeNull();
     const after = rotated.json().data.webhookSecret;
     expect(after).toMatch(/^whsec_/);
     expect(after).not.toBe(before);
@@ -127,6 +128,7 @@ describe('webhook delivery (private addresses allowed for the local receiver)', 
     const [call] = await receiver.waitFor(1, '/rotated');
     expect((new Webhook(after).verify(call!.body, headersOf(call!.headers)) as any).data.id).toBe(res.json().data.id);
     expect(() => new Webhook(before).verify(call!.body, headersOf(call!.headers))).toThrow();
+    expect(String(call!.headers['webhook-signature']).split(' ')).toHaveLength(1);
   });
 
   it('never sends a second success for the same message, however often the job runs', async () => {

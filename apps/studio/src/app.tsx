@@ -13,6 +13,7 @@ import { ImageDetailView } from './views/image-detail.js';
 import { ImagesView } from './views/images.js';
 import { LiveView } from './views/live.js';
 import { NewGenerationView } from './views/new-generation.js';
+import { ProjectView } from './views/project.js';
 import { SignIn } from './views/sign-in.js';
 
 const NAV = [
@@ -21,6 +22,7 @@ const NAV = [
   { path: 'flows', label: 'Flows' },
   { path: 'images', label: 'Images' },
   { path: 'live', label: 'Live URLs' },
+  { path: 'project', label: 'Project' },
 ];
 
 /** Called when the API refuses the key mid-session (revoked or expired): back to sign-in. */
@@ -69,6 +71,8 @@ export function App() {
     () =>
       state && {
         ...state,
+        isAdmin: state.project.webhookSecret !== undefined,
+        setProject: (project: Project) => setState((s) => s && { ...s, project }),
         signOut: () => {
           session.clear();
           setState(null);
@@ -133,6 +137,9 @@ function Shell() {
               <span class="muted" data-testid="project-name">
                 {s.project.orgSlug}/{s.project.slug}
               </span>
+              <span class="badge" data-testid="key-role" title={s.isAdmin ? 'This key can do everything' : 'This key cannot see the secrets, change settings or manage live scopes'}>
+                {s.isAdmin ? 'admin key' : 'standard key'}
+              </span>
             </div>
             <nav aria-label="Studio">
               <ul>
@@ -170,6 +177,8 @@ function View({ route }: { route: Route }) {
       return id ? <ImageDetailView key={id} id={id} /> : <ImagesView query={route.query} />;
     case 'live':
       return <LiveView />;
+    case 'project':
+      return <ProjectView />;
     default:
       return (
         <section>

@@ -36,3 +36,12 @@ export const MAX_VARIANT_SIDE = 4096;
 
 export const PROJECT_SECRETS = ['webhook', 'live'] as const;
 export type ProjectSecretKind = (typeof PROJECT_SECRETS)[number];
+
+/** What a project key may do on /api/v1 (SPEC §16): `standard` keys cannot read or rotate the secrets, change project settings or manage live scopes. */
+export const KEY_ROLES = ['admin', 'standard'] as const;
+export type KeyRole = (typeof KEY_ROLES)[number];
+export const DEFAULT_KEY_ROLE: KeyRole = 'standard';
+
+/** How long a rotated-out secret stays valid (`graceSeconds` of a rotation): default one day, at most 30 days. */
+export const DEFAULT_SECRET_GRACE_SECONDS = 86_400;
+export const MAX_SECRET_GRACE_SECONDS = 30 * 86_400;

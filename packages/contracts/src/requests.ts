@@ -3,10 +3,12 @@ import {
   ASPECT_RATIOS,
   GENERATION_STATUSES,
   IMAGE_SOURCES,
+  KEY_ROLES,
   LIVE_SCOPE_SLUG,
   MAX_META_BYTES,
   MAX_PROMPT_LENGTH,
   MAX_REFERENCE_IMAGES,
+  MAX_SECRET_GRACE_SECONDS,
   MAX_VARIANT_SIDE,
   PROJECT_SECRETS,
   PROMPT_TEMPLATES,
@@ -202,6 +204,12 @@ export const updateProjectBody = z.strictObject({
 
 export const rotateSecretBody = z.strictObject({
   secret: z.enum(PROJECT_SECRETS, { error: 'secret must be "webhook" or "live"' }),
+  graceSeconds: z
+    .number({ error: 'graceSeconds must be a number' })
+    .int({ error: 'graceSeconds must be an integer' })
+    .min(0, { error: `graceSeconds must be from 0 to ${MAX_SECRET_GRACE_SECONDS}` })
+    .max(MAX_SECRET_GRACE_SECONDS, { error: `graceSeconds must be from 0 to ${MAX_SECRET_GRACE_SECONDS}` })
+    .optional(),
 });
 
 // ---- admin (master key)
@@ -213,6 +221,7 @@ export const createKeyBody = z.strictObject({
   projectSlug: slug,
   name: z.string().max(200).optional(),
   expiresInDays: z.number({ error: 'expiresInDays must be a number' }).positive({ error: 'expiresInDays must be positive' }).max(36500).optional(),
+  role: z.enum(KEY_ROLES, { error: 'role must be "admin" or "standard"' }).optional(),
 });
 export const listKeysQuery = z.strictObject({ orgSlug: slug, projectSlug: slug });
 

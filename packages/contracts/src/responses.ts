@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ASPECT_RATIOS, GENERATION_STATUSES, IMAGE_SOURCES, PROMPT_TEMPLATES } from './constants.js';
+import { ASPECT_RATIOS, GENERATION_STATUSES, IMAGE_SOURCES, KEY_ROLES, PROMPT_TEMPLATES } from './constants.js';
 
 /**
  * Response objects exactly as the API returns them (strict: an extra field is
@@ -105,14 +105,24 @@ export const projectSettingsSchema = z.strictObject({
   autoEnhanceDefault: z.boolean().nullable(),
 });
 
+/** A secret's rotation state: when the secret the last rotation replaced stops being accepted (null: only the current one is valid). */
+export const secretRotationSchema = z.strictObject({ previousSecretExpiresAt: isoDate.nullable() });
+
 export const projectSchema = z.strictObject({
   id: z.uuid(),
   slug: z.string(),
   organizationId: z.uuid(),
   orgSlug: z.string(),
   settings: projectSettingsSchema,
-  webhookSecret: z.string(),
-  liveSigningSecret: z.string(),
+  /** Admin keys only (SPEC §16), as are `liveSigningSecret` and `secrets`. */
+  webhookSecret: z.string().optional(),
+  liveSigningSecret: z.string().optional(),
+  secrets: z
+    .strictObject({
+      webhook: secretRotationSchema,
+      live: secretRotationSchema,
+    })
+    .optional(),
   createdAt: isoDate,
   updatedAt: isoDate,
 });
@@ -151,11 +161,13 @@ export const createdKeySchema = z.strictObject({
   projectId: z.uuid(),
   orgSlug: z.string(),
   projectSlug: z.string(),
+  role: z.enum(KEY_ROLES),
 });
 
 export const apiKeySchema = z.strictObject({
   id: z.uuid(),
   type: z.enum(['master', 'project']),
+  role: z.enum(KEY_ROLES),
   name: z.string().nullable(),
   prefix: z.string(),
   createdAt: isoDate,
@@ -196,6 +208,7 @@ export type ResolvedImage = z.infer<typeof resolvedImageSchema>;
 export type LiveScope = z.infer<typeof liveScopeSchema>;
 export type ProjectSettings = z.infer<typeof projectSettingsSchema>;
 export type Project = z.infer<typeof projectSchema>;
+export type SecretRotation = z.infer<typeof secretRotationSchema>;
 export type WebhookAttempt = z.infer<typeof webhookAttemptSchema>;
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 export type Deleted = z.infer<typeof deletedSchema>;

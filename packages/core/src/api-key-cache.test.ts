@@ -10,6 +10,7 @@ function fakeClock(start = Date.UTC(2026, 0, 1)) {
 const auth = (keyId: string): AuthContext => ({
   keyId,
   type: 'project',
+  role: 'standard',
   projectId: 'p',
   organizationId: 'o',
   orgSlug: 'acme',

@@ -1,8 +1,9 @@
 import { apiKeyRepository, projectRepository, type Db } from '@banatie/db';
-import { SLUG_PATTERN } from '@banatie/contracts';
+import { DEFAULT_KEY_ROLE, SLUG_PATTERN, type KeyRole } from '@banatie/contracts';
 import { API_KEY_PATTERN, generateApiKey, generateLiveSigningSecret, generateWebhookSecret, hashApiKey, type AuthContext } from './auth.js';
 import type { ApiKeyCache } from './api-key-cache.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { parseKeyRole } from './key-roles.js';
 import type { Clock } from './ports.js';
 
 export interface CreatedKey {
@@ -12,11 +13,13 @@ export interface CreatedKey {
   projectId: string;
   orgSlug: string;
   projectSlug: string;
+  role: KeyRole;
 }
 
 export interface ApiKeyView {
   id: string;
   type: 'master' | 'project';
+  role: KeyRole;
   name: string | null;
   prefix: string;
   createdAt: Date;
@@ -53,20 +56,22 @@ function expiry(clock: Clock, expiresInDays: number | null | undefined): Date | 
 
 export async function createProjectKey(
   deps: { db: Db; clock: Clock },
-  input: { orgSlug: string; projectSlug: string; name?: string | null; expiresInDays?: number | null },
+  input: { orgSlug: string; projectSlug: string; name?: string | null; expiresInDays?: number | null; role?: string },
 ): Promise<CreatedKey> {
   const expiresAt = expiry(deps.clock, input.expiresInDays);
+  const role = parseKeyRole(input.role ?? DEFAULT_KEY_ROLE);
   const { organizationId, projectId } = await ensureProject(deps.db, input.orgSlug, input.projectSlug);
   const { key, prefix, hash } = generateApiKey();
   const row = await apiKeyRepository.insertApiKey(deps.db, {
     projectId,
     type: 'project',
+    role,
     name: input.name ?? null,
     prefix,
     keyHash: hash,
     expiresAt,
   });
-  return { key, keyId: row.id, organizationId, projectId, orgSlug: input.orgSlug, projectSlug: input.projectSlug };
+  return { key, keyId: row.id, organizationId, projectId, orgSlug: input.orgSlug, projectSlug: input.projectSlug, role };
 }
 
 export async function createMasterKey(
@@ -78,6 +83,7 @@ export async function createMasterKey(
   const row = await apiKeyRepository.insertApiKey(deps.db, {
     projectId: null,
     type: 'master',
+    role: 'admin',
     name: input.name ?? 'master',
     prefix,
     keyHash: hash,
@@ -106,6 +112,7 @@ export async function authenticateKey(
   const auth: AuthContext = {
     keyId: row.id,
     type: row.type,
+    role: row.role,
     projectId: row.project_id,
     organizationId: row.organization_id,
     orgSlug: row.org_slug,
@@ -122,6 +129,7 @@ export async function listProjectKeys(db: Db, orgSlug: string, projectSlug: stri
   return rows.map((r) => ({
     id: r.id,
     type: r.type,
+    role: r.role,
     name: r.name,
     prefix: r.prefix,
     createdAt: r.created_at,

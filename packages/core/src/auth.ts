@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { KeyRole } from '@banatie/contracts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const API_KEY_PATTERN = /^bnt_[0-9A-Za-z]{40}$/;
@@ -35,6 +36,8 @@ export function generateLiveSigningSecret(): string {
 export interface AuthContext {
   keyId: string;
   type: 'master' | 'project';
+  /** Master keys are always `admin`. */
+  role: KeyRole;
   projectId: string | null;
   organizationId: string | null;
   orgSlug: string | null;

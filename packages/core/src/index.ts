@@ -11,6 +11,8 @@ export * from './image-metadata.js';
 export * as apiKeyService from './api-key.service.js';
 export { ApiKeyCache, type ApiKeyCacheOptions } from './api-key-cache.js';
 export * as projectService from './project.service.js';
+export * from './key-roles.js';
+export { liveSigningSecrets, webhookSigningSecrets, type ProjectSecretsView, type SecretRotationState } from './project-secrets.js';
 export * as generationService from './generation.service.js';
 export type { CreatedKey, ApiKeyView } from './api-key.service.js';
 export type { SubmitGenerationInput, SubmitResult, GenerationDeps } from './generation.service.js';

@@ -32,9 +32,13 @@ export function signLiveUrl(url: string | URL, secret: string, opts: { expiresAt
 
 export type LiveSignatureCheck = 'valid' | 'missing' | 'invalid' | 'expired';
 
-/** Checks `sig` (and `exp`, unix seconds, when present) of a request's path and decoded query. */
+/**
+ * Checks `sig` (and `exp`, unix seconds, when present) of a request's path and
+ * decoded query. Several secrets: a signature made with any of them is valid
+ * (the current one and, during a rotation's grace period, the replaced one).
+ */
 export function verifyLiveSignature(
-  secret: string,
+  secrets: string | readonly string[],
   path: string,
   params: Array<[string, string]>,
   now: Date,
@@ -42,9 +46,15 @@ export function verifyLiveSignature(
   const sigs = params.filter(([k]) => k === 'sig');
   if (sigs.length === 0) return 'missing';
   if (sigs.length > 1) return 'invalid';
-  const expected = Buffer.from(liveSignature(secret, liveCanonicalString(path, params)));
+  const canonical = liveCanonicalString(path, params);
   const given = Buffer.from(sigs[0]![1]);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
+  let matched = false;
+  // Every secret is compared, so the time taken does not tell which one matched.
+  for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
+    const expected = Buffer.from(liveSignature(secret, canonical));
+    if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+  }
+  if (!matched) return 'invalid';
   const exps = params.filter(([k]) => k === 'exp');
   if (exps.length > 1) return 'invalid';
   if (exps.length === 1) {

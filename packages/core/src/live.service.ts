@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { generationRepository, imageRepository, liveRepository, projectRepository, type Db, type LiveScope, type ProjectSettings } from '@banatie/db';
+import { generationRepository, imageRepository, liveRepository, projectRepository, type Db, type LiveScope, type ProjectSettings, type ProjectWithOrg } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { NotFoundError, ServiceUnavailableError } from './errors.js';
 import { submitGeneration } from './generation.service.js';
@@ -8,6 +8,7 @@ import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNo
 import { TtlCache, WeightedLru, canonicalLiveParams, hashCanonicalLiveParams, normalizeLivePrompt, type LiveParams } from './live-cache.js';
 import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
 import { verifyLiveSignature } from './live-signing.js';
+import { liveSigningSecrets } from './project-secrets.js';
 import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
 import type { JobQueue, SharedState, StatusSubscriptions } from './queue-port.js';
 
@@ -72,6 +73,9 @@ interface LiveProject {
   slug: string;
   settings: ProjectSettings;
   liveSigningSecret: string;
+  /** The secret the last rotation replaced, valid until its expiry (SPEC §16). */
+  previousLiveSigningSecret: string | null;
+  previousLiveSigningSecretExpiresAt: Date | null;
 }
 
 interface CachedEntry {
@@ -288,7 +292,8 @@ export class LiveService {
       }
     }
     if (scope.require_signature) {
-      const check = verifyLiveSignature(project.liveSigningSecret, req.path, [...new URLSearchParams(req.rawQuery)], this.deps.clock.now());
+      const now = this.deps.clock.now();
+      const check = verifyLiveSignature(liveSigningSecrets(project, now), req.path, [...new URLSearchParams(req.rawQuery)], now);
       if (check === 'missing') throw new LiveForbiddenError('SIGNATURE_REQUIRED', 'This live scope requires a signed URL (sig)');
       if (check === 'invalid') throw new LiveForbiddenError('SIGNATURE_INVALID', 'Invalid live URL signature');
       if (check === 'expired') throw new LiveForbiddenError('SIGNATURE_EXPIRED', 'This signed live URL has expired');
@@ -520,8 +525,17 @@ function hotKey(entry: Pick<CachedEntry, 'imageId' | 'etag'>): string {
   return `${entry.imageId}:${entry.etag}`;
 }
 
-function toLiveProject(row: { id: string; organizationId: string; orgSlug: string; slug: string; settings: ProjectSettings; liveSigningSecret: string }): LiveProject {
-  return { id: row.id, organizationId: row.organizationId, orgSlug: row.orgSlug, slug: row.slug, settings: row.settings ?? {}, liveSigningSecret: row.liveSigningSecret };
+function toLiveProject(row: ProjectWithOrg): LiveProject {
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    orgSlug: row.orgSlug,
+    slug: row.slug,
+    settings: row.settings ?? {},
+    liveSigningSecret: row.liveSigningSecret,
+    previousLiveSigningSecret: row.previousLiveSigningSecret,
+    previousLiveSigningSecretExpiresAt: row.previousLiveSigningSecretExpiresAt,
+  };
 }
 
 /** Omitted parameters take the project's defaults, so `?prompt=x` and `?prompt=x&aspectRatio=<default>` share an entry. */

@@ -1,4 +1,6 @@
 import type { GenerationRow, ImageRow, ProjectSettings, ProjectWithOrg, ReferenceImage } from '@banatie/db';
+import { canSeeSecrets, type KeyRole } from './key-roles.js';
+import { secretsView, type ProjectSecretsView } from './project-secrets.js';
 
 export interface UrlContext {
   publicBaseUrl: string;
@@ -118,13 +120,19 @@ export interface ProjectDto {
   organizationId: string;
   orgSlug: string;
   settings: Required<{ [K in keyof ProjectSettings]: ProjectSettings[K] | null }>;
-  webhookSecret: string;
-  liveSigningSecret: string;
+  /** Admin keys only (SPEC §16), as are `liveSigningSecret` and `secrets`. */
+  webhookSecret?: string;
+  liveSigningSecret?: string;
+  secrets?: ProjectSecretsView;
   createdAt: string;
   updatedAt: string;
 }
 
-export function toProjectDto(p: ProjectWithOrg): ProjectDto {
+/** The project as a key of `role` sees it at `now` (the secrets only for admin keys). */
+export function toProjectDto(p: ProjectWithOrg, viewer: { role: KeyRole; now: Date }): ProjectDto {
+  const secrets = canSeeSecrets(viewer.role)
+    ? { webhookSecret: p.webhookSecret, liveSigningSecret: p.liveSigningSecret, secrets: secretsView(p, viewer.now) }
+    : {};
   return {
     id: p.id,
     slug: p.slug,
@@ -136,8 +144,7 @@ export function toProjectDto(p: ProjectWithOrg): ProjectDto {
       webhookUrl: p.settings.webhookUrl ?? null,
       autoEnhanceDefault: p.settings.autoEnhanceDefault ?? null,
     },
-    webhookSecret: p.webhookSecret,
-    liveSigningSecret: p.liveSigningSecret,
+    ...secrets,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };

@@ -5,6 +5,7 @@ import type { ProjectContext } from './auth.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { isUuid } from './alias.js';
 import { presentGeneration } from './generation.service.js';
+import { webhookSigningSecrets } from './project-secrets.js';
 import type { Clock } from './ports.js';
 import type { WebhookDeliveryJob } from './queue-port.js';
 import { webhookMessageId } from './webhook-message.js';
@@ -31,13 +32,17 @@ export interface WebhookAttemptReport {
   durationMs: number | null;
 }
 
-/** Standard Webhooks headers for one attempt (signed with the project's current secret). */
-export function signWebhook(secret: string, webhookId: string, at: Date, body: string): Record<string, string> {
-  const signature = new Webhook(secret).sign(webhookId, at, body);
+/**
+ * Standard Webhooks headers for one attempt. With several secrets (during a
+ * rotation's grace period) `webhook-signature` carries one `v1,<sig>` per
+ * secret, space-separated: a receiver verifies with whichever it has.
+ */
+export function signWebhook(secrets: string | readonly string[], webhookId: string, at: Date, body: string): Record<string, string> {
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) => new Webhook(secret).sign(webhookId, at, body));
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': signature,
+    'webhook-signature': signatures.join(' '),
   };
 }
 
@@ -89,7 +94,9 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookDeliveryJob,
     log.warn({ err: err.message }, 'webhook URL not deliverable');
     return err instanceof WebhookUrlRefusedError ? 'refused' : 'retry';
   }
-  const headers = signWebhook(project.webhookSecret, webhookId, deps.clock.now(), body);
+  // Signed at send time with the secrets valid now, so a retry after a rotation carries the new secret's signature too.
+  const now = deps.clock.now();
+  const headers = signWebhook(webhookSigningSecrets(project, now), webhookId, now, body);
   const result = await sendWebhook(target, headers, body, deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS);
   await record(result);
   deps.onAttempt?.({ outcome: result.error === null ? 'delivered' : 'failed', statusCode: result.statusCode, durationMs: result.durationMs });

@@ -59,6 +59,18 @@ describe('live signatures', () => {
     expect(verifyLiveSignature(secret, '/cdn/a/b/live/s', params(`${signed}&sig=abc`), now)).toBe('invalid');
     expect(verifyLiveSignature(secret, '/cdn/a/b/live/s', params(signed), new Date(now.getTime() + 61_000))).toBe('expired');
   });
+
+  it('with several secrets (a rotation\'s grace period) accepts a signature made with any of them, and only those', () => {
+    const previous = 'lss_previous';
+    const byCurrent = signLiveUrl('https://x.test/cdn/a/b/live/s?prompt=x', secret);
+    const byPrevious = signLiveUrl('https://x.test/cdn/a/b/live/s?prompt=x', previous, { expiresAt: now.getTime() / 1000 + 60 });
+    expect(verifyLiveSignature([secret, previous], '/cdn/a/b/live/s', params(byCurrent), now)).toBe('valid');
+    expect(verifyLiveSignature([secret, previous], '/cdn/a/b/live/s', params(byPrevious), now)).toBe('valid');
+    expect(verifyLiveSignature([secret], '/cdn/a/b/live/s', params(byPrevious), now)).toBe('invalid');
+    expect(verifyLiveSignature([secret, 'lss_other'], '/cdn/a/b/live/s', params(byPrevious), now)).toBe('invalid');
+    // exp is still checked whichever secret signed.
+    expect(verifyLiveSignature([secret, previous], '/cdn/a/b/live/s', params(byPrevious), new Date(now.getTime() + 61_000))).toBe('expired');
+  });
 });
 
 describe('allowed origins', () => {

@@ -45,6 +45,20 @@ describe('Standard Webhooks signing', () => {
   });
 });
 
+describe('signing with several secrets (a rotation\'s grace period)', () => {
+  it('puts one v1 signature per secret in webhook-signature, and the library accepts each secret', () => {
+    const current = 'whsec_' + Buffer.from('the new secret, 24 bytes!').toString('base64');
+    const previous = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const body = JSON.stringify({ type: 'generation.succeeded', data: { id: GENERATION_ID } });
+    const at = new Date();
+    const headers = signWebhook([current, previous], 'msg_x', at, body);
+    expect(headers['webhook-signature']!.split(' ')).toEqual([signWebhook(current, 'msg_x', at, body)['webhook-signature'], signWebhook(previous, 'msg_x', at, body)['webhook-signature']]);
+    expect(new Webhook(current).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(new Webhook(previous).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(() => new Webhook('whsec_' + Buffer.from('another secret').toString('base64')).verify(body, headers)).toThrow();
+  });
+});
+
 describe('webhook ids and retry schedule', () => {
   it('derives a stable webhook-id per generation, run and event', () => {
     const a = webhookMessageId({ generationId: GENERATION_ID, run: 0, event: 'generation.succeeded' });

@@ -18,6 +18,8 @@ export interface ProjectSettings {
   autoEnhanceDefault?: boolean | null;
 }
 
+export type KeyRole = 'admin' | 'standard';
+
 export interface OrganizationsTable {
   id: Generated<string>;
   slug: string;
@@ -31,6 +33,10 @@ export interface ProjectsTable {
   settings: Json<ProjectSettings>;
   webhook_secret: string;
   live_signing_secret: string;
+  previous_webhook_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  previous_webhook_secret_expires_at: NullableTimestamp;
+  previous_live_signing_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  previous_live_signing_secret_expires_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -39,6 +45,8 @@ export interface ApiKeysTable {
   id: Generated<string>;
   project_id: string | null;
   type: 'master' | 'project';
+  /** What a project key may do on /api/v1 (SPEC §16); master keys are always `admin`. */
+  role: ColumnType<KeyRole, KeyRole | undefined, KeyRole>;
   name: string | null;
   prefix: string;
   key_hash: string;

@@ -11,10 +11,14 @@ const REDACT = [
   'secret',
   'webhookSecret',
   'liveSigningSecret',
+  'previousWebhookSecret',
+  'previousLiveSigningSecret',
   '*.apiKey',
   '*.secret',
   '*.webhookSecret',
   '*.liveSigningSecret',
+  '*.previousWebhookSecret',
+  '*.previousLiveSigningSecret',
 ];
 
 export function createLogger(opts: { level: string; name?: string } & Pick<LoggerOptions, 'base'>): Logger {

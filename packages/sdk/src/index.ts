@@ -18,6 +18,9 @@ export {
   GENERATION_STATUSES,
   TERMINAL_STATUSES,
   MAX_UPLOAD_BYTES,
+  KEY_ROLES,
+  DEFAULT_SECRET_GRACE_SECONDS,
+  MAX_SECRET_GRACE_SECONDS,
   isTerminal,
 } from '@banatie/contracts';
 export type {
@@ -25,6 +28,8 @@ export type {
   PromptTemplate,
   GenerationStatus,
   ProjectSecretKind,
+  KeyRole,
+  SecretRotation,
   Generation,
   GenerationError,
   ReferenceImage,
@@ -51,4 +56,5 @@ export type {
   CreateScopeInput,
   UpdateScopeInput,
   UpdateProjectInput,
+  RotateSecretInput,
 } from '@banatie/contracts';

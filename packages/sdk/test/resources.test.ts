@@ -194,7 +194,8 @@ describe('live scopes and live URLs', () => {
 
   it('a URL signed by live.sign is served on a scope that requires signatures; tampered or unsigned ones get 403', async () => {
     await client.live.scopes.create({ slug: 'signed', requireSignature: true });
-    const { liveSigningSecret: secret, orgSlug, slug } = await client.project.get();
+    const { liveSigningSecret, orgSlug, slug } = await client.project.get();
+    const secret = liveSigningSecret!;
     const params = { org: orgSlug, project: slug, scope: 'signed', prompt: 'a signed lighthouse & a "quoted" word', aspectRatio: '4:3' as const, autoEnhance: false };
     const expiresAt = Math.floor(Date.now() / 1000) + 600;
     const signed = await client.live.sign({ ...params, secret, expiresAt });
@@ -240,6 +241,32 @@ describe('project', () => {
     const webhook = await client.project.rotateSecret('webhook');
     expect(webhook.webhookSecret).not.toBe(project.webhookSecret);
     expect(webhook.webhookSecret).toMatch(/^whsec_/);
+    // A bare kind takes the default grace period (one day): the replaced secret stays valid.
+    expect(Date.parse(webhook.secrets!.webhook.previousSecretExpiresAt!)).toBeGreaterThan(Date.now() + 86_000_000);
+
+    const graced = expectShape(projectSchema, await client.project.rotateSecret({ secret: 'live', graceSeconds: 600 }));
+    expect(Date.parse(graced.secrets!.live.previousSecretExpiresAt!)).toBeLessThanOrEqual(Date.now() + 600_000);
+    const immediate = await client.project.rotateSecret({ secret: 'live', graceSeconds: 0 });
+    expect(immediate.secrets!.live.previousSecretExpiresAt).toBeNull();
+    expect(await caught(client.project.rotateSecret({ secret: 'live', graceSeconds: 31 * 86_400 }))).toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
+  });
+
+  it('a standard key: the project without secrets, and 403 FORBIDDEN (ADMIN_KEY_REQUIRED) for admin actions', async () => {
+    const standard = new Banatie({ apiKey: (await stack.createKey('acme', 'site', { role: 'standard' })).key, baseUrl });
+    const project = expectShape(projectSchema, await standard.project.get());
+    expect(project.webhookSecret).toBeUndefined();
+    expect(project.liveSigningSecret).toBeUndefined();
+    expect(project.secrets).toBeUndefined();
+    for (const refused of [
+      standard.project.update({ stylePrompt: 'not allowed' }),
+      standard.project.rotateSecret({ secret: 'webhook' }),
+      standard.live.scopes.create({ slug: 'not-allowed' }),
+    ]) {
+      const err = await caught(refused);
+      expect(err).toMatchObject({ code: 'FORBIDDEN', status: 403, message: 'This action requires an admin key', details: { reason: 'ADMIN_KEY_REQUIRED' } });
+    }
+    // What a standard key is for still works, signing live URLs on the server included.
+    expect(await standard.live.signOnServer({ scope: 'hero', prompt: 'a signed kite' })).toMatch(/sig=/);
   });
 });
 

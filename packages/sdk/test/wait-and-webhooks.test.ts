@@ -118,7 +118,8 @@ describe('webhooks.verify', () => {
   it('accepts a real delivery and rejects a tampered body, a wrong secret and an old timestamp', async () => {
     const done = await client.generations.createAndWait({ prompt: 'a delivered webhook', webhookUrl: `${receiver.url}/hook` }, { wait: 10 });
     const [delivery] = await receiver.waitFor(1, '/hook');
-    const { webhookSecret } = await client.project.get();
+    // The stack's key is an admin key: its project view carries the secrets.
+    const webhookSecret = (await client.project.get()).webhookSecret!;
 
     const event = expectShape(webhookEventSchema, await client.webhooks.verify(delivery!.body, delivery!.headers, webhookSecret));
     expect(event).toMatchObject({ type: 'generation.succeeded', data: { id: done.id, status: 'success' } });

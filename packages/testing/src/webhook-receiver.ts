@@ -10,6 +10,8 @@ export interface ReceivedWebhook {
 export interface WebhookResponse {
   status: number;
   headers?: Record<string, string>;
+  /** Answer only once this settles (the request is recorded, and waiters woken, at once). */
+  after?: Promise<unknown>;
 }
 
 export interface WebhookReceiver {
@@ -37,7 +39,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     req.on('end', () => {
       received.push({ path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const r = scripted.shift() ?? fallback;
-      res.writeHead(r.status, r.headers).end();
+      const answer = () => void res.writeHead(r.status, r.headers).end();
+      if (r.after) void r.after.then(answer, answer);
+      else answer();
       for (const w of waiters.splice(0)) w();
     });
   });

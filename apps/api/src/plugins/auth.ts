@@ -1,4 +1,4 @@
-import { UnauthorizedError, apiKeyService, type AuthContext, type ProjectContext } from '@banatie/core';
+import { UnauthorizedError, apiKeyService, assertKeyRole, type AuthContext, type KeyRole, type ProjectContext } from '@banatie/core';
 import { apiKeyRepository } from '@banatie/db';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -8,7 +8,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null;
   }
+  interface FastifyContextConfig {
+    /** The key role a /api/v1 route needs (SPEC §16); absent: any project key. */
+    requiredRole?: KeyRole;
+  }
 }
+
+/** Route option of the /api/v1 routes only admin keys may use. */
+export const ADMIN_ONLY = { requiredRole: 'admin' } as const satisfies { requiredRole: KeyRole };
 
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -31,7 +38,12 @@ export const authPlugin = fp(async (app: FastifyInstance, deps: AppDeps) => {
     touch(auth.keyId);
   };
 
-  app.decorate('requireProjectKey', (request: FastifyRequest) => authenticate(request, 'project'));
+  app.decorate('requireProjectKey', async (request: FastifyRequest) => {
+    await authenticate(request, 'project');
+    // Decided with the key, before the body is read: a standard key learns nothing about an admin route's input.
+    const required = request.routeOptions.config?.requiredRole;
+    if (required) assertKeyRole(request.auth!.role, required);
+  });
   app.decorate('requireMasterKey', (request: FastifyRequest) => authenticate(request, 'master'));
   app.decorate('requireMasterKeyOrBasicAuth', (request: FastifyRequest) => authenticate(request, 'master', { basic: true }));
 });
@@ -53,11 +65,18 @@ function presentedKey(request: FastifyRequest, basic: boolean): string | undefin
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** A project key, with the role the route's `config.requiredRole` asks for (403 otherwise). */
     requireProjectKey(request: FastifyRequest): Promise<void>;
     requireMasterKey(request: FastifyRequest): Promise<void>;
     /** Master key as X-API-Key or as the HTTP Basic password (any user name): pages a browser opens. */
     requireMasterKeyOrBasicAuth(request: FastifyRequest): Promise<void>;
   }
+}
+
+/** The role of the key of a request that passed requireProjectKey. */
+export function keyRoleOf(request: FastifyRequest): KeyRole {
+  if (!request.auth) throw new UnauthorizedError();
+  return request.auth.role;
 }
 
 /** The tenant of a request that passed requireProjectKey. */

@@ -1,6 +1,6 @@
 // `key create|list|revoke`: API keys, straight in the database (SPEC §2 "CLI"; output tested by e2e/cli.test.ts).
 import type { Config } from '@banatie/config';
-import { apiKeyService, systemClock } from '@banatie/core';
+import { KEY_ROLES, apiKeyService, systemClock } from '@banatie/core';
 import { createRedis, publishApiKeyRevoked, waitForRedis } from '@banatie/queue';
 import { defineCommand, LOCAL_GLOBALS, UsageError, type CommandGroup } from '../command.js';
 import { note, print, printJson, type Io } from '../io.js';
@@ -9,11 +9,16 @@ import { splitTarget, withDatabase } from './database.js';
 const create = defineCommand({
   name: 'key create',
   summary: 'Create a project key (and the organization and project if missing), or a master key',
-  synopsis: '(<org>/<project> | --master)',
+  synopsis: '(<org>/<project> [--role admin|standard] | --master)',
   args: { min: 0, max: 1 },
   options: {
     name: { type: 'string', value: 'N', description: 'a name to recognise the key by' },
     'expires-in-days': { type: 'string', value: 'D', description: 'the key stops working after D days' },
+    role: {
+      type: 'string',
+      value: 'R',
+      description: 'admin (everything, secrets included) or standard (default: no secrets, project settings or live scope changes)',
+    },
     master: { type: 'boolean', description: 'a master key for the admin API instead of a project key' },
   },
   globals: LOCAL_GLOBALS,
@@ -22,28 +27,31 @@ const create = defineCommand({
     const name = values.name;
     const expiresInDays = values['expires-in-days'] === undefined ? undefined : Number(values['expires-in-days']);
     if (expiresInDays !== undefined && !(expiresInDays > 0)) throw new UsageError('--expires-in-days must be a positive number');
+    const role = values.role;
+    if (role !== undefined && !(KEY_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of: ${KEY_ROLES.join(', ')}`);
     if (values.master) {
       if (args.length) throw new UsageError('--master takes no <org>/<project>');
+      if (role !== undefined) throw new UsageError('--role is for project keys (a master key opens the admin API only)');
       const created = await withDatabase(io, (db) => apiKeyService.createMasterKey({ db, clock: systemClock }, { name, expiresInDays }));
       if (values.json) return printJson(io, created);
       return print(io, `Master key (shown once): ${created.key}\nKey id: ${created.keyId}`);
     }
     const [orgSlug, projectSlug] = splitTarget(args[0]);
     const created = await withDatabase(io, (db) =>
-      apiKeyService.createProjectKey({ db, clock: systemClock }, { orgSlug, projectSlug, name, expiresInDays }),
+      apiKeyService.createProjectKey({ db, clock: systemClock }, { orgSlug, projectSlug, name, expiresInDays, role }),
     );
     if (values.json) {
       const { key, keyId, organizationId, projectId } = created;
       return printJson(io, { key, keyId, organizationId, projectId, orgSlug, projectSlug });
     }
-    print(io, `API key for ${orgSlug}/${projectSlug} (shown once): ${created.key}\nKey id: ${created.keyId}`);
+    print(io, `API key for ${orgSlug}/${projectSlug} (shown once): ${created.key}\nKey id: ${created.keyId}\nRole: ${created.role}`);
   },
 });
 
 const list = defineCommand({
   name: 'key list',
   aliases: ['ls'],
-  summary: "List a project's keys: prefix, name, created, expires, last used, revoked",
+  summary: "List a project's keys: prefix, name, created, expires, last used, revoked, role",
   synopsis: '<org>/<project>',
   args: { min: 1, max: 1 },
   options: {},
@@ -52,10 +60,10 @@ const list = defineCommand({
     const [org, project] = splitTarget(args[0]);
     const keys = await withDatabase(io, (db) => apiKeyService.listProjectKeys(db, org, project));
     if (values.json) return printJson(io, keys);
-    // Tab-separated, as SPEC §2 has always printed it (scripts cut it on tabs).
+    // Tab-separated, as SPEC §2 has always printed it (scripts cut it on tabs): new columns go at the end.
     const d = (x: Date | null) => (x ? x.toISOString() : '-');
-    print(io, ['id', 'prefix', 'name', 'created', 'expires', 'last used', 'revoked'].join('\t'));
-    for (const k of keys) print(io, [k.id, k.prefix, k.name ?? '-', d(k.createdAt), d(k.expiresAt), d(k.lastUsedAt), d(k.revokedAt)].join('\t'));
+    print(io, ['id', 'prefix', 'name', 'created', 'expires', 'last used', 'revoked', 'role'].join('\t'));
+    for (const k of keys) print(io, [k.id, k.prefix, k.name ?? '-', d(k.createdAt), d(k.expiresAt), d(k.lastUsedAt), d(k.revokedAt), k.role].join('\t'));
   },
 });
 

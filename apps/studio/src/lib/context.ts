@@ -7,6 +7,10 @@ export interface Session {
   /** For the SDK's standalone project event stream. */
   apiKey: string;
   project: Project;
+  /** An admin key sees the project's secrets; a standard key does not (SPEC §16), which is how the Studio tells them apart. */
+  isAdmin: boolean;
+  /** After the project changed here (settings saved, a secret rotated). */
+  setProject(project: Project): void;
   signOut(): void;
 }
 

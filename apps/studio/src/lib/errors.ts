@@ -4,6 +4,7 @@ import { BanatieError } from '@banatie/sdk';
 export function describeError(err: unknown): string {
   if (err instanceof BanatieError) {
     if (err.status === 401) return 'This API key was not accepted';
+    if (needsAdminKey(err)) return 'This action needs an admin key: this one is a standard key';
     if (err.status === 413) return 'File too large: the limit is 5 MB';
     if (err.status === 415) return 'Unsupported file type: only PNG, JPEG and WebP images are accepted';
     if (err.code === 'ALIAS_CONFLICT') return `${err.message}: another image holds this alias (remove it there first)`;
@@ -17,3 +18,7 @@ export function describeError(err: unknown): string {
 }
 
 export const isUnauthorized = (err: unknown): boolean => err instanceof BanatieError && err.status === 401;
+
+/** A 403 because the key is a standard key (SPEC §16), told by `details.reason`, not by the message. */
+export const needsAdminKey = (err: unknown): boolean =>
+  err instanceof BanatieError && err.status === 403 && (err.details as { reason?: unknown } | undefined)?.reason === 'ADMIN_KEY_REQUIRED';

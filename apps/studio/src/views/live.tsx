@@ -17,7 +17,7 @@ const EXPIRY = [
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 export function LiveView() {
-  const { client } = useSession();
+  const { client, isAdmin } = useSession();
   const scopes = useAsync(() => client.live.scopes.list({ limit: 100 }), []);
   return (
     <section>
@@ -25,6 +25,11 @@ export function LiveView() {
       <p class="muted">A live URL turns a prompt in an &lt;img src&gt; into a cached image: the first request generates it, later ones are served from the cache.</p>
       <Builder scopes={scopes.data?.data ?? []} onBuilt={scopes.reload} />
       <h2>Scopes</h2>
+      {!isAdmin && (
+        <p class="small muted" data-testid="scopes-admin-only">
+          Changing or deleting scopes needs an admin key; building a URL for a new scope still creates it on its first image.
+        </p>
+      )}
       <ErrorText error={scopes.error} />
       {scopes.loading && <Loading />}
       {scopes.data?.data.length === 0 && <p class="muted">No scopes yet: building a URL for a new scope creates it on its first image.</p>}
@@ -95,17 +100,11 @@ function Builder({ scopes, onBuilt }: { scopes: LiveScope[]; onBuilt(): void }) 
       return;
     }
     try {
-      const signed = await client.live.sign({
-        org: project.orgSlug,
-        project: project.slug,
-        scope,
-        prompt,
-        aspectRatio,
-        autoEnhance,
-        template,
-        secret: project.liveSigningSecret,
-        ...(expiry ? { expiresAt: Math.floor(Date.now() / 1000) + expiry } : {}),
-      });
+      const expiresAt = expiry ? { expiresAt: Math.floor(Date.now() / 1000) + expiry } : {};
+      // An admin key holds the secret and signs here; a standard key never sees it, so the server signs.
+      const signed = project.liveSigningSecret
+        ? await client.live.sign({ org: project.orgSlug, project: project.slug, scope, prompt, aspectRatio, autoEnhance, template, secret: project.liveSigningSecret, ...expiresAt })
+        : await client.live.signOnServer({ scope, prompt, aspectRatio, autoEnhance, template, ...expiresAt });
       setUrl(signed);
       setPreview('loading');
       announce('Signed URL ready; loading the preview');

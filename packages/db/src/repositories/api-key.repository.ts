@@ -1,5 +1,5 @@
 import type { Executor } from '../database.js';
-import type { ApiKeyRow } from '../types.js';
+import type { ApiKeyRow, KeyRole } from '../types.js';
 
 export interface ApiKeyWithProject extends ApiKeyRow {
   project_slug: string | null;
@@ -9,13 +9,22 @@ export interface ApiKeyWithProject extends ApiKeyRow {
 
 export async function insertApiKey(
   db: Executor,
-  values: { projectId: string | null; type: 'master' | 'project'; name: string | null; prefix: string; keyHash: string; expiresAt: Date | null },
+  values: {
+    projectId: string | null;
+    type: 'master' | 'project';
+    role: KeyRole;
+    name: string | null;
+    prefix: string;
+    keyHash: string;
+    expiresAt: Date | null;
+  },
 ): Promise<ApiKeyRow> {
   return db
     .insertInto('api_keys')
     .values({
       project_id: values.projectId,
       type: values.type,
+      role: values.role,
       name: values.name,
       prefix: values.prefix,
       key_hash: values.keyHash,

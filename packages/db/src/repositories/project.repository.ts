@@ -9,6 +9,11 @@ export interface ProjectWithOrg {
   settings: ProjectSettings;
   webhookSecret: string;
   liveSigningSecret: string;
+  /** The secret a rotation replaced and when it stops being accepted; null when none (the expiry may be past: compare with the clock). */
+  previousWebhookSecret: string | null;
+  previousWebhookSecretExpiresAt: Date | null;
+  previousLiveSigningSecret: string | null;
+  previousLiveSigningSecretExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -25,6 +30,10 @@ function baseQuery(db: Executor) {
       'p.settings',
       'p.webhook_secret as webhookSecret',
       'p.live_signing_secret as liveSigningSecret',
+      'p.previous_webhook_secret as previousWebhookSecret',
+      'p.previous_webhook_secret_expires_at as previousWebhookSecretExpiresAt',
+      'p.previous_live_signing_secret as previousLiveSigningSecret',
+      'p.previous_live_signing_secret_expires_at as previousLiveSigningSecretExpiresAt',
       'p.created_at as createdAt',
       'p.updated_at as updatedAt',
     ]);
@@ -78,12 +87,39 @@ export async function updateProjectSettings(db: Executor, id: string, settings: 
     .execute();
 }
 
-export async function updateProjectSecret(
+/**
+ * Replaces a secret, keeping the replaced one valid until `previousExpiresAt`
+ * (null: not at all). One statement, so concurrent rotations serialise on the
+ * row and each keeps the secret it actually replaced.
+ */
+export async function rotateProjectSecret(
   db: Executor,
   id: string,
   which: 'webhook' | 'live',
   secret: string,
-): Promise<void> {
-  const column = which === 'webhook' ? 'webhook_secret' : 'live_signing_secret';
-  await db.updateTable('projects').set({ [column]: secret, updated_at: new Date() }).where('id', '=', id).execute();
+  previousExpiresAt: Date | null,
+): Promise<boolean> {
+  const res =
+    which === 'webhook'
+      ? await db
+          .updateTable('projects')
+          .set((eb) => ({
+            webhook_secret: secret,
+            previous_webhook_secret: previousExpiresAt ? eb.ref('webhook_secret') : null,
+            previous_webhook_secret_expires_at: previousExpiresAt,
+            updated_at: new Date(),
+          }))
+          .where('id', '=', id)
+          .executeTakeFirst()
+      : await db
+          .updateTable('projects')
+          .set((eb) => ({
+            live_signing_secret: secret,
+            previous_live_signing_secret: previousExpiresAt ? eb.ref('live_signing_secret') : null,
+            previous_live_signing_secret_expires_at: previousExpiresAt,
+            updated_at: new Date(),
+          }))
+          .where('id', '=', id)
+          .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }

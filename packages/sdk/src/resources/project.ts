@@ -1,7 +1,11 @@
-import type { Project, ProjectSecretKind, UpdateProjectInput } from '@banatie/contracts';
+import type { Project, ProjectSecretKind, RotateSecretInput, UpdateProjectInput } from '@banatie/contracts';
 import type { Transport } from '../transport.js';
 
-/** The key's project: settings and secrets. */
+/**
+ * The key's project: settings, and for an admin key the secrets
+ * (`webhookSecret`, `liveSigningSecret`, `secrets`); a standard key gets the
+ * project without them, and `403 FORBIDDEN` from `update` and `rotateSecret`.
+ */
 export class ProjectResource {
   constructor(private readonly http: Transport) {}
 
@@ -9,12 +13,18 @@ export class ProjectResource {
     return this.http.data('GET', '/project');
   }
 
+  /** Admin key. */
   update(settings: UpdateProjectInput): Promise<Project> {
     return this.http.data('PUT', '/project', { json: settings });
   }
 
-  /** Rotates the webhook or the live-URL signing secret; the old one stops working at once. */
-  rotateSecret(kind: ProjectSecretKind): Promise<Project> {
-    return this.http.data('POST', '/project/secrets/rotate', { json: { secret: kind } });
+  /**
+   * Rotates the webhook or the live-URL signing secret (admin key). The new
+   * secret signs from now on; the replaced one stays valid for `graceSeconds`
+   * (default one day, at most 30 days, 0 ends it at once), shown as
+   * `secrets.<kind>.previousSecretExpiresAt`. A bare kind (`'webhook'`) uses the default grace.
+   */
+  rotateSecret(input: RotateSecretInput | ProjectSecretKind): Promise<Project> {
+    return this.http.data('POST', '/project/secrets/rotate', { json: typeof input === 'string' ? { secret: input } : input });
   }
 }

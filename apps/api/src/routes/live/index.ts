@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { noStoreOnError, sendLiveImage } from '../../lib/live-reply.js';
-import { projectOf } from '../../plugins/auth.js';
+import { ADMIN_ONLY, projectOf } from '../../plugins/auth.js';
 
 /** Live URL seed endpoint, signing and scopes API (SPEC §7). */
 export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -26,7 +26,8 @@ export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     ok(await liveScopeService.signUrl(svc, projectOf(request), request.body)),
   );
 
-  r.post('/live/scopes', { schema: { tags: ['live'], summary: 'Create a live scope', body: createScopeBody } }, async (request, reply) =>
+  // Managing scopes (create, update, delete) needs an admin key; reading them and signing URLs does not.
+  r.post('/live/scopes', { config: ADMIN_ONLY, schema: { tags: ['live'], summary: 'Create a live scope (admin key)', body: createScopeBody } }, async (request, reply) =>
     reply.code(201).send(ok(await liveScopeService.createScope(svc, projectOf(request), request.body))),
   );
 
@@ -40,11 +41,11 @@ export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     ok(await liveScopeService.getScope(svc, projectOf(request), request.params.slug)),
   );
 
-  r.put('/live/scopes/:slug', { schema: { tags: ['live'], summary: 'Update a live scope', params: scopeParams, body: updateScopeBody } }, async (request) =>
+  r.put('/live/scopes/:slug', { config: ADMIN_ONLY, schema: { tags: ['live'], summary: 'Update a live scope (admin key)', params: scopeParams, body: updateScopeBody } }, async (request) =>
     ok(await liveScopeService.updateScope(svc, projectOf(request), request.params.slug, request.body)),
   );
 
-  r.delete('/live/scopes/:slug', { schema: { tags: ['live'], summary: 'Delete a live scope and its cache entries', params: scopeParams } }, async (request) =>
+  r.delete('/live/scopes/:slug', { config: ADMIN_ONLY, schema: { tags: ['live'], summary: 'Delete a live scope and its cache entries (admin key)', params: scopeParams } }, async (request) =>
     ok(await liveScopeService.deleteScope(svc, projectOf(request), request.params.slug)),
   );
 }

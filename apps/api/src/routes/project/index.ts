@@ -4,25 +4,36 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
-import { projectOf } from '../../plugins/auth.js';
+import { ADMIN_ONLY, keyRoleOf, projectOf } from '../../plugins/auth.js';
 
 export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/project', { schema: { tags: ['project'], summary: 'Project, settings and secrets' } }, async (request) =>
-    ok(await projectService.getProject(deps.db, projectOf(request).projectId)),
+  r.get('/project', { schema: { tags: ['project'], summary: 'Project and settings; the secrets for admin keys' } }, async (request) =>
+    ok(await projectService.getProject(deps, projectOf(request).projectId, keyRoleOf(request))),
   );
 
-  r.put('/project', { schema: { tags: ['project'], summary: 'Update project settings', body: updateProjectBody } }, async (request) => {
-    if (request.body.webhookUrl) {
-      await webhookService.assertWebhookUrlAllowed(request.body.webhookUrl, { allowPrivate: deps.config.webhook.allowPrivate });
-    }
-    return ok(await projectService.updateProjectSettings(deps.db, projectOf(request).projectId, request.body));
-  });
+  r.put(
+    '/project',
+    { config: ADMIN_ONLY, schema: { tags: ['project'], summary: 'Update project settings (admin key)', body: updateProjectBody } },
+    async (request) => {
+      if (request.body.webhookUrl) {
+        await webhookService.assertWebhookUrlAllowed(request.body.webhookUrl, { allowPrivate: deps.config.webhook.allowPrivate });
+      }
+      return ok(await projectService.updateProjectSettings(deps, projectOf(request).projectId, request.body));
+    },
+  );
 
   r.post(
     '/project/secrets/rotate',
-    { schema: { tags: ['project'], summary: 'Rotate the webhook or live-URL signing secret', body: rotateSecretBody } },
-    async (request) => ok(await projectService.rotateProjectSecret(deps.db, projectOf(request).projectId, request.body.secret)),
+    {
+      config: ADMIN_ONLY,
+      schema: {
+        tags: ['project'],
+        summary: 'Rotate the webhook or live-URL signing secret; the old one stays valid for graceSeconds (admin key)',
+        body: rotateSecretBody,
+      },
+    },
+    async (request) => ok(await projectService.rotateProjectSecret(deps, projectOf(request).projectId, request.body)),
   );
 }
