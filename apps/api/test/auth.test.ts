@@ -88,7 +88,19 @@ describe('project settings', () => {
     const before = (await get('/api/v1/project', stack.key.key)).json().data;
     expect(before.webhookSecret).toMatch(/^whsec_/);
     expect(before.liveSigningSecret).toBeTruthy();
-    expect(before.settings).toEqual({ stylePrompt: null, defaultAspectRatio: null, webhookUrl: null, autoEnhanceDefault: null });
+    expect(before.settings).toEqual({
+      stylePrompt: null,
+      defaultAspectRatio: null,
+      webhookUrl: null,
+      autoEnhanceDefault: null,
+      live: {
+        enabled: true,
+        autoCreateScopes: true,
+        scopeDefaults: { allowNewGenerations: true, newGenerationsLimit: 30, allowedOrigins: [], requireSignature: false },
+        maxScopes: 100,
+        newGenerationsPerDay: 100,
+      },
+    });
     const put = await stack.app.inject({ method: 'PUT', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key }, payload: { defaultAspectRatio: '3:2', webhookUrl: 'https://hooks.example.com/x' } });
     expect(put.json().data.settings).toMatchObject({ defaultAspectRatio: '3:2', webhookUrl: 'https://hooks.example.com/x' });
     const bad = await stack.app.inject({ method: 'PUT', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key }, payload: { defaultAspectRatio: '5:1' } });

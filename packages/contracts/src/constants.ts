@@ -45,3 +45,32 @@ export const DEFAULT_KEY_ROLE: KeyRole = 'standard';
 /** How long a rotated-out secret stays valid (`graceSeconds` of a rotation): default one day, at most 30 days. */
 export const DEFAULT_SECRET_GRACE_SECONDS = 86_400;
 export const MAX_SECRET_GRACE_SECONDS = 30 * 86_400;
+
+/** Settings given to live scopes that a public MISS creates (SPEC §11 `live.scopeDefaults`). */
+export interface LiveScopeDefaults {
+  allowNewGenerations: boolean;
+  newGenerationsLimit: number;
+  allowedOrigins: string[];
+  requireSignature: boolean;
+}
+
+/** The project live policy (SPEC §11), `settings.live` of a project. */
+export interface LivePolicy {
+  /** false: every public live MISS is refused (HITs are still served). */
+  enabled: boolean;
+  /** false: a MISS on a scope that does not exist is 404; nothing is created. */
+  autoCreateScopes: boolean;
+  scopeDefaults: LiveScopeDefaults;
+  /** Auto-creation stops at this many scopes. */
+  maxScopes: number;
+  /** Project-wide public live MISS generations per UTC day; null: no cap. */
+  newGenerationsPerDay: number | null;
+}
+
+export const DEFAULT_LIVE_POLICY: LivePolicy = Object.freeze({
+  enabled: true,
+  autoCreateScopes: true,
+  scopeDefaults: Object.freeze({ allowNewGenerations: true, newGenerationsLimit: 30, allowedOrigins: [], requireSignature: false }),
+  maxScopes: 100,
+  newGenerationsPerDay: 100,
+}) as LivePolicy;

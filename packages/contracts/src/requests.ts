@@ -190,6 +190,36 @@ export const listScopesQuery = pageQuery;
 
 // ---- project (SPEC §3)
 
+const countSchema = (name: string, max: number) =>
+  z
+    .number({ error: `${name} must be a number` })
+    .int({ error: `${name} must be an integer` })
+    .min(0, { error: `${name} must be between 0 and ${max}` })
+    .max(max, { error: `${name} must be between 0 and ${max}` });
+
+/** `live` of `PUT /api/v1/project` (SPEC §11): the given fields replace the stored ones; `null` for the whole object restores the defaults. */
+export const livePolicyPatch = z.strictObject(
+  {
+    enabled: z.boolean({ error: 'live.enabled must be a boolean' }).optional(),
+    autoCreateScopes: z.boolean({ error: 'live.autoCreateScopes must be a boolean' }).optional(),
+    scopeDefaults: z
+      .strictObject(
+        {
+          allowNewGenerations: scopeSettingsShape.allowNewGenerations,
+          newGenerationsLimit: scopeSettingsShape.newGenerationsLimit,
+          allowedOrigins: scopeSettingsShape.allowedOrigins,
+          requireSignature: scopeSettingsShape.requireSignature,
+        },
+        { error: 'live.scopeDefaults must be an object' },
+      )
+      .optional(),
+    maxScopes: countSchema('live.maxScopes', 100_000).optional(),
+    /** null: no daily cap. */
+    newGenerationsPerDay: countSchema('live.newGenerationsPerDay', 1_000_000).nullable().optional(),
+  },
+  { error: 'live must be an object' },
+);
+
 export const updateProjectBody = z.strictObject({
   stylePrompt: z
     .string({ error: 'stylePrompt must be a string' })
@@ -200,6 +230,7 @@ export const updateProjectBody = z.strictObject({
   defaultAspectRatio: aspectRatioSchema.nullable().optional(),
   webhookUrl: webhookUrlSchema.nullable().optional(),
   autoEnhanceDefault: z.boolean({ error: 'autoEnhanceDefault must be a boolean' }).nullable().optional(),
+  live: livePolicyPatch.nullable().optional(),
 });
 
 export const rotateSecretBody = z.strictObject({

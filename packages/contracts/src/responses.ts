@@ -103,6 +103,19 @@ export const projectSettingsSchema = z.strictObject({
   defaultAspectRatio: z.enum(ASPECT_RATIOS).nullable(),
   webhookUrl: z.string().nullable(),
   autoEnhanceDefault: z.boolean().nullable(),
+  /** The project live policy (SPEC §11), defaults filled in. */
+  live: z.strictObject({
+    enabled: z.boolean(),
+    autoCreateScopes: z.boolean(),
+    scopeDefaults: z.strictObject({
+      allowNewGenerations: z.boolean(),
+      newGenerationsLimit: z.number().int(),
+      allowedOrigins: z.array(z.string()),
+      requireSignature: z.boolean(),
+    }),
+    maxScopes: z.number().int(),
+    newGenerationsPerDay: z.number().int().nullable(),
+  }),
 });
 
 /** A secret's rotation state: when the secret the last rotation replaced stops being accepted (null: only the current one is valid). */

@@ -22,6 +22,7 @@ export * from './live-cache.js';
 export * from './live-signing.js';
 export * from './live-errors.js';
 export * from './live-origins.js';
+export * from './live-policy.js';
 export * from './live.service.js';
 export * as liveScopeService from './live-scopes.service.js';
 export type { LiveScopeDto, LiveScopeSettings } from './live-scopes.service.js';

@@ -51,3 +51,24 @@ export class LiveNotGeneratedError extends AppError {
     super('not_found', 'NOT_FOUND', 'Live image not generated yet');
   }
 }
+
+/** The project's live policy refuses every public MISS (SPEC §11 `live.enabled`). */
+export class LiveDisabledError extends AppError {
+  constructor() {
+    super('forbidden', 'LIVE_DISABLED', 'Live URLs of this project do not create new images');
+  }
+}
+
+/** A new scope would pass the project's `live.maxScopes`. */
+export class LiveScopeCountError extends AppError {
+  constructor() {
+    super('forbidden', 'SCOPE_LIMIT_REACHED', 'This project may not create more live scopes');
+  }
+}
+
+/** The project's daily cap on public live generations is spent (`live.newGenerationsPerDay`). */
+export class LiveBudgetExhaustedError extends AppError {
+  constructor() {
+    super('forbidden', 'LIVE_BUDGET_EXHAUSTED', "This project's live URLs have created all the new images allowed today");
+  }
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { generationRepository, imageRepository, liveRepository, type Db, type LiveScope } from '@banatie/db';
+import { generationRepository, imageRepository, liveRepository, type Db } from '@banatie/db';
+import type { LiveReservation } from './live-access.js';
 import { ServiceUnavailableError } from './errors.js';
 import type { LiveDeliveryCache } from './live-delivery-cache.js';
 import { LiveGenerationFailedError, LiveTimeoutError } from './live-errors.js';
@@ -18,12 +19,10 @@ export interface LiveSingleFlightDeps extends LiveSubmitDeps {
 
 /** What a MISS that may start a generation must pass once nobody else is filling its key. */
 export interface MissGate {
-  /** The scope, after every check that needs no lock (SPEC §7 protections 1–4). */
-  prepare(): Promise<LiveScope>;
-  /** Checks under the lock, right before the generation starts (the per-IP limit); a throw releases the lock. */
-  beforeStart?(): Promise<void>;
-  /** The owner's own request: the scope's budget does not apply. */
-  owner: boolean;
+  /** Every check that needs no lock, reading only: a refusal here leaves no trace. */
+  prepare(): Promise<void>;
+  /** Under the lock, right before the generation starts: the checks again, and the budgets spent; a throw releases the lock. */
+  reserve(): Promise<LiveReservation>;
 }
 
 const POLL_MISSING_ROW_MS = 250;
@@ -44,7 +43,7 @@ export class LiveSingleFlight {
   async run(t: MissTarget, gate: MissGate): Promise<LiveImage> {
     const { db, cache, shared } = this.deps;
     const lockKey = liveLockKey(t.project.id, t.key);
-    let scope: LiveScope | undefined;
+    let prepared = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const entry = await liveRepository.findEntryForDelivery(db, t.project.id, t.key);
       if (entry?.image_id) {
@@ -64,7 +63,8 @@ export class LiveSingleFlight {
         if (joined) return joined;
         continue;
       }
-      scope ??= await gate.prepare();
+      if (!prepared) await gate.prepare();
+      prepared = true;
       const generationId = randomUUID();
       if (!(await shared.tryLock(lockKey, generationId, this.deps.lockTtlMs ?? 60_000))) continue;
       // Double check under the lock: a holder that just finished released it after filling the entry.
@@ -73,23 +73,25 @@ export class LiveSingleFlight {
         await this.release(t, generationId);
         continue;
       }
-      await this.start(t, scope, generationId, gate);
+      await this.start(t, generationId, gate);
       const made = await this.waitFor(t, generationId, { retryIfAlreadyFailed: false });
       if (made) return made;
     }
     throw new ServiceUnavailableError('Live image is being replaced; retry shortly', 2);
   }
 
-  /** Under the lock: the gate's last checks, the submit, the pending entry. A refusal or failure releases the lock. */
-  private async start(t: MissTarget, scope: LiveScope, generationId: string, gate: MissGate): Promise<void> {
+  /** Under the lock: the reservation, the submit, the pending entry. A refusal or failure releases the lock and refunds. */
+  private async start(t: MissTarget, generationId: string, gate: MissGate): Promise<void> {
+    let reservation: LiveReservation | undefined;
     try {
-      await gate.beforeStart?.();
-      await submitLiveGeneration(this.deps, t, scope, generationId, gate.owner);
+      reservation = await gate.reserve();
+      await submitLiveGeneration(this.deps, t, reservation.scope, generationId);
     } catch (err) {
+      await reservation?.refund().catch(() => undefined);
       await this.release(t, generationId);
       throw err;
     }
-    await recordPendingEntry(this.deps, t, scope, generationId);
+    await recordPendingEntry(this.deps, t, reservation.scope, generationId);
   }
 
   /**

@@ -1,7 +1,6 @@
 import { liveRepository, type Db, type LiveScope } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { submitGeneration } from './generation.service.js';
-import { LiveForbiddenError } from './live-errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
 import type { JobQueue } from './queue-port.js';
 import type { MissTarget } from './live-types.js';
@@ -14,18 +13,10 @@ export interface LiveSubmitDeps {
   publicBaseUrl: string;
 }
 
-/**
- * Spends one unit of the scope's budget (not for the owner's own requests) and
- * submits the generation under `generationId`. On refusal or failure nothing
- * stays spent.
- */
-export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, scope: LiveScope, generationId: string, owner: boolean): Promise<void> {
+/** Submits the generation under `generationId`, charged to `scope` (the budgets were spent by the caller's reservation). */
+export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, scope: LiveScope, generationId: string): Promise<void> {
   const { db, clock } = deps;
-  if (!(await liveRepository.consumeScopeBudget(db, scope.id, clock.now(), { ignoreLimit: owner }))) {
-    throw new LiveForbiddenError('SCOPE_LIMIT_REACHED', `Live scope "${scope.slug}" has used all ${scope.new_generations_limit} of its new generations`);
-  }
-  try {
-    await submitGeneration(
+  await submitGeneration(
       { db, queue: deps.queue, clock, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger },
       { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
       {
@@ -36,12 +27,8 @@ export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, 
         flowId: null,
         meta: { liveScope: scope.slug },
       },
-      { liveScopeId: scope.id, generationId },
-    );
-  } catch (err) {
-    await liveRepository.refundScopeBudget(db, scope.id).catch(() => undefined);
-    throw err;
-  }
+    { liveScopeId: scope.id, generationId },
+  );
 }
 
 /** Records the submitted generation as the one that fills the key (joiners wait for it). */

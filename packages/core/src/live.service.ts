@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { liveRepository, type Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import { LiveIpLimiter, checkScopeAccess } from './live-access.js';
+import { LiveAccessPolicy, LiveIpLimiter, type LiveReservation } from './live-access.js';
 import { LiveDeliveryCache } from './live-delivery-cache.js';
 import { LiveNotGeneratedError } from './live-errors.js';
 import { LiveProjects, resolveLiveParams } from './live-project.js';
@@ -41,13 +41,13 @@ export interface LiveServiceDeps {
 export class LiveService {
   private readonly cache: LiveDeliveryCache;
   private readonly projects: LiveProjects;
-  private readonly ipLimiter: LiveIpLimiter;
+  private readonly access: LiveAccessPolicy;
   private readonly flight: LiveSingleFlight;
 
   constructor(private readonly deps: LiveServiceDeps) {
     this.cache = new LiveDeliveryCache(deps);
     this.projects = new LiveProjects({ db: deps.db, clock: deps.clock, ttlMs: deps.projectCacheTtlMs });
-    this.ipLimiter = new LiveIpLimiter(deps);
+    this.access = new LiveAccessPolicy({ db: deps.db, clock: deps.clock, ipLimiter: new LiveIpLimiter(deps) });
     this.flight = new LiveSingleFlight({ ...deps, cache: this.cache });
   }
 
@@ -77,19 +77,11 @@ export class LiveService {
     if (req.headOnly) throw new LiveNotGeneratedError();
 
     const project = await this.projects.bySlugs(req.orgSlug, req.projectSlug, { fresh: true });
-    const { db, clock } = this.deps;
+    this.access.assertEnabled(project);
+    // Joiners of a running or finished generation are free; only the request that starts one is checked and charged.
     return this.flight.run(
       { project, key, params, deadline: this.deadline() },
-      {
-        owner: false,
-        prepare: async () => {
-          const scope = await liveRepository.findOrCreateScope(db, project.id, req.scope, clock.now());
-          checkScopeAccess(project, scope, req, clock.now());
-          return scope;
-        },
-        // Only the request that starts a generation counts against its address (joiners are free).
-        beforeStart: () => this.ipLimiter.take(req.ip),
-      },
+      { prepare: () => this.access.check(project, req), reserve: () => this.access.reserve(project, req) },
     );
   }
 
@@ -100,10 +92,7 @@ export class LiveService {
     const key = this.cache.cacheKey(project.id, scopeSlug, params);
     const hit = await this.cache.lookupHit(project.id, key);
     if (hit) return hit;
-    return this.flight.run(
-      { project, key, params, deadline: this.deadline() },
-      { owner: true, prepare: () => liveRepository.findOrCreateScope(this.deps.db, project.id, scopeSlug, this.deps.clock.now()) },
-    );
+    return this.flight.run({ project, key, params, deadline: this.deadline() }, { prepare: async () => undefined, reserve: () => this.ownerReservation(project.id, scopeSlug) });
   }
 
   /** Drops cached state named by a `banatie_live` notification (`entry:<projectId>:<key>` or `image:<id>`). */
@@ -124,6 +113,14 @@ export class LiveService {
 
   close(): Promise<void> {
     return this.cache.close();
+  }
+
+  /** The owner's keyed request: the scope is created as needed and counts the generation, past its limit too. */
+  private async ownerReservation(projectId: string, scopeSlug: string): Promise<LiveReservation> {
+    const { db, clock } = this.deps;
+    const scope = await liveRepository.findOrCreateScope(db, projectId, scopeSlug, clock.now());
+    await liveRepository.consumeScopeBudget(db, scope.id, clock.now(), { ignoreLimit: true });
+    return { scope, refund: () => liveRepository.refundScopeBudget(db, scope.id) };
   }
 
   private deadline(): number {

@@ -1,5 +1,6 @@
 import type { GenerationRow, ImageRow, ProjectSettings, ProjectWithOrg, ReferenceImage } from '@banatie/db';
 import { canSeeSecrets, type KeyRole } from './key-roles.js';
+import { resolveLivePolicy, type LivePolicy } from './live-policy.js';
 import { secretsView, type ProjectSecretsView } from './project-secrets.js';
 
 export interface UrlContext {
@@ -119,7 +120,7 @@ export interface ProjectDto {
   slug: string;
   organizationId: string;
   orgSlug: string;
-  settings: Required<{ [K in keyof ProjectSettings]: ProjectSettings[K] | null }>;
+  settings: Required<{ [K in Exclude<keyof ProjectSettings, 'live'>]: ProjectSettings[K] | null }> & { live: LivePolicy };
   /** Admin keys only (SPEC §16), as are `liveSigningSecret` and `secrets`. */
   webhookSecret?: string;
   liveSigningSecret?: string;
@@ -143,6 +144,7 @@ export function toProjectDto(p: ProjectWithOrg, viewer: { role: KeyRole; now: Da
       defaultAspectRatio: p.settings.defaultAspectRatio ?? null,
       webhookUrl: p.settings.webhookUrl ?? null,
       autoEnhanceDefault: p.settings.autoEnhanceDefault ?? null,
+      live: resolveLivePolicy(p.settings.live),
     },
     ...secrets,
     createdAt: p.createdAt.toISOString(),

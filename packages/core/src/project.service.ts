@@ -2,6 +2,7 @@ import { DEFAULT_SECRET_GRACE_SECONDS, MAX_SECRET_GRACE_SECONDS, type ProjectSec
 import { projectRepository, type Db, type ProjectSettings } from '@banatie/db';
 import { generateLiveSigningSecret, generateWebhookSecret } from './auth.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { mergeLivePolicy } from './live-policy.js';
 import type { KeyRole } from './key-roles.js';
 import type { Clock } from './ports.js';
 import { toProjectDto, type ProjectDto } from './presenters.js';
@@ -33,6 +34,12 @@ export async function updateProjectSettings(deps: ProjectDeps, projectId: string
     const merged: ProjectSettings = { ...p.settings };
     for (const [k, v] of Object.entries(patch) as [keyof ProjectSettings, unknown][]) {
       if (v === undefined) continue;
+      if (k === 'live') {
+        const live = mergeLivePolicy(p.settings.live, patch.live ?? null);
+        if (live) merged.live = live;
+        else delete merged.live;
+        continue;
+      }
       if (v === null) delete merged[k];
       else (merged as Record<string, unknown>)[k] = v;
     }

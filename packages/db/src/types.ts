@@ -16,6 +16,16 @@ export interface ProjectSettings {
   defaultAspectRatio?: string | null;
   webhookUrl?: string | null;
   autoEnhanceDefault?: boolean | null;
+  /** The project live policy (SPEC §11) as set: only the fields the owner gave; the rest take the defaults. */
+  live?: StoredLivePolicy | null;
+}
+
+export interface StoredLivePolicy {
+  enabled?: boolean;
+  autoCreateScopes?: boolean;
+  scopeDefaults?: { allowNewGenerations?: boolean; newGenerationsLimit?: number; allowedOrigins?: string[]; requireSignature?: boolean };
+  maxScopes?: number;
+  newGenerationsPerDay?: number | null;
 }
 
 export type KeyRole = 'admin' | 'standard';
@@ -147,6 +157,14 @@ export interface LiveEntriesTable {
   last_hit_at: NullableTimestamp;
 }
 
+/** Public live MISS generations of a project on one UTC day (SPEC §11). */
+export interface LiveDailyUsageTable {
+  project_id: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day: ColumnType<string, string, never>;
+  generations: number;
+}
+
 export interface WebhookDeliveriesTable {
   id: Generated<string>;
   project_id: string;
@@ -171,6 +189,7 @@ export interface Database {
   images: ImagesTable;
   live_scopes: LiveScopesTable;
   live_entries: LiveEntriesTable;
+  live_daily_usage: LiveDailyUsageTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
 

@@ -199,3 +199,48 @@ export async function addHits(
       FROM (VALUES ${values}) AS v(id, hits) WHERE s.id = v.id`.execute(db);
   }
 }
+
+export async function countScopes(db: Executor, projectId: string): Promise<number> {
+  const row = await db.selectFrom('live_scopes').select(sql<number>`count(*)::int`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/**
+ * Serialises scope creation within a project until the transaction ends, so a
+ * count of its scopes followed by an insert cannot be raced past a limit. `FOR
+ * NO KEY UPDATE` does not block inserts that reference the project.
+ */
+export async function lockProjectForScopeCreation(tx: Executor, projectId: string): Promise<void> {
+  await tx.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().execute();
+}
+
+/** Public live MISS generations of the project on `day` (UTC, `YYYY-MM-DD`). */
+export async function findDailyUsage(db: Executor, projectId: string, day: string): Promise<number> {
+  const row = await db.selectFrom('live_daily_usage').select('generations').where('project_id', '=', projectId).where(sql`day`, '=', sql`${day}::date`).executeTakeFirst();
+  return row?.generations ?? 0;
+}
+
+/** Takes one generation of the day's cap, atomically: false when `limit` is reached (nothing written then); null: counted, no cap. */
+export async function consumeDailyBudget(db: Executor, projectId: string, day: string, limit: number | null): Promise<boolean> {
+  if (limit !== null && limit <= 0) return false;
+  const row = await db
+    .insertInto('live_daily_usage')
+    .values({ project_id: projectId, day, generations: 1 })
+    .onConflict((oc) => {
+      const update = oc.columns(['project_id', 'day']).doUpdateSet({ generations: sql`live_daily_usage.generations + 1` });
+      return limit === null ? update : update.where('live_daily_usage.generations', '<', limit);
+    })
+    .returning('generations')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Gives back a generation taken by consumeDailyBudget when it could not be submitted. */
+export async function refundDailyBudget(db: Executor, projectId: string, day: string): Promise<void> {
+  await db
+    .updateTable('live_daily_usage')
+    .set({ generations: sql`greatest(generations - 1, 0)` })
+    .where('project_id', '=', projectId)
+    .where(sql`day`, '=', sql`${day}::date`)
+    .execute();
+}
