@@ -3,6 +3,7 @@
 // needs PostgreSQL, Redis or storage: the processes must stop before using them.
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_ENTRY, WORKER_ENTRY, spawnNode, stopAll, type Env } from './helpers/processes.js';
+import { startTestStack } from './helpers/stack.js';
 
 afterAll(() => stopAll());
 
@@ -48,6 +49,12 @@ describe.concurrent.each([
     for (const variable of ['PORT', 'WORKER_CONCURRENCY', 'LOG_LEVEL']) expect(message).toContain(variable);
   });
 
+  it('a TRUST_PROXY that is neither false, true, a hop count nor proxy CIDRs names TRUST_PROXY', async () => {
+    const r = await runUntilExit(entry, { ...UNREACHABLE, TRUST_PROXY: '10.0.0.0/33' });
+    expect(r.code).toBe(1);
+    expect(oneMessage(r.stderr)).toMatch(/TRUST_PROXY must be false, true, a hop count/);
+  });
+
   it('STORAGE_DRIVER=s3 without S3_ENDPOINT names S3_ENDPOINT', async () => {
     const r = await runUntilExit(entry, { ...UNREACHABLE, STORAGE_DRIVER: 's3', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
     expect(r.code).toBe(1);
@@ -55,5 +62,21 @@ describe.concurrent.each([
     const message = oneMessage(r.stderr);
     expect(message).toContain('S3_ENDPOINT');
     expect(message).not.toMatch(/S3_ACCESS_KEY|S3_SECRET_KEY/);
+  });
+});
+
+describe('api with TRUST_PROXY=true', () => {
+  it('starts, with a loud warning that any client can claim any address; a hop count starts without it', async () => {
+    const stack = await startTestStack({ workers: 0, key: false, env: { TRUST_PROXY: 'true' } });
+    try {
+      const lines = stack.api.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg?: string });
+      const warning = lines.find((l) => l.msg?.includes('TRUST_PROXY=true'));
+      expect(warning?.level).toBe(40);
+      expect(warning?.msg).toMatch(/any client can claim any address/);
+      const counted = await stack.startApi({ TRUST_PROXY: '1' });
+      expect(counted.logs.some((l) => l.includes('TRUST_PROXY'))).toBe(false);
+    } finally {
+      await stack.stop();
+    }
   });
 });

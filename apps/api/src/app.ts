@@ -22,12 +22,13 @@ import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
+import { fastifyTrustProxy } from './lib/trust-proxy.js';
 
 /** Builds the HTTP app from ready-made dependencies (server.ts in production, tests directly). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     bodyLimit: 1024 * 1024,
     genReqId: requestIdOf,
     // Bad percent-encoding or an over-long path parameter (e.g. an alias in a CDN URL): the usual envelope, not Fastify's.

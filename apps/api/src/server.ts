@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '@banatie/config';
+import { apiStartupWarnings, loadConfigOrExit } from '@banatie/config';
 import { createLogger } from '@banatie/logger';
 
 // Configuration first: a bad variable stops the process before the heavy modules load.
@@ -6,6 +6,7 @@ const config = loadConfigOrExit();
 const { buildApp } = await import('./app.js');
 const { createAppDeps } = await import('./main-deps.js');
 const logger = createLogger({ level: config.logLevel, name: 'api' });
+for (const warning of apiStartupWarnings(config)) logger.warn({ unsafeConfiguration: true }, warning);
 const deps = await createAppDeps(config, logger);
 const app = await buildApp(deps);
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = z
@@ -23,6 +24,40 @@ const url = (protocols: string[]) =>
     },
     { error: `must be a ${protocols.join(' or ')} URL` },
   );
+
+/**
+ * Which proxies to believe for the client address (SPEC §2, §11): `false`, a hop
+ * count, a comma list of proxy IPs/CIDRs (or proxy-addr's `loopback`,
+ * `linklocal`, `uniquelocal`), or `true` (every hop). As Fastify's `trustProxy` takes them.
+ */
+export type TrustProxy = boolean | number | string[];
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function proxyAddressValid(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [ip, prefix, ...rest] = entry.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parseTrustProxy(value: string): TrustProxy | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d{1,3}$/.test(v)) return Number(v) === 0 ? false : Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  return entries.every(proxyAddressValid) ? entries : undefined;
+}
+
+const trustProxySchema = z.string().transform((value, ctx): TrustProxy => {
+  const parsed = parseTrustProxy(value);
+  if (parsed !== undefined) return parsed;
+  ctx.addIssue({ code: 'custom', message: 'must be false, true, a hop count (e.g. 1) or a comma list of proxy IPs/CIDRs' });
+  return z.NEVER;
+});
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -64,7 +99,7 @@ const envSchema = z.object({
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxySchema.default(false),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal error warn info debug trace silent',
@@ -122,7 +157,8 @@ export interface Config {
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
-  trustProxy: boolean;
+  /** Fastify's `trustProxy`: false, a hop count, proxy addresses/CIDRs, or true (see startupWarnings). */
+  trustProxy: TrustProxy;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -251,6 +287,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** For entry points: parse or print one message and exit(1). */
+/** What an operator must hear at start: settings that are valid but unsafe on the public internet. */
+export function apiStartupWarnings(config: Pick<Config, 'trustProxy'>): string[] {
+  const warnings: string[] = [];
+  if (config.trustProxy === true) {
+    warnings.push(
+      'TRUST_PROXY=true believes every X-Forwarded-For hop: any client can claim any address and escape the per-IP limits. ' +
+        'Set the number of proxies in front (e.g. TRUST_PROXY=1) or their addresses/CIDRs instead.',
+    );
+  }
+  return warnings;
+}
+
 export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
   try {
     return loadConfig(env);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_SECRET_VARIABLES, ConfigError, SECRET_VARIABLES, loadCliClientConfig, loadConfig } from '@banatie/config';
+import { CLI_SECRET_VARIABLES, ConfigError, SECRET_VARIABLES, apiStartupWarnings, loadCliClientConfig, loadConfig } from '@banatie/config';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
 function problemsOf(env: Record<string, string | undefined>): { problems: string[]; message: string } {
@@ -107,7 +107,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
     expect(c.rateLimitPerHour).toBe(0); // 0 disables rate limiting
     expect(c.worker).toMatchObject({ concurrency: 16, attempts: 5 });
     expect(c.webhook.allowPrivate).toBe(true);
-    expect(c.trustProxy).toBe(true);
+    expect(c.trustProxy).toBe(1);
     expect(c.logLevel).toBe('debug');
     expect(loadConfig({ TRUST_PROXY: 'false', WEBHOOK_ALLOW_PRIVATE: '0' })).toMatchObject({ trustProxy: false, webhook: { allowPrivate: false } });
   });
@@ -170,6 +170,31 @@ describe('invalid configuration names every bad variable', () => {
   it('names dependent variables together with malformed ones', () => {
     const { problems } = problemsOf({ PORT: 'abc', STORAGE_DRIVER: 's3', IMAGE_PROVIDER: 'gemini', ...S3_KEYS });
     expect(named(problems)).toEqual(['GEMINI_API_KEY', 'PORT', 'S3_ENDPOINT']);
+  });
+});
+
+describe('TRUST_PROXY (SPEC §2, §11)', () => {
+  it('takes false, a hop count, or proxy IPs/CIDRs; true only with a warning', () => {
+    const trust = (v: string) => loadConfig({ TRUST_PROXY: v }).trustProxy;
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.7,fd00::/8 , loopback')).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
+    expect(apiStartupWarnings(loadConfig({ TRUST_PROXY: '1' }))).toEqual([]);
+    expect(apiStartupWarnings(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }))).toEqual([]);
+    expect(trust('true')).toBe(true);
+    const warnings = apiStartupWarnings(loadConfig({ TRUST_PROXY: 'true' }));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('TRUST_PROXY=true');
+  });
+
+  it('a bad value names TRUST_PROXY', () => {
+    for (const bad of ['yes', 'maybe', '10.0.0.0/33', '10.0.0.1/8/1', '300.1.1.1', '10.0.0.1,', '-1', '1.5', 'fe80::/129']) {
+      const { problems } = problemsOf({ TRUST_PROXY: bad });
+      expect(problems, bad).toHaveLength(1);
+      expect(problems[0], bad).toMatch(/^TRUST_PROXY /);
+    }
   });
 });
 
