@@ -1,5 +1,5 @@
 import { cdnImageParams, variantQuery } from '@banatie/contracts';
-import { ObjectNotFoundError, NotFoundError, deliveredEtag, isUuid, loadDeliveredImage } from '@banatie/core';
+import { ObjectNotFoundError, NotFoundError, deliveredEtag, isUuid } from '@banatie/core';
 import { imageRepository } from '@banatie/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -31,7 +31,7 @@ export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
     if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
 
     try {
-      const body = await loadDeliveredImage(deps.storage, row, request.query);
+      const body = await deps.cdn.load(row, request.query, { ip: request.ip });
       return reply.type(body.mimeType).header('content-length', body.data.length).send(body.data);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) throw new NotFoundError('Image not found');
