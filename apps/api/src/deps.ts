@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import type { ApiKeyCache, Clock, JobQueue, LiveService, ObjectStorage, StatusNotifier, StatusSubscriptions } from '@banatie/core';
+import type { ApiKeyCache, CdnDelivery, Clock, JobQueue, LiveService, ObjectStorage, StatusNotifier, StatusSubscriptions } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import type { GenerationQueue, WebhookQueue } from '@banatie/queue';
@@ -24,6 +24,8 @@ export interface AppDeps {
   notifier: StatusNotifier;
   /** Live URL cache and single flight (SPEC §7); stateful, one per process. */
   live: LiveService;
+  /** Public image delivery and CDN renditions (render gate, single flight); one per process. */
+  cdn: CdnDelivery;
   /** Verified API keys in process (absent: every request asks PostgreSQL). */
   keyCache?: ApiKeyCache;
   /** After a key is revoked: drop it from every instance's keyCache. */

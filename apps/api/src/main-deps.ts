@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import { ApiKeyCache, LiveService, createStatusNotifier, systemClock } from '@banatie/core';
+import { ApiKeyCache, CdnDelivery, LiveService, createStatusNotifier, systemClock } from '@banatie/core';
 import { createDb, listenForLiveChanges } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
@@ -39,9 +39,10 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   const webhooks = createWebhookQueue(redis, config.queuePrefix, config.webhook.retryBaseMs);
   webhooks.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
   const jobs = createJobQueue({ generations: queue, webhooks });
+  const shared = createSharedState(redis, config.queuePrefix);
   const live = new LiveService({
     db,
-    shared: createSharedState(redis, config.queuePrefix),
+    shared,
     queue: jobs,
     events,
     storage,
@@ -79,6 +80,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     clock: systemClock,
     notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs }),
     live,
+    cdn: new CdnDelivery({ db, storage, shared, clock: systemClock, ...config.cdn }),
     keyCache,
     onApiKeyRevoked: async (keyId) => {
       keyCache.revoke(keyId);

@@ -30,7 +30,7 @@ describe('public delivery variants', () => {
     const res = await get('?w=50&format=webp&q=60');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('image/webp');
-    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(res.headers['cache-control']).toBe('public, max-age=60, must-revalidate');
     expect(res.headers['x-image-id']).toBe(img.id);
     const meta = await sharp(res.rawPayload).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 50, 25]);
@@ -93,7 +93,7 @@ describe('public delivery variants', () => {
     const head = await stack.app.inject({ method: 'HEAD', url: `${cdnPath(img.url)}?w=30` });
     expect([head.statusCode, head.headers.etag, head.headers['content-type'], head.rawPayload.length]).toEqual([200, etag, 'image/png', 0]);
     const alias = await get('?w=30', {}, '/cdn/acme/site/img/%40banner');
-    expect([alias.statusCode, alias.headers['cache-control'], alias.headers.etag]).toEqual([200, 'public, max-age=60', etag]);
+    expect([alias.statusCode, alias.headers['cache-control'], alias.headers.etag]).toEqual([200, 'public, max-age=60, must-revalidate', etag]);
   });
 
   it.each(['?w=0', '?w=4097', '?h=-1', '?w=abc', '?fit=fill', '?format=gif', '?q=0', '?q=101', '?colour=red'])('%s → 400 VALIDATION_ERROR', async (q) => {

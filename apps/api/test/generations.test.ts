@@ -36,7 +36,8 @@ describe('generations with the local provider and fs storage', () => {
     const img = await stack.app.inject({ method: 'GET', url: cdnPath(done.outputImage.url) });
     expect(img.statusCode).toBe(200);
     expect(img.headers['content-type']).toBe('image/png');
-    expect(img.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(img.headers['cache-control']).toBe('public, max-age=60, must-revalidate');
+    expect(done.outputImage.versionedUrl).toBe(`${done.outputImage.url}?v=1`);
     expect(img.headers['x-content-type-options']).toBe('nosniff');
     expect(img.headers['x-image-id']).toBe(done.outputImageId);
     const meta = await sharp(img.rawPayload).metadata();

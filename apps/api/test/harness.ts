@@ -104,6 +104,21 @@ export async function listenStack(stack: Stack): Promise<string> {
   return `http://127.0.0.1:${(stack.app.server.address() as AddressInfo).port}`;
 }
 
+/** Another API instance of the same deployment: the stack's database, Redis prefix and storage (cross-instance tests). */
+export async function startPeerApp(stack: Stack): Promise<{ app: FastifyInstance; deps: AppDeps; close: () => Promise<void> }> {
+  const deps = await createAppDeps(stack.config, createLogger({ level: 'silent' }));
+  const app = await buildApp(deps);
+  await app.ready();
+  return {
+    app,
+    deps,
+    close: async () => {
+      await app.close();
+      await deps.close();
+    },
+  };
+}
+
 /** A second API on the stack's database whose Redis is unreachable (outage tests). */
 export async function startAppWithoutRedis(stack: Stack): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const config = loadConfig({

@@ -94,6 +94,9 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
+  CDN_VARIANTS_PER_IMAGE: int(1, 10_000).default(16),
+  CDN_RENDER_CONCURRENCY: int(1, 256).default(2),
+  CDN_VARIANT_MISS_PER_IP_PER_HOUR: int(0).default(200),
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LIVE_HIT_FLUSH_MS: int(100).default(5_000),
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
@@ -157,6 +160,8 @@ export interface Config {
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
+  /** Public CDN renditions (SPEC §11): stored variants per image, renders at a time per process, misses per client IP and hour (0: no limit). */
+  cdn: { variantsPerImage: number; renderConcurrency: number; variantMissPerIpPerHour: number };
   /** Fastify's `trustProxy`: false, a hop count, proxy addresses/CIDRs, or true (see startupWarnings). */
   trustProxy: TrustProxy;
   logLevel: Env['LOG_LEVEL'];
@@ -281,6 +286,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
+    cdn: {
+      variantsPerImage: e.CDN_VARIANTS_PER_IMAGE,
+      renderConcurrency: e.CDN_RENDER_CONCURRENCY,
+      variantMissPerIpPerHour: e.CDN_VARIANT_MISS_PER_IP_PER_HOUR,
+    },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   });

@@ -274,6 +274,8 @@ export const variantQuery = z.strictObject({
   fit: z.enum(VARIANT_FITS, { error: 'fit must be cover, contain or inside' }).optional(),
   format: z.enum(VARIANT_FORMATS, { error: 'format must be webp, jpeg, png or avif' }).optional(),
   q: z.coerce.number({ error: 'q must be a number' }).int().min(1, { error: 'q must be between 1 and 100' }).max(100, { error: 'q must be between 1 and 100' }).optional(),
+  /** The image version a `versionedUrl` pins; only the cache headers depend on it. */
+  v: z.string().max(20, { error: 'v is too long' }).optional(),
 });
 
 // ---- inferred types (input = what a client may send; the server sees the parsed output)

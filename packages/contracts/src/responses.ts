@@ -17,6 +17,8 @@ export const imageSchema = z.strictObject({
   generationId: z.uuid().nullable(),
   source: z.enum(IMAGE_SOURCES),
   url: z.string(),
+  /** `url` with `?v=<version>`: cached immutably; regeneration and a new focal point give a new version. */
+  versionedUrl: z.string(),
   mimeType: z.string(),
   fileSize: z.number().int(),
   width: z.number().int(),

@@ -85,7 +85,13 @@ export async function updateImage(deps: ImageDeps, ctx: ProjectContext, id: stri
     throw err;
   }
   if (!row) throw new NotFoundError('Image not found');
+  if (row.version !== current.version && patch.focalPoint !== undefined) await dropStaleVariants(deps, row);
   return presentImage(deps, ctx, row);
+}
+
+/** Renditions cropped around the old focal point (their rows went with the update); best effort, the image is already changed. */
+async function dropStaleVariants(deps: ImageDeps, row: ImageRow): Promise<void> {
+  await deps.storage.deletePrefix(imageVariantPrefix(row.project_id, row.id)).catch((err) => deps.logger?.warn({ err, imageId: row.id }, 'could not drop stale variants'));
 }
 
 export interface ResolvedImageDto {

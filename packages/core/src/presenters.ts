@@ -16,6 +16,8 @@ export interface ImageDto {
   generationId: string | null;
   source: 'generated' | 'uploaded';
   url: string;
+  /** `url` pinned to this version (`?v=`): served immutable, a new version gets a new URL. */
+  versionedUrl: string;
   mimeType: string;
   fileSize: number;
   width: number;
@@ -72,6 +74,7 @@ export function toImageDto(ctx: UrlContext, row: ImageRow, flowAliases: string[]
     generationId: row.generation_id,
     source: row.source,
     url: imageUrl(ctx, row.id),
+    versionedUrl: `${imageUrl(ctx, row.id)}?v=${row.version}`,
     mimeType: row.mime_type,
     fileSize: row.file_size,
     width: row.width,

@@ -8,11 +8,11 @@ import type { ProjectContext } from './auth.js';
 import { AppError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from './errors.js';
 import { AliasConflictError, isUniqueViolation, presentImage, type ImageDeps } from './image.service.js';
 import type { ImageDto } from './presenters.js';
+import { MAX_UPLOAD_PIXELS, MAX_UPLOAD_SIDE } from './image-limits.js';
 import { contentEtag, imageStorageKey } from './storage-keys.js';
 
 export { MAX_UPLOAD_BYTES };
-export const MAX_UPLOAD_SIDE = 8192;
-export const MAX_UPLOAD_PIXELS = 40_000_000;
+export { MAX_UPLOAD_PIXELS, MAX_UPLOAD_SIDE };
 
 /** By detected type; an animated PNG is a PNG (its first frame is kept). */
 const ACCEPTED: Record<string, 'png' | 'jpeg' | 'webp'> = { 'image/png': 'png', 'image/apng': 'png', 'image/jpeg': 'jpeg', 'image/webp': 'webp' };

@@ -7,6 +7,7 @@ export * as apiKeyRepository from './repositories/api-key.repository.js';
 export * as flowRepository from './repositories/flow.repository.js';
 export * as generationRepository from './repositories/generation.repository.js';
 export * as imageRepository from './repositories/image.repository.js';
+export * as imageVariantRepository from './repositories/image-variant.repository.js';
 export * as liveRepository from './repositories/live.repository.js';
 export * from './live-listener.js';
 export type { ProjectWithOrg } from './repositories/project.repository.js';

@@ -127,6 +127,13 @@ export interface ImagesTable {
   updated_at: Timestamp;
 }
 
+/** One stored CDN rendition of an image (SPEC §11: counted against CDN_VARIANTS_PER_IMAGE). */
+export interface ImageVariantsTable {
+  image_id: string;
+  variant_id: string;
+  created_at: Timestamp;
+}
+
 export interface LiveScopesTable {
   id: Generated<string>;
   project_id: string;
@@ -187,6 +194,7 @@ export interface Database {
   flows: FlowsTable;
   generations: GenerationsTable;
   images: ImagesTable;
+  image_variants: ImageVariantsTable;
   live_scopes: LiveScopesTable;
   live_entries: LiveEntriesTable;
   live_daily_usage: LiveDailyUsageTable;

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { isUnavailableError } from '../lib/unavailable.js';
 
-interface Envelope {
+export interface Envelope {
   status: number;
   code: string;
   message: string;
@@ -41,7 +41,7 @@ const FASTIFY_CODES: Record<string, Omit<Envelope, 'details' | 'retryAfterSecond
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'VALIDATION_ERROR', message: 'Invalid Content-Length' },
 };
 
-function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string; instancePath?: string }> }): Envelope {
+export function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string; instancePath?: string }> }): Envelope {
   if (err instanceof AppError) return appErrorEnvelope(err);
   if (err.validation) {
     const issues = err.validation.map((v) => ({ path: (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.'), message: v.message ?? 'Invalid value' }));
@@ -59,11 +59,12 @@ function toEnvelope(err: FastifyError & { validation?: Array<{ message?: string;
   return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 }
 
-export function sendError(reply: FastifyReply, request: FastifyRequest, e: Envelope): FastifyReply {
+/** `withRequestId`: every status carries the request id (public surfaces, SPEC §11); by default only 5xx do. */
+export function sendError(reply: FastifyReply, request: FastifyRequest, e: Envelope, withRequestId = false): FastifyReply {
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.details !== undefined) error.details = e.details;
-  if (e.status >= 500) error.requestId = request.id;
+  if (withRequestId || e.status >= 500) error.requestId = request.id;
   return reply.code(e.status).type('application/json; charset=utf-8').send({ success: false, error });
 }
 

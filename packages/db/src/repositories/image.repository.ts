@@ -86,9 +86,11 @@ export async function updateImage(
   patch: { focal_point?: string | null; meta?: string; alias?: string | null; flow_id?: string | null; generation_id?: null },
   at: Date,
 ): Promise<ImageRow | undefined> {
+  // A new focal point moves cover crops: the image gets a new version (versionedUrl), and its variants go (trigger of 0010).
+  const version = patch.focal_point !== undefined ? { version: sql<number>`CASE WHEN focal_point IS DISTINCT FROM ${patch.focal_point}::jsonb THEN version + 1 ELSE version END` } : {};
   return db
     .updateTable('images')
-    .set({ ...patch, updated_at: at })
+    .set({ ...patch, ...version, updated_at: at })
     .where('project_id', '=', projectId)
     .where('id', '=', id)
     .returningAll()

@@ -1,18 +1,26 @@
 import { cdnImageParams, variantQuery } from '@banatie/contracts';
-import { ObjectNotFoundError, NotFoundError, deliveredEtag, isUuid, loadDeliveredImage } from '@banatie/core';
+import { ObjectNotFoundError, NotFoundError, deliveredEtag, isUuid } from '@banatie/core';
+import type { ImageRow } from '@banatie/db';
 import { imageRepository } from '@banatie/db';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { etagMatches } from '../../lib/etag.js';
+import { publicErrorHandler } from '../../lib/public-errors.js';
 
+/** A versionedUrl naming the current version: its bytes never change. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-/** Aliases move to other images, so they are cached briefly. */
-const ALIAS_CACHE = 'public, max-age=60';
+/** Id URLs (regenerate, focal point and delete change them), aliases (they move) and stale versions: brief, then revalidated by ETag. */
+const REVALIDATE = 'public, max-age=60, must-revalidate';
+
+const cacheControl = (byId: boolean, row: ImageRow, v: string | undefined): string =>
+  byId && v !== undefined && v === String(row.version) ? IMMUTABLE : REVALIDATE;
 
 /** Public delivery of stored images by id or project alias; no key. */
 export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // This plugin's own context: only the CDN routes answer with public errors.
+  app.setErrorHandler(publicErrorHandler);
 
   r.get('/cdn/:org/:project/img/:image', { schema: { tags: ['cdn'], summary: 'Public image bytes (optionally a resized/converted variant)', params: cdnImageParams, querystring: variantQuery, security: [] } }, async (request, reply) => {
     const { org, project, image } = request.params;
@@ -24,14 +32,14 @@ export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
     const etag = deliveredEtag(row, request.query);
     reply.headers({
       etag,
-      'cache-control': byId ? IMMUTABLE : ALIAS_CACHE,
+      'cache-control': cacheControl(byId, row, request.query.v),
       'x-image-id': row.id,
       'x-content-type-options': 'nosniff',
     });
     if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
 
     try {
-      const body = await loadDeliveredImage(deps.storage, row, request.query);
+      const body = await deps.cdn.load(row, request.query, { ip: request.ip });
       return reply.type(body.mimeType).header('content-length', body.data.length).send(body.data);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) throw new NotFoundError('Image not found');
