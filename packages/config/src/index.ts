@@ -62,6 +62,8 @@ const envSchema = z.object({
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LIVE_HIT_FLUSH_MS: int(100).default(5_000),
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
+  SSE_MAX_PER_KEY: int(0).default(20),
+  SSE_HEARTBEAT_MS: int(100, 15_000).default(15_000),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: bool.default(false),
@@ -122,6 +124,12 @@ export interface Config {
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
+  /**
+   * Event streams: open streams per API key across instances (0: no limit), and
+   * the heartbeat period, which also bounds how long a stream outlives its key
+   * (at most 15 s, so a revoked or expired key's streams end within 30 s).
+   */
+  sse: { maxPerKey: number; heartbeatMs: number };
   trustProxy: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -245,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
+    sse: { maxPerKey: e.SSE_MAX_PER_KEY, heartbeatMs: e.SSE_HEARTBEAT_MS },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   });
