@@ -57,6 +57,7 @@ const envSchema = z.object({
   WORKER_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(100).default(30_000),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  METRICS_PORT: int(1, 65535).optional(),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
@@ -119,6 +120,8 @@ export interface Config {
     /** Port of the worker's Prometheus `/metrics` listener (on HOST); 0: none. */
     metricsPort: number;
   };
+  /** The API's `/metrics` on HOST:METRICS_PORT instead of the public port; unset: on the public port. */
+  metricsPort: number | undefined;
   rateLimitPerHour: number;
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
@@ -249,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
       metricsPort: e.WORKER_METRICS_PORT,
     },
+    metricsPort: e.METRICS_PORT,
     rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },

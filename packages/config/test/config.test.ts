@@ -44,6 +44,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
         timeoutMs: 120_000,
       },
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
+      metricsPort: undefined,
       rateLimitPerHour: 100,
       liveMissPerIpPerHour: 10,
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
@@ -289,5 +290,14 @@ describe('event streams (SPEC §11)', () => {
     expect(loadConfig({ SSE_MAX_PER_KEY: '0', SSE_HEARTBEAT_MS: '250' }).sse).toEqual({ maxPerKey: 0, heartbeatMs: 250 });
     expect(() => loadConfig({ SSE_HEARTBEAT_MS: '20000' })).toThrow(/SSE_HEARTBEAT_MS must be ≤ 15000/);
     expect(() => loadConfig({ SSE_MAX_PER_KEY: '-1' })).toThrow(/SSE_MAX_PER_KEY/);
+  });
+});
+
+describe('METRICS_PORT (SPEC §11)', () => {
+  it('unset by default; a port when set; 0 or a non-port is refused naming it', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9100' }).metricsPort).toBe(9100);
+    expect(() => loadConfig({ METRICS_PORT: '0' })).toThrow(/METRICS_PORT must be ≥ 1/);
+    expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/);
   });
 });
