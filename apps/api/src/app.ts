@@ -7,6 +7,7 @@ import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { liveFastPath, serveFirst } from './lib/live-fast-path.js';
 import { requestIdOf } from './lib/request-id.js';
+import { OpenStreams } from './lib/sse.js';
 import { registerKeyRateLimit } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { queueDashboardRoutes } from './routes/admin/queues.js';
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
 
+  registerOpenStreams(app, deps);
   await app.register(errorsPlugin);
   await app.register(authPlugin, deps);
   await registerDocs(app, deps.config.publicBaseUrl);
@@ -77,4 +79,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await queueDashboardRoutes(app, deps);
   serveFirst(app.server, liveFastPath(deps.live, recordRequest));
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The event streams this app serves (SPEC §4, §11). */
+    openStreams: OpenStreams;
+  }
+}
+
+/** One registry of event streams per app: ended with their key, and all of them before the server closes. */
+function registerOpenStreams(app: FastifyInstance, deps: AppDeps): void {
+  const streams = new OpenStreams({
+    heartbeatMs: deps.config.sse.heartbeatMs,
+    maxPerKey: deps.config.sse.maxPerKey,
+    slots: deps.streamSlots,
+    onError: (err, what) => deps.logger.warn({ err }, what),
+  });
+  app.decorate('openStreams', streams);
+  const unwatch = deps.watchKeyRevocations?.((keyId) => streams.endKey(keyId));
+  // Open streams would otherwise hold the close (and a SIGTERM'd process) until their clients leave.
+  app.addHook('preClose', (done) => {
+    unwatch?.();
+    streams.endAll();
+    done();
+  });
 }

@@ -2,7 +2,7 @@ import type { Config } from '@banatie/config';
 import type { ApiKeyCache, CdnDelivery, Clock, JobQueue, LiveService, ObjectStorage, StatusNotifier, StatusSubscriptions } from '@banatie/core';
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
-import type { GenerationQueue, WebhookQueue } from '@banatie/queue';
+import type { GenerationQueue, StreamSlots, WebhookQueue } from '@banatie/queue';
 import type { Redis } from 'ioredis';
 
 /** Everything the HTTP layer needs, built once by server.ts (or by a test). */
@@ -30,6 +30,10 @@ export interface AppDeps {
   keyCache?: ApiKeyCache;
   /** After a key is revoked: drop it from every instance's keyCache. */
   onApiKeyRevoked?: (keyId: string) => Promise<void>;
+  /** Open event streams per key, counted across API instances (absent: no limit). */
+  streamSlots?: StreamSlots;
+  /** Calls `listener` with each key revoked on any instance (this one included); returns the unsubscribe. */
+  watchKeyRevocations?: (listener: (keyId: string) => void) => () => void;
   /** The Studio's static build (default: apps/studio/dist). */
   studioDir?: string;
 }

@@ -9,6 +9,7 @@ import {
   createRedis,
   createSharedState,
   createStatusBroadcast,
+  createStreamSlots,
   createWebhookQueue,
   publishApiKeyRevoked,
   watchApiKeyRevocations,
@@ -18,6 +19,8 @@ import type { AppDeps } from './deps.js';
 
 /** How long a verified key is trusted without PostgreSQL when a revocation broadcast is missed. */
 const API_KEY_CACHE_TTL_MS = 15_000;
+/** An event stream's slot lapses after this many missed heartbeats (a crashed API's streams free their slots). */
+const STREAM_LEASE_HEARTBEATS = 3;
 
 /** Wires real adapters from the configuration. */
 export async function createAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close(): Promise<void> }> {
@@ -62,8 +65,13 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
   });
   await liveChanges.ready;
   const keyCache = new ApiKeyCache({ ttlMs: API_KEY_CACHE_TTL_MS, maxEntries: 10_000, clock: systemClock });
+  const revocationListeners = new Set<(keyId: string) => void>();
+  const keyRevoked = (keyId: string) => {
+    keyCache.revoke(keyId);
+    for (const listener of revocationListeners) listener(keyId);
+  };
   watchApiKeyRevocations(subscriber, config.queuePrefix, {
-    onRevoked: (keyId) => keyCache.revoke(keyId),
+    onRevoked: keyRevoked,
     onResubscribed: () => keyCache.clear(),
     onError: (err) => logger.warn({ err: err.message }, 'api key revocation subscribe failed'),
   });
@@ -82,8 +90,16 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     live,
     cdn: new CdnDelivery({ db, storage, shared, clock: systemClock, ...config.cdn }),
     keyCache,
+    streamSlots: createStreamSlots(redis, config.queuePrefix, {
+      max: config.sse.maxPerKey,
+      leaseMs: STREAM_LEASE_HEARTBEATS * config.sse.heartbeatMs,
+    }),
+    watchKeyRevocations: (listener) => {
+      revocationListeners.add(listener);
+      return () => revocationListeners.delete(listener);
+    },
     onApiKeyRevoked: async (keyId) => {
-      keyCache.revoke(keyId);
+      keyRevoked(keyId);
       await publishApiKeyRevoked(redis, config.queuePrefix, keyId).catch((err: Error) =>
         logger.warn({ err: err.message, keyId }, 'revocation broadcast failed; other instances drop the key within the cache TTL'),
       );

@@ -7,7 +7,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { eventStreams, type EventStream } from '../src/lib/sse.js';
+import { OpenStreams, type EventStream } from '../src/lib/sse.js';
 
 const HEARTBEAT_MS = 1000;
 
@@ -24,10 +24,14 @@ let nextOpened: Promise<Opened>;
 
 beforeEach(async () => {
   app = Fastify();
+  const streams = new OpenStreams({ heartbeatMs: HEARTBEAT_MS });
+  app.addHook('preClose', (done) => {
+    streams.endAll();
+    done();
+  });
   await app.register(async (scope) => {
-    const createStream = eventStreams(scope, { heartbeatMs: HEARTBEAT_MS });
     scope.get('/events', async (_request, reply) => {
-      const stream = createStream(reply);
+      const stream = await streams.create(reply, { keyId: 'k', stillAuthorized: async () => true });
       let done!: () => void;
       const finished = new Promise<void>((resolve) => (done = resolve));
       let n = 0;

@@ -266,6 +266,9 @@ describe('SSRF guard (WEBHOOK_ALLOW_PRIVATE=false)', () => {
     `http://[fc00::1]/hook`,
     `http://[fd00:ec2::254]/hook`,
     `http://[::ffff:127.0.0.1]:${p}/hook`,
+    `http://[::127.0.0.1]:${p}/hook`,
+    `http://[::7f00:1]:${p}/hook`,
+    `http://[64:ff9b::7f00:1]:${p}/hook`,
     `http://2130706433:${p}/hook`,
     `http://0x7f000001:${p}/hook`,
     `http://0177.0.0.1:${p}/hook`,
@@ -283,7 +286,7 @@ describe('SSRF guard (WEBHOOK_ALLOW_PRIVATE=false)', () => {
   });
 
   it('refuses a private project default webhookUrl too, and keeps the setting unchanged', async () => {
-    for (const webhookUrl of [`http://127.0.0.1:${port}/hook`, 'http://[::ffff:169.254.169.254]/x']) {
+    for (const webhookUrl of [`http://127.0.0.1:${port}/hook`, 'http://[::ffff:169.254.169.254]/x', 'http://[::169.254.169.254]/x']) {
       const res = await stack.app.inject({ method: 'PUT', url: '/api/v1/project', headers: { 'x-api-key': stack.key.key }, payload: { webhookUrl } });
       expect(res.statusCode, webhookUrl).toBe(400);
       expect(res.json().error.code).toBe('VALIDATION_ERROR');
@@ -301,6 +304,16 @@ describe('SSRF guard (WEBHOOK_ALLOW_PRIVATE=false)', () => {
     expect(await deliverWebhook(deps, { generationId: id, run: 0, event: 'generation.succeeded' }, 1)).toBe('refused');
     const attempts = await attemptsOf(stack, id, 1);
     expect(attempts[0]).toMatchObject({ attempt: 1, statusCode: null, succeeded: false, error: expect.stringMatching(/private/) });
+    expect(connections).toBe(0);
+  });
+
+  it('refuses an IPv4-compatible IPv6 URL (::/96) stored before, at delivery', async () => {
+    const res = await submit(stack, { prompt: 'stored with a public url too', webhookUrl: 'https://93.184.215.14/hook' });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().data.id;
+    await stack.db.updateTable('generations').set({ status: 'success', webhook_url: `http://[::127.0.0.1]:${port}/hook` }).where('id', '=', id).execute();
+    const deps = { db: stack.db, clock: systemClock, logger: silent, publicBaseUrl: stack.config.publicBaseUrl, allowPrivate: false };
+    expect(await deliverWebhook(deps, { generationId: id, run: 0, event: 'generation.succeeded' }, 1)).toBe('refused');
     expect(connections).toBe(0);
   });
 });

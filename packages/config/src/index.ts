@@ -92,6 +92,7 @@ const envSchema = z.object({
   WORKER_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(100).default(30_000),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  METRICS_PORT: int(1, 65535).optional(),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
   CDN_VARIANTS_PER_IMAGE: int(1, 10_000).default(16),
@@ -100,6 +101,8 @@ const envSchema = z.object({
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LIVE_HIT_FLUSH_MS: int(100).default(5_000),
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
+  SSE_MAX_PER_KEY: int(0).default(20),
+  SSE_HEARTBEAT_MS: int(100, 15_000).default(15_000),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: trustProxySchema.default(false),
@@ -155,6 +158,8 @@ export interface Config {
     /** Port of the worker's Prometheus `/metrics` listener (on HOST); 0: none. */
     metricsPort: number;
   };
+  /** The API's `/metrics` on HOST:METRICS_PORT instead of the public port; unset: on the public port. */
+  metricsPort: number | undefined;
   rateLimitPerHour: number;
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
@@ -164,6 +169,12 @@ export interface Config {
   cdn: { variantsPerImage: number; renderConcurrency: number; variantMissPerIpPerHour: number };
   /** Fastify's `trustProxy`: false, a hop count, proxy addresses/CIDRs, or true (see startupWarnings). */
   trustProxy: TrustProxy;
+  /**
+   * Event streams: open streams per API key across instances (0: no limit), and
+   * the heartbeat period, which also bounds how long a stream outlives its key
+   * (at most 15 s, so a revoked or expired key's streams end within 30 s).
+   */
+  sse: { maxPerKey: number; heartbeatMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -282,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
       metricsPort: e.WORKER_METRICS_PORT,
     },
+    metricsPort: e.METRICS_PORT,
     rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
@@ -291,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       renderConcurrency: e.CDN_RENDER_CONCURRENCY,
       variantMissPerIpPerHour: e.CDN_VARIANT_MISS_PER_IP_PER_HOUR,
     },
+    sse: { maxPerKey: e.SSE_MAX_PER_KEY, heartbeatMs: e.SSE_HEARTBEAT_MS },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   });

@@ -44,10 +44,12 @@ describe('loadConfig defaults (SPEC §2)', () => {
         timeoutMs: 120_000,
       },
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
+      metricsPort: undefined,
       rateLimitPerHour: 100,
       liveMissPerIpPerHour: 10,
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
+      sse: { maxPerKey: 20, heartbeatMs: 15_000 },
       trustProxy: false,
       logLevel: 'info',
     });
@@ -305,5 +307,22 @@ describe('secrets from files (<NAME>_FILE)', () => {
     expect(loadCliClientConfig({ BANATIE_API_KEY_FILE: secretFile('cli', 'bnt_fromfile\n') }).apiKey).toBe('bnt_fromfile');
     expect(() => loadCliClientConfig({ BANATIE_API_KEY: 'bnt_a', BANATIE_API_KEY_FILE: secretFile('cli2', 'bnt_b') })).toThrow(/BANATIE_API_KEY and BANATIE_API_KEY_FILE/);
     expect(() => loadCliClientConfig({ BANATIE_API_KEY_FILE: join(dir, 'nope') })).toThrow(/^Invalid configuration: BANATIE_API_KEY_FILE names a file that cannot be read/);
+  });
+});
+
+describe('event streams (SPEC §11)', () => {
+  it('SSE_MAX_PER_KEY and SSE_HEARTBEAT_MS; a heartbeat over 15 s is refused (it bounds how long a revoked key streams)', () => {
+    expect(loadConfig({ SSE_MAX_PER_KEY: '0', SSE_HEARTBEAT_MS: '250' }).sse).toEqual({ maxPerKey: 0, heartbeatMs: 250 });
+    expect(() => loadConfig({ SSE_HEARTBEAT_MS: '20000' })).toThrow(/SSE_HEARTBEAT_MS must be ≤ 15000/);
+    expect(() => loadConfig({ SSE_MAX_PER_KEY: '-1' })).toThrow(/SSE_MAX_PER_KEY/);
+  });
+});
+
+describe('METRICS_PORT (SPEC §11)', () => {
+  it('unset by default; a port when set; 0 or a non-port is refused naming it', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9100' }).metricsPort).toBe(9100);
+    expect(() => loadConfig({ METRICS_PORT: '0' })).toThrow(/METRICS_PORT must be ≥ 1/);
+    expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/);
   });
 });

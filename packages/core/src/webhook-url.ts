@@ -109,13 +109,24 @@ export function createDnsLookup(opts: DnsLookupOptions = {}): HostLookup {
 const systemLookup: HostLookup = createDnsLookup();
 
 /**
+ * IPv4-compatible IPv6 (`::/96`, deprecated by RFC 4291): `[::127.0.0.1]` is
+ * written `[::7f00:1]` by the URL parser, which ipaddr.js calls plain unicast,
+ * yet some stacks route it to the embedded IPv4 address.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+/**
  * Only ordinary public unicast addresses pass: loopback, RFC 1918, link-local
- * (169.254.169.254 included), CGNAT, unique-local (fc00::/7), IPv4-mapped and
- * other embedded-IPv4 forms, multicast, reserved… are all refused.
+ * (169.254.169.254 included), CGNAT, unique-local (fc00::/7), IPv4-mapped
+ * (`::ffff:0:0/96`), IPv4-compatible (`::/96`), NAT64 (`64:ff9b::/96`,
+ * `64:ff9b:1::/48`), 6to4, Teredo and other embedded-IPv4 forms, multicast,
+ * reserved… are all refused.
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.parse(address).range() === 'unicast';
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE)) return false;
+  return parsed.range() === 'unicast';
 }
 
 /** http(s) only, with a host; the URL parser has already normalised decimal/hex/octal IPv4 forms. */

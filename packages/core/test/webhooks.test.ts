@@ -103,6 +103,22 @@ describe('SSRF guard', () => {
     'http://[::ffff:127.0.0.1]/hook',
     'http://[::ffff:169.254.169.254]/hook',
     'http://[::ffff:10.0.0.1]/hook',
+    // IPv4-compatible IPv6 (::/96), as written and as the URL parser rewrites it.
+    'http://[::127.0.0.1]/',
+    'http://[::7f00:1]/',
+    'http://[0:0:0:0:0:0:7f00:1]/hook',
+    'http://[::169.254.169.254]/hook',
+    'http://[::a00:1]/hook',
+    'http://[::8.8.8.8]/hook',
+    'http://[::]/hook',
+    // IPv4-mapped in its hexadecimal form, SIIT (::ffff:0:0:0/96), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4, Teredo.
+    'http://[::ffff:7f00:1]/hook',
+    'http://[::ffff:0:7f00:1]/hook',
+    'http://[64:ff9b::7f00:1]/hook',
+    'http://[64:ff9b::808:808]/hook',
+    'http://[64:ff9b:1::a00:1]/hook',
+    'http://[2002:7f00:1::]/hook',
+    'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook',
     'http://2130706433/hook',
     'http://0x7f000001/hook',
     'http://0177.0.0.1/hook',
@@ -118,6 +134,15 @@ describe('SSRF guard', () => {
       host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '93.184.215.14', family: 4 }, { address: '10.1.1.1', family: 4 }];
     await expect(checkWebhookUrl('https://evil.example/x', { allowPrivate: false, lookup })).rejects.toThrow(/private/);
     await expect(checkWebhookUrl('https://mixed.example/x', { allowPrivate: false, lookup })).rejects.toThrow(/private/);
+  });
+
+  it('refuses a hostname whose AAAA record is IPv4-compatible (::/96)', async () => {
+    const lookup = async () => [{ address: '::7f00:1', family: 6 }];
+    await expect(checkWebhookUrl('https://compat.example/x', { allowPrivate: false, lookup })).rejects.toBeInstanceOf(WebhookUrlRefusedError);
+    expect(isPublicAddress('::7f00:1')).toBe(false);
+    expect(isPublicAddress('::808:808')).toBe(false);
+    // Addresses that merely end like one stay public.
+    expect(isPublicAddress('2606:4700::7f00:1')).toBe(true);
   });
 
   it('tells a host that does not resolve apart from a refused one; submit accepts it, delivery retries', async () => {

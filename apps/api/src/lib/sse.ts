@@ -1,10 +1,19 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { RateLimitError } from '@banatie/core';
+import type { StreamSlots } from '@banatie/queue';
+import type { FastifyReply } from 'fastify';
 
-/** A comment line every so often keeps proxies and browsers from dropping a quiet stream. */
+/** A comment line every so often keeps proxies and browsers from dropping a quiet stream (default of SSE_HEARTBEAT_MS). */
 export const HEARTBEAT_MS = 15_000;
 
 /** What a stream's loop does next: read and send changes, write a heartbeat, or stop. */
 export type StreamSignal = 'change' | 'heartbeat' | 'closed';
+
+/** What a stream tells whoever made it: each heartbeat tick, and its end (once). */
+export interface StreamHooks {
+  onHeartbeat?(stream: EventStream): void;
+  onEnd?(stream: EventStream): void;
+}
 
 /**
  * One `text/event-stream` response. Create it before subscribing (a change may
@@ -27,7 +36,7 @@ export class EventStream {
   constructor(
     private readonly reply: FastifyReply,
     private readonly heartbeatMs: number,
-    private readonly live: Set<EventStream>,
+    private readonly hooks: StreamHooks = {},
   ) {}
 
   /** True once `open` wrote the headers: errors must no longer become error responses. */
@@ -35,14 +44,20 @@ export class EventStream {
     return this.opened;
   }
 
-  /** Takes the response over from Fastify and writes the headers; starts the heartbeat timer. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Takes the response over from Fastify and writes the headers; starts the
+   * heartbeat timer. A stream ended before it opened (shutdown, revoked key)
+   * answers an empty stream that ends at once.
+   */
   open(): void {
-    if (this.opened || this.ended) return;
+    if (this.opened) return;
     this.opened = true;
-    this.live.add(this);
     this.reply.hijack();
     const res = this.reply.raw;
-    res.once('close', this.onClientGone);
     res.writeHead(200, {
       ...(this.reply.getHeaders() as Record<string, string>),
       'content-type': 'text/event-stream; charset=utf-8',
@@ -50,9 +65,15 @@ export class EventStream {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    if (this.ended) {
+      res.end();
+      return;
+    }
+    res.once('close', this.onClientGone);
     this.timer = setInterval(() => {
       this.heartbeatDue = true;
       this.signal();
+      this.hooks.onHeartbeat?.(this);
     }, this.heartbeatMs);
     this.timer.unref();
   }
@@ -104,8 +125,8 @@ export class EventStream {
     this.ended = true;
     clearInterval(this.timer);
     this.reply.raw.off('close', this.onClientGone);
-    this.live.delete(this);
     this.signal();
+    this.hooks.onEnd?.(this);
   }
 
   private signal(): void {
@@ -115,15 +136,92 @@ export class EventStream {
   }
 }
 
+/** Who a stream belongs to: the key it was opened with, and how to tell that key still works. */
+export interface StreamOwner {
+  keyId: string;
+  /** Asked at each heartbeat: false (revoked, expired) ends the stream. */
+  stillAuthorized(): Promise<boolean>;
+}
+
+export interface OpenStreamsOptions {
+  heartbeatMs?: number;
+  /** Open streams per key across instances (SSE_MAX_PER_KEY); 0 or no `slots`: unbounded. */
+  maxPerKey?: number;
+  slots?: StreamSlots;
+  onError?(err: unknown, what: string): void;
+}
+
+interface Tracked {
+  owner: StreamOwner;
+  slotId: string | null;
+  checking: boolean;
+}
+
 /**
- * The event streams of one route plugin: `create(reply)` makes a stream, and the
- * server's shutdown ends every stream still open (a client would otherwise hold it up).
+ * Every event stream of one API process, by key: takes a slot per stream
+ * (`429` past the per-key limit), renews its lease and re-checks its key at
+ * each heartbeat, ends a key's streams when it is revoked, and all of them on shutdown.
  */
-export function eventStreams(app: FastifyInstance, opts: { heartbeatMs?: number } = {}): (reply: FastifyReply) => EventStream {
-  const live = new Set<EventStream>();
-  app.addHook('preClose', (done) => {
-    for (const stream of [...live]) stream.end();
-    done();
-  });
-  return (reply) => new EventStream(reply, opts.heartbeatMs ?? HEARTBEAT_MS, live);
+export class OpenStreams {
+  private readonly streams = new Map<EventStream, Tracked>();
+  private readonly heartbeatMs: number;
+
+  constructor(private readonly opts: OpenStreamsOptions = {}) {
+    this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** A stream for `reply`, counted against its key; `RateLimitError` when the key has no slot left. */
+  async create(reply: FastifyReply, owner: StreamOwner): Promise<EventStream> {
+    const slotId = await this.takeSlot(owner.keyId);
+    const stream = new EventStream(reply, this.heartbeatMs, {
+      onHeartbeat: (s) => this.heartbeat(s),
+      onEnd: (s) => this.released(s),
+    });
+    this.streams.set(stream, { owner, slotId, checking: false });
+    return stream;
+  }
+
+  /** Ends every stream opened with `keyId` (a revocation). */
+  endKey(keyId: string): void {
+    for (const [stream, t] of [...this.streams]) if (t.owner.keyId === keyId) stream.end();
+  }
+
+  endAll(): void {
+    for (const stream of [...this.streams.keys()]) stream.end();
+  }
+
+  private async takeSlot(keyId: string): Promise<string | null> {
+    const { slots, maxPerKey } = this.opts;
+    if (!slots || !maxPerKey) return null;
+    const slotId = randomUUID();
+    if (!(await slots.acquire(keyId, slotId))) throw new RateLimitError(Math.max(1, Math.ceil(this.heartbeatMs / 1000)));
+    return slotId;
+  }
+
+  private heartbeat(stream: EventStream): void {
+    const t = this.streams.get(stream);
+    if (!t) return;
+    if (t.slotId) this.opts.slots!.renew(t.owner.keyId, t.slotId).catch((err) => this.opts.onError?.(err, 'stream slot renewal failed'));
+    if (t.checking) return;
+    t.checking = true;
+    t.owner
+      .stillAuthorized()
+      .then((ok) => {
+        if (!ok) stream.end();
+      })
+      // PostgreSQL away: the key is not known to be bad; ask again at the next heartbeat.
+      .catch((err) => this.opts.onError?.(err, 'stream key check failed'))
+      .finally(() => (t.checking = false));
+  }
+
+  private released(stream: EventStream): void {
+    const t = this.streams.get(stream);
+    if (!t) return;
+    this.streams.delete(stream);
+    if (t.slotId) this.opts.slots!.release(t.owner.keyId, t.slotId).catch((err) => this.opts.onError?.(err, 'stream slot release failed'));
+  }
 }

@@ -3,6 +3,7 @@ import { apiKeyRepository } from '@banatie/db';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppDeps } from '../deps.js';
+import type { StreamOwner } from '../lib/sse.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,5 +90,19 @@ export function projectOf(request: FastifyRequest): ProjectContext {
     organizationId: a.organizationId!,
     orgSlug: a.orgSlug!,
     projectSlug: a.projectSlug!,
+  };
+}
+
+/**
+ * The owner of an event stream opened by a project-key request: its key, asked
+ * again (through the key cache) at each heartbeat, so a revoked or expired key's
+ * stream ends even when the revocation broadcast was missed.
+ */
+export function streamOwnerOf(request: FastifyRequest, deps: Pick<AppDeps, 'db' | 'clock' | 'keyCache'>): StreamOwner {
+  const { keyId } = projectOf(request);
+  const rawKey = presentedKey(request, false);
+  return {
+    keyId,
+    stillAuthorized: async () => (await apiKeyService.authenticateKey(deps, rawKey))?.keyId === keyId,
   };
 }

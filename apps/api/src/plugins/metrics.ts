@@ -1,4 +1,4 @@
-import { createMetricsRegistry, queueMetrics } from '@banatie/metrics';
+import { createMetricsRegistry, queueMetrics, startMetricsServer, type MetricsServer } from '@banatie/metrics';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import type { AppDeps } from '../deps.js';
@@ -9,7 +9,7 @@ import type { RecordRequest } from '../lib/live-fast-path.js';
  * latencies per route, and the queues' depth read from BullMQ at scrape time.
  * Returns the request recorder, for requests answered before Fastify (live HITs).
  */
-export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger'>): Promise<RecordRequest> {
+export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger' | 'config'>): Promise<RecordRequest> {
   const registry = createMetricsRegistry();
   const requests = new Counter({
     name: 'banatie_http_requests_total',
@@ -35,9 +35,19 @@ export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 
     record(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
+  const { metricsPort, host } = deps.config;
+  if (metricsPort === undefined) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  } else {
+    // A listener of its own, never the public port (SPEC §11); a port that cannot be bound stops the start.
+    let server: MetricsServer | undefined;
+    app.addHook('onReady', async () => {
+      server = await startMetricsServer(registry, { host, port: metricsPort });
+    });
+    app.addHook('onClose', async () => server?.close());
+  }
   return record;
 }

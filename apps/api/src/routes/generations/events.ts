@@ -5,14 +5,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
-import { eventStreams } from '../../lib/sse.js';
-import { projectOf } from '../../plugins/auth.js';
+import { projectOf, streamOwnerOf } from '../../plugins/auth.js';
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const svc = serviceDeps(deps);
-  const createStream = eventStreams(app);
 
   r.post(
     '/generations/:id/cancel',
@@ -36,10 +34,11 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
     async (request, reply) => {
       const ctx = projectOf(request);
       const read = () => generationService.getGeneration(svc, ctx, request.params.id);
-      const stream = createStream(reply);
-      // Subscribe before the first read so no change slips between the two (503 if Redis is down).
-      const unsubscribe = await deps.events.subscribe(request.params.id, () => stream.notify());
+      const stream = await app.openStreams.create(reply, streamOwnerOf(request, deps));
+      let unsubscribe: (() => Promise<void>) | undefined;
       try {
+        // Subscribe before the first read so no change slips between the two (503 if Redis is down).
+        unsubscribe = await deps.events.subscribe(request.params.id, () => stream.notify());
         let current = await read();
         stream.open();
         stream.send('status', current);
@@ -57,7 +56,7 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
         if (!stream.isOpen) throw err;
         request.log.warn({ err }, 'event stream ended by an error');
       } finally {
-        await unsubscribe();
+        await unsubscribe?.();
         stream.end();
       }
     },

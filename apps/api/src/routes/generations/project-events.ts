@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { serviceDeps } from '../../lib/service-deps.js';
-import { eventStreams } from '../../lib/sse.js';
-import { projectOf } from '../../plugins/auth.js';
+import { projectOf, streamOwnerOf } from '../../plugins/auth.js';
 
 /**
  * GET /generations/events: every status change of the project's generations as
@@ -16,7 +15,6 @@ import { projectOf } from '../../plugins/auth.js';
 export async function projectGenerationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const svc = serviceDeps(deps);
-  const createStream = eventStreams(app);
 
   r.get(
     '/generations/events',
@@ -24,12 +22,13 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
     async (request, reply) => {
       const ctx = projectOf(request);
       const changed = new Set<string>();
-      const stream = createStream(reply);
-      const unsubscribe = await deps.events.subscribeProject(ctx.projectId, (event) => {
-        changed.add(event.generationId);
-        stream.notify();
-      });
+      const stream = await app.openStreams.create(reply, streamOwnerOf(request, deps));
+      let unsubscribe: (() => Promise<void>) | undefined;
       try {
+        unsubscribe = await deps.events.subscribeProject(ctx.projectId, (event) => {
+          changed.add(event.generationId);
+          stream.notify();
+        });
         stream.open();
         stream.heartbeat();
         for (let signal = await stream.next(); signal !== 'closed'; signal = await stream.next()) {
@@ -49,9 +48,10 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
           }
         }
       } catch (err) {
+        if (!stream.isOpen) throw err;
         request.log.warn({ err }, 'project event stream ended by an error');
       } finally {
-        await unsubscribe();
+        await unsubscribe?.();
         stream.end();
       }
     },
