@@ -58,6 +58,8 @@ const envSchema = z.object({
   SWEEP_INTERVAL_MS: int(100).default(30_000),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
+  READ_RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  AUTH_FAILURES_PER_IP_PER_MINUTE: int(0).default(30),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LIVE_HIT_FLUSH_MS: int(100).default(5_000),
@@ -117,7 +119,8 @@ export interface Config {
     /** Port of the worker's Prometheus `/metrics` listener (on HOST); 0: none. */
     metricsPort: number;
   };
-  rateLimitPerHour: number;
+  /** Per API key (SPEC §17) and per client address (§11); 0 turns each off. */
+  rateLimits: { writePerHour: number; readPerMinute: number; authFailuresPerIpPerMinute: number };
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
@@ -241,7 +244,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
       metricsPort: e.WORKER_METRICS_PORT,
     },
-    rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
+    rateLimits: {
+      writePerHour: e.RATE_LIMIT_PER_HOUR,
+      readPerMinute: e.READ_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerIpPerMinute: e.AUTH_FAILURES_PER_IP_PER_MINUTE,
+    },
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
