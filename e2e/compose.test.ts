@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MISSING =
@@ -86,5 +87,35 @@ describe('bootstrap scripts', () => {
   it.each(['scripts/lib.sh', 'scripts/dev.sh', 'scripts/test.sh'])('%s parses (bash -n)', (script) => {
     const r = spawnSync('bash', ['-n', script], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+/**
+ * Repositories that no longer serve images: MinIO removed minio/minio and
+ * minio/mc from Docker Hub on 2026-09-12 (issue 19); Bitnami moved its Docker
+ * Hub catalogue to bitnamilegacy in 2025.
+ */
+const GONE_REPOSITORIES = [/^(docker\.io\/|index\.docker\.io\/)?minio\/(minio|mc)([:@]|$)/, /^(docker\.io\/)?bitnami\//];
+
+describe('images the deployment files pull', () => {
+  const composeImages = (): string[] => {
+    const doc = parseYaml(readFileSync(`${root}/docker-compose.yml`, 'utf8')) as { services: Record<string, { image?: string }> };
+    return Object.values(doc.services).flatMap((s) => (s.image ? [s.image] : []));
+  };
+
+  it('none comes from a repository known to be gone', () => {
+    const images = composeImages();
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) for (const gone of GONE_REPOSITORIES) expect(image, `${image} points at a repository that no longer exists`).not.toMatch(gone);
+    // The check itself: it would catch the images the stack used before issue 19.
+    expect(GONE_REPOSITORIES.some((gone) => gone.test('minio/minio:RELEASE.2025-04-22T22-12-26Z'))).toBe(true);
+    expect(GONE_REPOSITORIES.some((gone) => gone.test('docker.io/minio/mc:latest'))).toBe(true);
+    expect(GONE_REPOSITORIES.some((gone) => gone.test('quay.io/minio/mc:latest'))).toBe(false);
+  });
+
+  it('MinIO and its init job come from quay.io, pinned by tag and digest', () => {
+    const minio = composeImages().filter((image) => image.includes('/minio/'));
+    expect(minio).toHaveLength(2);
+    for (const image of minio) expect(image).toMatch(/^quay\.io\/minio\/(minio|mc):RELEASE\.[0-9TZ-]+@sha256:[0-9a-f]{64}$/);
   });
 });

@@ -35,6 +35,8 @@ describe('keys and secrets with two API processes and a worker', () => {
       STORAGE_DIR: storageDir,
       IMAGE_PROVIDER: 'local',
       RATE_LIMIT_PER_HOUR: '0',
+      READ_RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_RETRY_BASE_MS: '50',
       LOG_LEVEL: 'info',

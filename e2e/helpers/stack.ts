@@ -117,6 +117,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         : { STORAGE_DRIVER: 'fs', STORAGE_DIR: storageDir! }),
       ...(fake ? { IMAGE_PROVIDER: 'gemini', GEMINI_API_KEY: 'fake-gemini-key', GEMINI_BASE_URL: fake.url } : { IMAGE_PROVIDER: 'local' }),
       RATE_LIMIT_PER_HOUR: '0',
+      READ_RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
       // The worker says "worker ready" at info.
       LOG_LEVEL: 'info',
       ...(typeof opts.env === 'function' ? opts.env(database) : opts.env),

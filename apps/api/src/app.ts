@@ -8,7 +8,7 @@ import { registerMetrics } from './plugins/metrics.js';
 import { liveFastPath, serveFirst } from './lib/live-fast-path.js';
 import { requestIdOf } from './lib/request-id.js';
 import { OpenStreams } from './lib/sse.js';
-import { registerKeyRateLimit } from './plugins/rate-limit.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { queueDashboardRoutes } from './routes/admin/queues.js';
 import { cdnRoutes } from './routes/cdn/index.js';
@@ -52,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerOpenStreams(app, deps);
   await app.register(errorsPlugin);
+  await app.register(rateLimitPlugin, deps);
   await app.register(authPlugin, deps);
   await registerDocs(app, deps.config.publicBaseUrl);
   const recordRequest = await registerMetrics(app, deps);
@@ -63,7 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', (request) => app.requireProjectKey(request));
-      await registerKeyRateLimit(v1, deps);
+      app.rateLimits.applyTo(v1);
       await v1.register(generationRoutes, deps);
       await v1.register(generationEventRoutes, deps);
       await v1.register(projectGenerationEventRoutes, deps);

@@ -50,6 +50,8 @@ export async function startStack(
     QUEUE_PREFIX: testQueuePrefix(),
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_HOUR: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
     PUBLIC_BASE_URL: 'http://cdn.test',
     // Test files run stacks in parallel: no fixed metrics port unless a test asks for one.
     WORKER_METRICS_PORT: '0',
@@ -127,6 +129,8 @@ export async function startAppWithoutRedis(stack: Stack): Promise<{ app: Fastify
     STORAGE_DIR: stack.config.storage.driver === 'fs' ? stack.config.storage.dir : '/tmp/banatie-unused',
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_HOUR: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
   });
   const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
   const app = await buildApp(deps);

@@ -23,6 +23,8 @@ beforeAll(async () => {
     STORAGE_DIR: storageDir,
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_HOUR: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
   });
   key = await apiKeyService.createProjectKey({ db: testDb.db, clock: systemClock }, { orgSlug: 'acme', projectSlug: 'site' });
 });

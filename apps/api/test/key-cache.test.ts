@@ -41,6 +41,8 @@ function env(prefix: string): Record<string, string> {
     STORAGE_DIR: storageDir,
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_HOUR: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURES_PER_IP_PER_MINUTE: '0',
   };
 }
 

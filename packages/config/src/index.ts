@@ -94,6 +94,8 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   METRICS_PORT: int(1, 65535).optional(),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
+  READ_RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  AUTH_FAILURES_PER_IP_PER_MINUTE: int(0).default(30),
   LIVE_MISS_PER_IP_PER_HOUR: int(0).default(10),
   CDN_VARIANTS_PER_IMAGE: int(1, 10_000).default(16),
   CDN_RENDER_CONCURRENCY: int(1, 256).default(2),
@@ -160,7 +162,8 @@ export interface Config {
   };
   /** The API's `/metrics` on HOST:METRICS_PORT instead of the public port; unset: on the public port. */
   metricsPort: number | undefined;
-  rateLimitPerHour: number;
+  /** Per API key (SPEC §17) and per client address (§11); 0 turns each off. */
+  rateLimits: { writePerHour: number; readPerMinute: number; authFailuresPerIpPerMinute: number };
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
@@ -294,7 +297,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       metricsPort: e.WORKER_METRICS_PORT,
     },
     metricsPort: e.METRICS_PORT,
-    rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
+    rateLimits: {
+      writePerHour: e.RATE_LIMIT_PER_HOUR,
+      readPerMinute: e.READ_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerIpPerMinute: e.AUTH_FAILURES_PER_IP_PER_MINUTE,
+    },
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },

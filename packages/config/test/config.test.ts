@@ -45,7 +45,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       },
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
       metricsPort: undefined,
-      rateLimitPerHour: 100,
+      rateLimits: { writePerHour: 100, readPerMinute: 600, authFailuresPerIpPerMinute: 30 },
       liveMissPerIpPerHour: 10,
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
@@ -100,13 +100,15 @@ describe('loadConfig defaults (SPEC §2)', () => {
   it('parses numbers and booleans', () => {
     const c = loadConfig({
       RATE_LIMIT_PER_HOUR: '0',
+      READ_RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: '7',
       WORKER_CONCURRENCY: '16',
       GENERATION_ATTEMPTS: '5',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       TRUST_PROXY: '1',
       LOG_LEVEL: 'debug',
     });
-    expect(c.rateLimitPerHour).toBe(0); // 0 disables rate limiting
+    expect(c.rateLimits).toEqual({ writePerHour: 0, readPerMinute: 0, authFailuresPerIpPerMinute: 7 }); // 0 disables a limit
     expect(c.worker).toMatchObject({ concurrency: 16, attempts: 5 });
     expect(c.webhook.allowPrivate).toBe(true);
     expect(c.trustProxy).toBe(1);
@@ -116,6 +118,15 @@ describe('loadConfig defaults (SPEC §2)', () => {
 });
 
 describe('invalid configuration names every bad variable', () => {
+  it('a rate limit that is not a non-negative integer (SPEC §17, §11)', () => {
+    for (const name of ['RATE_LIMIT_PER_HOUR', 'READ_RATE_LIMIT_PER_MINUTE', 'AUTH_FAILURES_PER_IP_PER_MINUTE']) {
+      for (const value of ['-1', '2.5', 'lots', '1e400']) {
+        const { problems } = problemsOf({ [name]: value });
+        expect(named(problems)).toEqual([name]);
+      }
+    }
+  });
+
   it('in one ConfigError, one problem per variable', () => {
     const { problems, message } = problemsOf({
       PORT: 'abc',
@@ -145,6 +156,8 @@ describe('invalid configuration names every bad variable', () => {
       SWEEP_INTERVAL_MS: '0',
       WORKER_METRICS_PORT: '65536',
       RATE_LIMIT_PER_HOUR: '-1',
+      READ_RATE_LIMIT_PER_MINUTE: '1.5',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: 'many',
       LIVE_MISS_PER_IP_PER_HOUR: 'x',
       DATABASE_DIRECT_URL: 'redis://127.0.0.1/0',
       DATABASE_STATEMENT_TIMEOUT_MS: '-5',

@@ -97,8 +97,18 @@ export class UnsupportedMediaTypeError extends AppError {
 }
 
 export class RateLimitError extends AppError {
+  constructor(retryAfterSeconds: number, details?: unknown) {
+    super('rate_limited', 'RATE_LIMIT_EXCEEDED', `Rate limit exceeded, retry in ${retryAfterSeconds} seconds`, { retryAfterSeconds, details });
+  }
+}
+
+/** Too many failed authentications from this client address (SPEC §11): every request is refused until the minute ends. */
+export class AuthThrottledError extends AppError {
   constructor(retryAfterSeconds: number) {
-    super('rate_limited', 'RATE_LIMIT_EXCEEDED', `Rate limit exceeded, retry in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
+    super('rate_limited', 'RATE_LIMIT_EXCEEDED', `Too many failed authentications from this address; retry in ${retryAfterSeconds} seconds`, {
+      retryAfterSeconds,
+      details: { reason: 'AUTH_FAILURES' },
+    });
   }
 }
 

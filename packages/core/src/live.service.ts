@@ -86,12 +86,18 @@ export class LiveService {
   }
 
   /** Keyed seed endpoint `GET /api/v1/live`: the owner's own request, scope `api`, no protections. */
-  async serveForOwner(owner: { orgSlug: string; projectSlug: string }, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
+  async serveForOwner(
+    owner: { orgSlug: string; projectSlug: string },
+    query: LiveQuery,
+    opts: { scopeSlug?: string; /** Runs before a miss starts work; throws to refuse it (the caller's rate limit). */ beforeMiss?: () => Promise<void> } = {},
+  ): Promise<LiveImage> {
+    const scopeSlug = opts.scopeSlug ?? 'api';
     const project = await this.projects.bySlugs(owner.orgSlug, owner.projectSlug);
     const params = resolveLiveParams(project.settings, query);
     const key = this.cache.cacheKey(project.id, scopeSlug, params);
     const hit = await this.cache.lookupHit(project.id, key);
     if (hit) return hit;
+    await opts.beforeMiss?.();
     return this.flight.run({ project, key, params, deadline: this.deadline() }, { prepare: async () => undefined, reserve: () => this.ownerReservation(project.id, scopeSlug) });
   }
 

@@ -33,8 +33,12 @@ export const authPlugin = fp(async (app: FastifyInstance, deps: AppDeps) => {
   };
 
   const authenticate = async (request: FastifyRequest, type: AuthContext['type'], opts: { basic?: boolean } = {}) => {
+    app.rateLimits.refuseThrottledClient(request);
     const auth = await apiKeyService.authenticateKey(deps, presentedKey(request, opts.basic ?? false));
-    if (!auth || auth.type !== type) throw new UnauthorizedError();
+    if (!auth || auth.type !== type) {
+      await app.rateLimits.countAuthFailure(request);
+      throw new UnauthorizedError();
+    }
     request.auth = auth;
     touch(auth.keyId);
   };

@@ -9,6 +9,8 @@ import { ok } from '../../lib/envelope.js';
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.addHook('onRequest', (request) => app.requireMasterKey(request));
+  // Keyed like /api/v1 (SPEC §11): every admin request is charged to the master key's read bucket.
+  app.rateLimits.applyTo(app);
 
   r.post('/keys', { schema: { tags: ['admin'], summary: 'Create a project key', body: createKeyBody } }, async (request, reply) => {
     const created = await apiKeyService.createProjectKey(deps, request.body);

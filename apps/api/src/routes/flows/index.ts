@@ -7,6 +7,7 @@ import { ok, page } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
+import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
 
 /** Flows (SPEC §5). */
 export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -61,7 +62,7 @@ export async function flowRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
 
   r.post(
     '/flows/:id/regenerate',
-    { schema: { tags: ['flows'], summary: "Regenerate the flow's latest generation", params: flowIdParams, headers: generationHeaders } },
+    { config: WRITE_ROUTE, schema: { tags: ['flows'], summary: "Regenerate the flow's latest generation", params: flowIdParams, headers: generationHeaders } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const generation = await generationLifecycle.regenerateFlow(svc, ctx, request.params.id);

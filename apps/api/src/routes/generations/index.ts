@@ -8,6 +8,7 @@ import { parsePreferWait } from '../../lib/prefer-wait.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { waitForGeneration } from '../../lib/wait-for-generation.js';
 import { projectOf } from '../../plugins/auth.js';
+import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
 
 export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -15,7 +16,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
 
   r.post(
     '/generations',
-    { schema: { tags: ['generations'], summary: 'Submit a generation', body: createGenerationBody, headers: generationHeaders } },
+    { config: WRITE_ROUTE, schema: { tags: ['generations'], summary: 'Submit a generation', body: createGenerationBody, headers: generationHeaders } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const { generation, created } = await generationService.submitGeneration(svc, ctx, request.body, {

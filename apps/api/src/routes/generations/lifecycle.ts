@@ -7,6 +7,7 @@ import { ok } from '../../lib/envelope.js';
 import { respondQueued } from '../../lib/respond-generation.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
+import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
 
 /** Regenerate (and the deprecated /retry), PUT and DELETE of a generation (SPEC §4). */
 export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -17,6 +18,7 @@ export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppD
     r.post(
       `/generations/:id/${action}`,
       {
+        config: WRITE_ROUTE,
         schema: {
           tags: ['generations'],
           summary: action === 'retry' ? 'Deprecated alias of /regenerate' : 'Regenerate in place (same image id and URL, new ETag and version)',
@@ -36,7 +38,10 @@ export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppD
 
   r.put(
     '/generations/:id',
-    { schema: { tags: ['generations'], summary: 'Update; a new prompt or aspect ratio regenerates in place', params: generationIdParams, body: updateGenerationBody } },
+    {
+      config: { rateLimit: { bucket: 'write', cost: mayRegenerate } },
+      schema: { tags: ['generations'], summary: 'Update; a new prompt or aspect ratio regenerates in place', params: generationIdParams, body: updateGenerationBody },
+    },
     async (request) => ok(await generationLifecycle.updateGeneration(svc, projectOf(request), request.params.id, request.body)),
   );
 
@@ -45,4 +50,10 @@ export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppD
     { schema: { tags: ['generations'], summary: 'Soft-delete; the output image goes unless it carries an alias', params: generationIdParams } },
     async (request) => ok(await generationLifecycle.deleteGeneration(svc, projectOf(request), request.params.id)),
   );
+}
+
+/** A PUT that sets the prompt or aspect ratio may regenerate: it is charged as work, whether or not the value changes. */
+function mayRegenerate(body: unknown): number {
+  if (typeof body !== 'object' || body === null) return 0;
+  return 'prompt' in body || 'aspectRatio' in body ? 1 : 0;
 }

@@ -7,6 +7,7 @@ import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
+import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
 import { readUploadForm, uploadLimits } from './upload-form.js';
 
 /** Images, uploads and aliases (SPEC §6). */
@@ -17,7 +18,7 @@ export async function imageRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   r.post(
     '/images/upload',
-    { schema: { tags: ['images'], summary: 'Upload an image (multipart: file, alias, flowId, flowAlias, meta)', consumes: ['multipart/form-data'] } },
+    { config: WRITE_ROUTE, schema: { tags: ['images'], summary: 'Upload an image (multipart: file, alias, flowId, flowAlias, meta)', consumes: ['multipart/form-data'] } },
     async (request, reply) => {
       const input = await readUploadForm(request);
       return reply.code(201).send(ok(await uploadService.uploadImage(svc, projectOf(request), input)));

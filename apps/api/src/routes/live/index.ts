@@ -17,7 +17,10 @@ export async function liveRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
     '/live',
     { schema: { tags: ['live'], summary: 'Image for a prompt, cached (scope "api"; the owner\'s request, no live protections)', querystring: liveSeedQuery } },
     async (request, reply) => {
-      const image = await deps.live.serveForOwner(projectOf(request), request.query);
+      // A hit is a read (charged on arrival); a miss starts work, charged to the write bucket too (SPEC §17).
+      const image = await deps.live.serveForOwner(projectOf(request), request.query, {
+        beforeMiss: () => app.rateLimits.charge(request, reply, 'write', 1),
+      });
       return sendLiveImage(request, reply, image);
     },
   );
