@@ -30,6 +30,8 @@ export interface LiveServiceDeps {
   projectCacheTtlMs?: number;
   /** Bounds how long a holder that died before submitting blocks its cache key. */
   lockTtlMs?: number;
+  /** GENERATION_DEADLINE_MS for the generations a MISS starts. */
+  generationDeadlineMs?: number;
 }
 
 /** The query of a live URL after validation; omitted values take the project's defaults. */
@@ -360,7 +362,14 @@ export class LiveService {
     }
     try {
       await submitGeneration(
-        { db, queue: this.deps.queue, clock, publicBaseUrl: this.deps.publicBaseUrl, logger: this.deps.logger },
+        {
+          db,
+          queue: this.deps.queue,
+          clock,
+          publicBaseUrl: this.deps.publicBaseUrl,
+          logger: this.deps.logger,
+          generationDeadlineMs: this.deps.generationDeadlineMs,
+        },
         { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
         {
           prompt: t.params.prompt,

@@ -5,3 +5,4 @@ export * from './api-key-events.js';
 export * from './webhook.queue.js';
 export * from './job-queue.js';
 export * from './shared-state.js';
+export * from './provider-quota.js';
