@@ -87,15 +87,16 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
   const { row: started, projectSettings } = marked;
   await notify(deps, started);
   const t0 = Date.now();
+  const signal = untilDeadline(deps, started, job.signal);
   try {
-    const prompt = await buildPrompt(deps, started, projectSettings, job.signal);
+    const prompt = await buildPrompt(deps, started, projectSettings, signal);
     const references = await loadReferences(deps, started);
     const output = await pausingOn429(deps, imageModel, () =>
       deps.imageProvider.generateImage({
         prompt,
         aspectRatio: started.aspect_ratio,
         referenceImages: references,
-        signal: job.signal,
+        signal,
       }),
     );
     // No separate "still processing?" read: the success update is guarded by id,
@@ -111,6 +112,7 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     await notify(deps, withWebhookTarget(done, projectSettings));
     return 'succeeded';
   } catch (err) {
+    if (isPastDeadline(deps, started)) return skipOrExpire(deps, job);
     if (err instanceof QuotaWaitError) {
       const waiting = await generationRepository.markGenerationWaitingForQuota(db, job.generationId, job.run, clock.now());
       if (waiting) await notify(deps, waiting);
@@ -156,6 +158,17 @@ async function pausingOn429<T>(deps: ProcessorDeps, model: string, call: () => P
     await deps.quota?.pause(model, waitMs);
     throw new QuotaWaitError(model, waitMs);
   }
+}
+
+/** The caller's signal, also aborted when the run's deadline passes (the provider call then ends at once). */
+function untilDeadline(deps: ProcessorDeps, row: GenerationRow, signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!row.deadline_at) return signal;
+  const deadline = AbortSignal.timeout(Math.max(1, row.deadline_at.getTime() - deps.clock.now().getTime()));
+  return signal ? AbortSignal.any([signal, deadline]) : deadline;
+}
+
+function isPastDeadline(deps: ProcessorDeps, row: GenerationRow): boolean {
+  return row.deadline_at !== null && deps.clock.now().getTime() >= row.deadline_at.getTime();
 }
 
 /** The run could not be marked processing: settled or superseded (skip), or past its deadline (fail it now). */
