@@ -56,6 +56,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     waitTimeoutMs: config.live.waitTimeoutMs,
     hitFlushMs: config.live.hitFlushMs,
     hotCacheBytes: config.live.cacheMaxBytes,
+    generationDeadlineMs: config.generationDeadlineMs,
   });
   // LISTEN needs a session of its own: never through a transaction-mode pooler.
   const liveChanges = listenForLiveChanges(config.databaseDirectUrl, {

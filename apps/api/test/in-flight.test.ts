@@ -27,6 +27,7 @@ describe('changes while a run is in flight', () => {
     // While run 0 is "in the provider", the client regenerates and run 1 completes first.
     const slowProvider: ImageProvider = {
       name: 'local',
+      models: local.models,
       enhancePrompt: (req) => local.enhancePrompt(req),
       generateImage: async (req) => {
         const regen = await call(stack, 'POST', `/api/v1/generations/${sub.id}/regenerate`);
@@ -76,6 +77,7 @@ describe('changes while a run is in flight', () => {
     const sub = (await call(stack, 'POST', '/api/v1/generations', { prompt: 'deleted midway', autoEnhance: false })).json().data;
     const provider: ImageProvider = {
       name: 'local',
+      models: local.models,
       enhancePrompt: (req) => local.enhancePrompt(req),
       generateImage: async (req) => {
         expect((await call(stack, 'DELETE', `/api/v1/generations/${sub.id}`)).statusCode).toBe(200);

@@ -20,6 +20,7 @@ import {
   WEBHOOK_QUEUE,
   createGenerationQueue,
   createJobQueue,
+  createProviderQuota,
   createRedis,
   createStatusBroadcast,
   createWebhookQueue,
@@ -82,6 +83,11 @@ export async function startWorkerRuntime(
       createImageProvider({ provider: config.imageProvider, gemini: config.gemini, onCall: providerMetrics(metrics) }),
     clock: systemClock,
     logger,
+    // The local provider has no quota of its own: only limits the operator named apply to it.
+    quota:
+      config.imageProvider === 'gemini' || Object.keys(config.providerRateLimits).length
+        ? createProviderQuota(publisher, config.queuePrefix, config.providerRateLimits)
+        : undefined,
     // Every committed status change of this worker (processor, stalled jobs, sweeper) passes here once.
     onStatusChange: (row) => {
       countGeneration(row);
@@ -93,7 +99,7 @@ export async function startWorkerRuntime(
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   const worker: Worker<GenerationJobData> = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
-    createGenerateImageHandler(deps, () => worker),
+    createGenerateImageHandler(deps),
     {
       connection,
       prefix: config.queuePrefix,

@@ -59,6 +59,22 @@ const trustProxySchema = z.string().transform((value, ctx): TrustProxy => {
   return z.NEVER;
 });
 
+/** `model=requestsPerMinute,…`: a positive whole number per model name. */
+const providerRateLimits = z
+  .string()
+  .transform((v, ctx) => {
+    const limits: Record<string, number> = {};
+    for (const entry of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const match = /^([^=\s]+)=(\d+)$/.exec(entry);
+      if (!match || Number(match[2]) < 1) {
+        ctx.addIssue({ code: 'custom', message: `must be model=requestsPerMinute,… (bad entry "${entry}")` });
+        return z.NEVER;
+      }
+      limits[match[1]!] = Number(match[2]);
+    }
+    return limits;
+  });
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -91,6 +107,8 @@ const envSchema = z.object({
   GENERATION_ATTEMPTS: int(1, 100).default(3),
   WORKER_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(100).default(30_000),
+  PROVIDER_RATE_LIMITS: providerRateLimits.default({}),
+  GENERATION_DEADLINE_MS: int(1000).default(600_000),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   METRICS_PORT: int(1, 65535).optional(),
   RATE_LIMIT_PER_HOUR: int(0).default(100),
@@ -164,6 +182,10 @@ export interface Config {
   metricsPort: number | undefined;
   /** Per API key (SPEC §17) and per client address (§11); 0 turns each off. */
   rateLimits: { writePerHour: number; readPerMinute: number; authFailuresPerIpPerMinute: number };
+  /** Requests per minute per model, shared by every worker (PROVIDER_RATE_LIMITS); a model not named is unlimited. */
+  providerRateLimits: Readonly<Record<string, number>>;
+  /** How long after submit an unfinished generation fails (GENERATION_DEADLINE_MS; `Cancel-After` may shorten it). */
+  generationDeadlineMs: number;
   liveMissPerIpPerHour: number;
   /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
@@ -302,6 +324,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       readPerMinute: e.READ_RATE_LIMIT_PER_MINUTE,
       authFailuresPerIpPerMinute: e.AUTH_FAILURES_PER_IP_PER_MINUTE,
     },
+    providerRateLimits: Object.freeze(e.PROVIDER_RATE_LIMITS),
+    generationDeadlineMs: e.GENERATION_DEADLINE_MS,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },

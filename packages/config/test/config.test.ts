@@ -46,6 +46,8 @@ describe('loadConfig defaults (SPEC §2)', () => {
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
       metricsPort: undefined,
       rateLimits: { writePerHour: 100, readPerMinute: 600, authFailuresPerIpPerMinute: 30 },
+      providerRateLimits: {},
+      generationDeadlineMs: 600_000,
       liveMissPerIpPerHour: 10,
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
@@ -246,6 +248,23 @@ describe('PostgreSQL settings (SPEC §14)', () => {
     expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '2500' }).databaseStatementTimeoutMs).toBe(2500);
     expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs).toBe(0);
     expect(named(problemsOf({ DATABASE_STATEMENT_TIMEOUT_MS: 'soon' }).problems)).toEqual(['DATABASE_STATEMENT_TIMEOUT_MS']);
+  });
+});
+
+describe('capacity settings (SPEC §12)', () => {
+  it('PROVIDER_RATE_LIMITS: model=requestsPerMinute pairs, none by default', () => {
+    expect(loadConfig({ PROVIDER_RATE_LIMITS: 'gemini-2.5-flash-image=10, gemini-2.5-flash=60' }).providerRateLimits).toEqual({
+      'gemini-2.5-flash-image': 10,
+      'gemini-2.5-flash': 60,
+    });
+    for (const bad of ['gemini=fast', 'gemini', 'gemini=0', '=5', 'a=1,b=-2']) {
+      expect(named(problemsOf({ PROVIDER_RATE_LIMITS: bad }).problems), bad).toEqual(['PROVIDER_RATE_LIMITS']);
+    }
+  });
+
+  it('GENERATION_DEADLINE_MS: 600000 by default, at least a second', () => {
+    expect(loadConfig({ GENERATION_DEADLINE_MS: '30000' }).generationDeadlineMs).toBe(30_000);
+    expect(named(problemsOf({ GENERATION_DEADLINE_MS: '10' }).problems)).toEqual(['GENERATION_DEADLINE_MS']);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCancelAfter } from './cancel-after.js';
 import {
   ASPECT_RATIOS,
   GENERATION_STATUSES,
@@ -91,6 +92,14 @@ export const listGenerationsQuery = z.strictObject({
 export const generationHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255, { error: 'Idempotency-Key must be at most 255 characters' }).optional(),
   prefer: z.string().optional(),
+});
+
+/** Submit: also `Cancel-After` (SPEC §12), a deadline sooner than GENERATION_DEADLINE_MS. */
+export const submitGenerationHeaders = generationHeaders.extend({
+  'cancel-after': z
+    .string()
+    .refine((v) => parseCancelAfter(v) !== undefined, { error: 'Invalid Cancel-After header: use a duration such as 30s or 5m, or a number of seconds' })
+    .optional(),
 });
 
 // ---- images (SPEC §6)

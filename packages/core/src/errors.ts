@@ -135,6 +135,7 @@ export type GenerationErrorCode =
   | 'TIMEOUT'
   | 'REFERENCE_NOT_FOUND'
   | 'STORAGE_ERROR'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL_ERROR';
 
 /**

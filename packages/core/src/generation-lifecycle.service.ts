@@ -4,7 +4,7 @@ import { resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors.js';
 import { outputImageIdFor } from './generation-processor.js';
-import { presentGeneration, type GenerationDeps } from './generation.service.js';
+import { deadlineFor, presentGeneration, type GenerationDeps } from './generation.service.js';
 import { deleteImageRow } from './image.service.js';
 import type { ObjectStorage } from './ports.js';
 import type { GenerationDto } from './presenters.js';
@@ -43,11 +43,13 @@ async function startRun(
     { explicit: row.requested_references, prompt: changes.prompt ?? row.original_prompt },
     { flowId: row.flow_id, excludeImageId: row.output_image_id ?? outputImageIdFor(row.id) },
   );
+  const at = deps.clock.now();
   const next = await generationRepository.startGenerationRun(deps.db, ctx.projectId, row.id, row.run, {
     referenceImages: JSON.stringify(references),
     prompt: changes.prompt,
     aspectRatio: changes.aspectRatio,
-    at: deps.clock.now(),
+    at,
+    deadlineAt: deadlineFor(deps, at),
   });
   if (!next) throw new ConflictError('The generation changed meanwhile; retry');
   try {

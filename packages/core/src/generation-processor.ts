@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
 import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+import type { ProviderQuota } from './queue-port.js';
 import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
 export interface ProcessorDeps {
@@ -15,6 +16,8 @@ export interface ProcessorDeps {
   logger: Logger;
   /** Called after every committed status change (Redis channel for waiters and SSE). */
   onStatusChange?: (row: GenerationRow) => Promise<void>;
+  /** Provider quota shared by every worker; none: calls are not limited (the local provider). */
+  quota?: ProviderQuota;
 }
 
 export interface JobAttempt {
@@ -32,12 +35,28 @@ export class RetryableGenerationError extends Error {
   constructor(
     readonly code: GenerationErrorCode,
     message: string,
-    readonly rateLimitMs?: number,
   ) {
     super(message);
     this.name = 'RetryableGenerationError';
   }
 }
+
+/**
+ * The run waits for provider quota: the queue should take it again after `waitMs`
+ * without counting an attempt. The row is back to `pending`, flagged as waiting.
+ */
+export class QuotaWaitError extends Error {
+  constructor(
+    readonly model: string,
+    readonly waitMs: number,
+  ) {
+    super(`Waiting ${waitMs} ms for provider quota of ${model}`);
+    this.name = 'QuotaWaitError';
+  }
+}
+
+/** How long every worker leaves a model alone after a 429 that named no RetryInfo delay. */
+export const DEFAULT_PROVIDER_PAUSE_MS = 10_000;
 
 export { imageStorageKey } from './storage-keys.js';
 
@@ -47,15 +66,8 @@ export function outputImageIdFor(generationId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function classify(err: unknown): { code: GenerationErrorCode; message: string; retryable: boolean; rateLimitMs?: number } {
-  if (err instanceof ProviderError) {
-    return {
-      code: err.code,
-      message: err.message,
-      retryable: err.retryable,
-      rateLimitMs: err.options.rateLimited ? (err.options.retryAfterMs ?? 10_000) : undefined,
-    };
-  }
+function classify(err: unknown): { code: GenerationErrorCode; message: string; retryable: boolean } {
+  if (err instanceof ProviderError) return { code: err.code, message: err.message, retryable: err.retryable };
   return { code: 'INTERNAL_ERROR', message: 'Image generation failed unexpectedly', retryable: true };
 }
 
@@ -67,23 +79,26 @@ function classify(err: unknown): { code: GenerationErrorCode; message: string; r
 export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): Promise<ProcessOutcome> {
   const { db, clock } = deps;
   const log = deps.logger.child({ generationId: job.generationId, run: job.run });
+  const imageModel = deps.imageProvider.models.image;
+  // The image model is always called: its quota is taken before the row changes, so a denial costs one flag write.
+  await takeQuota(deps, job, imageModel);
   const marked = await generationRepository.markGenerationProcessingWithSettings(db, job.generationId, job.run, clock.now());
-  if (!marked) {
-    log.info('generation is terminal or superseded; skipping');
-    return 'skipped';
-  }
+  if (!marked) return skipOrExpire(deps, job);
   const { row: started, projectSettings } = marked;
   await notify(deps, started);
   const t0 = Date.now();
+  const signal = untilDeadline(deps, started, job.signal);
   try {
-    const prompt = await buildPrompt(deps, started, projectSettings, job.signal);
+    const prompt = await buildPrompt(deps, started, projectSettings, signal);
     const references = await loadReferences(deps, started);
-    const output = await deps.imageProvider.generateImage({
-      prompt,
-      aspectRatio: started.aspect_ratio,
-      referenceImages: references,
-      signal: job.signal,
-    });
+    const output = await pausingOn429(deps, imageModel, () =>
+      deps.imageProvider.generateImage({
+        prompt,
+        aspectRatio: started.aspect_ratio,
+        referenceImages: references,
+        signal,
+      }),
+    );
     // No separate "still processing?" read: the success update is guarded by id,
     // run and status, and a cancelled or superseded run rolls back and drops its bytes.
     const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
@@ -97,10 +112,17 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     await notify(deps, withWebhookTarget(done, projectSettings));
     return 'succeeded';
   } catch (err) {
+    if (isPastDeadline(deps, started)) return skipOrExpire(deps, job);
+    if (err instanceof QuotaWaitError) {
+      const waiting = await generationRepository.markGenerationWaitingForQuota(db, job.generationId, job.run, clock.now());
+      if (waiting) await notify(deps, waiting);
+      log.info({ model: err.model, waitMs: err.waitMs }, 'waiting for provider quota');
+      throw err;
+    }
     const c = classify(err);
     if (c.retryable && !job.isFinalAttempt) {
       log.warn({ err, code: c.code }, 'generation attempt failed; will retry');
-      throw new RetryableGenerationError(c.code, c.message, c.rateLimitMs);
+      throw new RetryableGenerationError(c.code, c.message);
     }
     if (!(err instanceof ProviderError)) log.error({ err }, 'generation failed');
     const failed = await generationRepository.markGenerationFailed(db, job.generationId, job.run, {
@@ -112,6 +134,52 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     if (failed) await notify(deps, withWebhookTarget(failed, projectSettings));
     return 'failed';
   }
+}
+
+/**
+ * Takes one call of the model's shared quota; when there is none now, flags the
+ * (still pending) row as waiting and throws QuotaWaitError so the queue takes the
+ * job again later without counting an attempt.
+ */
+async function takeQuota(deps: ProcessorDeps, job: JobAttempt, model: string): Promise<void> {
+  const waitMs = (await deps.quota?.take(model)) ?? 0;
+  if (waitMs <= 0) return;
+  await generationRepository.markGenerationWaitingForQuota(deps.db, job.generationId, job.run, deps.clock.now());
+  throw new QuotaWaitError(model, waitMs);
+}
+
+/** A 429 pauses the model for every worker (its RetryInfo delay) and makes the run wait for quota. */
+async function pausingOn429<T>(deps: ProcessorDeps, model: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof ProviderError) || !err.options.rateLimited) throw err;
+    const waitMs = err.options.retryAfterMs ?? DEFAULT_PROVIDER_PAUSE_MS;
+    await deps.quota?.pause(model, waitMs);
+    throw new QuotaWaitError(model, waitMs);
+  }
+}
+
+/** The caller's signal, also aborted when the run's deadline passes (the provider call then ends at once). */
+function untilDeadline(deps: ProcessorDeps, row: GenerationRow, signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!row.deadline_at) return signal;
+  const deadline = AbortSignal.timeout(Math.max(1, row.deadline_at.getTime() - deps.clock.now().getTime()));
+  return signal ? AbortSignal.any([signal, deadline]) : deadline;
+}
+
+function isPastDeadline(deps: ProcessorDeps, row: GenerationRow): boolean {
+  return row.deadline_at !== null && deps.clock.now().getTime() >= row.deadline_at.getTime();
+}
+
+/** The run could not be marked processing: settled or superseded (skip), or past its deadline (fail it now). */
+async function skipOrExpire(deps: ProcessorDeps, job: JobAttempt): Promise<ProcessOutcome> {
+  const expired = await generationRepository.failPastDeadline(deps.db, job.generationId, job.run, deps.clock.now());
+  if (!expired) {
+    deps.logger.info({ generationId: job.generationId, run: job.run }, 'generation is terminal or superseded; skipping');
+    return 'skipped';
+  }
+  await notify(deps, expired);
+  return 'failed';
 }
 
 /** Marks a generation failed when the queue gives up on it outside the processor (stalled job). */
@@ -150,9 +218,12 @@ async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, ro
 async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, settings: ProjectSettings | null, signal?: AbortSignal): Promise<string> {
   let prompt = row.original_prompt;
   if (row.auto_enhance) {
+    const model = deps.imageProvider.models.text;
+    await takeQuota(deps, { generationId: row.id, run: row.run, isFinalAttempt: false }, model);
     try {
-      prompt = await deps.imageProvider.enhancePrompt({ prompt, template: row.template as PromptTemplate, signal });
+      prompt = await pausingOn429(deps, model, () => deps.imageProvider.enhancePrompt({ prompt, template: row.template as PromptTemplate, signal }));
     } catch (err) {
+      if (err instanceof QuotaWaitError) throw err;
       if (err instanceof ProviderError && err.retryable) throw err;
       deps.logger.warn({ err, generationId: row.id }, 'prompt enhancement failed; using the original prompt');
     }

@@ -30,6 +30,25 @@ export interface GenerationDeps {
   onStatusChange?: (row: GenerationRow) => Promise<void>;
   /** SSRF guard for webhookUrl at submit (throws ValidationError); checked again at delivery. */
   checkWebhookUrl?: (url: string) => Promise<void>;
+  /** GENERATION_DEADLINE_MS: how long after submit an unfinished run fails (default DEFAULT_GENERATION_DEADLINE_MS). */
+  generationDeadlineMs?: number;
+}
+
+export const DEFAULT_GENERATION_DEADLINE_MS = 600_000;
+
+/** When a run started at `now` must be finished: the configured deadline, or sooner when the client asked (`Cancel-After`). */
+export function deadlineFor(deps: Pick<GenerationDeps, 'generationDeadlineMs'>, now: Date, requestedMs?: number): Date {
+  const limit = deps.generationDeadlineMs ?? DEFAULT_GENERATION_DEADLINE_MS;
+  return new Date(now.getTime() + Math.min(requestedMs ?? limit, limit));
+}
+
+/** Per-request options of a submit. */
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  liveScopeId?: string;
+  generationId?: string;
+  /** `Cancel-After`, in ms: a deadline sooner than the configured one. */
+  deadlineMs?: number;
 }
 
 export interface SubmitGenerationInput {
@@ -79,7 +98,7 @@ export async function submitGeneration(
   deps: GenerationDeps,
   ctx: ProjectContext,
   input: SubmitGenerationInput,
-  opts: { idempotencyKey?: string; liveScopeId?: string; generationId?: string } = {},
+  opts: SubmitOptions = {},
 ): Promise<SubmitResult> {
   checkAliases(input);
   if (input.webhookUrl !== undefined) await deps.checkWebhookUrl?.(input.webhookUrl);
@@ -129,6 +148,7 @@ export async function submitGeneration(
         request_hash: hash,
         created_at: now,
         updated_at: now,
+        deadline_at: deadlineFor(deps, now, opts.deadlineMs),
       };
       if (!opts.idempotencyKey) return generationRepository.insertGeneration(tx, values);
       const res = await generationRepository.insertGenerationIdempotent(tx, { ...values, idempotency_key: opts.idempotencyKey });
@@ -167,8 +187,9 @@ async function submitPlain(
   deps: GenerationDeps,
   ctx: ProjectContext,
   input: SubmitGenerationInput,
-  opts: { liveScopeId?: string },
+  opts: SubmitOptions,
 ): Promise<SubmitResult> {
+  const at = deps.clock.now();
   const row = await generationRepository.insertPlainGeneration(deps.db, {
     projectId: ctx.projectId,
     newFlow: input.flowId === undefined,
@@ -181,7 +202,8 @@ async function submitPlain(
     meta: JSON.stringify(input.meta ?? {}),
     webhookUrl: input.webhookUrl ?? null,
     liveScopeId: opts.liveScopeId ?? null,
-    at: deps.clock.now(),
+    at,
+    deadlineAt: deadlineFor(deps, at, opts.deadlineMs),
   });
   if (!row) throw new NotFoundError('Project not found');
   await enqueueOrWithdraw(deps, row, input.flowId === undefined);

@@ -11,13 +11,15 @@ export interface LiveSubmitDeps {
   clock: Clock;
   logger?: Logger;
   publicBaseUrl: string;
+  /** GENERATION_DEADLINE_MS for the generations a MISS starts. */
+  generationDeadlineMs?: number;
 }
 
 /** Submits the generation under `generationId`, charged to `scope` (the budgets were spent by the caller's reservation). */
 export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, scope: LiveScope, generationId: string): Promise<void> {
   const { db, clock } = deps;
   await submitGeneration(
-      { db, queue: deps.queue, clock, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger },
+      { db, queue: deps.queue, clock, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger, generationDeadlineMs: deps.generationDeadlineMs },
       { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
       {
         prompt: t.params.prompt,

@@ -30,6 +30,8 @@ export interface LiveServiceDeps {
   projectCacheTtlMs?: number;
   /** Bounds how long a holder that died before submitting blocks its cache key. */
   lockTtlMs?: number;
+  /** GENERATION_DEADLINE_MS for the generations a MISS starts. */
+  generationDeadlineMs?: number;
 }
 
 /**

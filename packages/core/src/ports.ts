@@ -56,6 +56,8 @@ export interface GeneratedImage {
  */
 export interface ImageProvider {
   readonly name: 'gemini' | 'local';
+  /** The models its calls go to (provider quota is kept per model). */
+  readonly models: { readonly image: string; readonly text: string };
   generateImage(req: GenerateImageRequest): Promise<GeneratedImage>;
   /**
    * Rewrites a prompt for image generation following the template's system

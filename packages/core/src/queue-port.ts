@@ -95,3 +95,14 @@ export interface SharedState {
   /** Adds one to a counter that expires ttlMs after this call; resolves with the new count. */
   increment(key: string, ttlMs: number): Promise<number>;
 }
+
+/**
+ * Provider quota shared by every worker (SPEC §12): `PROVIDER_RATE_LIMITS` per model,
+ * and a pause of every call to a model after it answered 429. Adapter: Redis.
+ */
+export interface ProviderQuota {
+  /** Takes one call of the model's quota: 0 when taken, else how many ms until one may be (nothing is taken then). */
+  take(model: string): Promise<number>;
+  /** No worker calls the model for `ms` (extends, never shortens, a pause under way). */
+  pause(model: string, ms: number): Promise<void>;
+}

@@ -16,6 +16,8 @@ export interface SweeperDeps {
 export interface SweepReport {
   requeued: string[];
   failed: string[];
+  /** Failed because their deadline passed (DEADLINE_EXCEEDED or RATE_LIMITED). */
+  expired: string[];
   webhooksRequeued: string[];
 }
 
@@ -23,7 +25,11 @@ const BATCH = 200;
 const WEBHOOK_REPAIR_WINDOW_MS = 24 * 3600 * 1000;
 
 /**
- * Settles what a crash can leave behind. Rows unchanged for `staleAfterMs`:
+ * Fails unfinished runs past their deadline (SPEC §12): DEADLINE_EXCEEDED, or
+ * RATE_LIMITED when they were waiting for provider quota; removes their job (one a
+ * worker holds finds the row settled and discards its result) and sends the webhook.
+ *
+ * Then settles what a crash can leave behind. Rows unchanged for `staleAfterMs`:
  * `pending`/`processing` whose job is gone (or finished without settling the row)
  * are re-enqueued under the same job id; those whose job failed for good
  * (stalled out, attempts exhausted) are marked failed. Terminal rows of the last
@@ -33,7 +39,11 @@ const WEBHOOK_REPAIR_WINDOW_MS = 24 * 3600 * 1000;
 export async function sweepGenerations(deps: SweeperDeps, opts: { staleAfterMs: number }): Promise<SweepReport> {
   const now = deps.clock.now();
   const before = new Date(now.getTime() - opts.staleAfterMs);
-  const report: SweepReport = { requeued: [], failed: [], webhooksRequeued: [] };
+  const report: SweepReport = { requeued: [], failed: [], expired: [], webhooksRequeued: [] };
+  // Deadlines first: whether or not any worker is taking jobs, a run past its deadline fails now.
+  for (const row of await generationRepository.findPastDeadline(deps.db, now, BATCH)) {
+    await expireRow(deps, row, now, report);
+  }
   for (const row of await generationRepository.findUnsettledGenerations(deps.db, before, BATCH)) {
     await settleRow(deps, row, report);
   }
@@ -70,4 +80,14 @@ async function settleRow(deps: SweeperDeps, row: GenerationRow, report: SweepRep
   await deps.queue.requeueGeneration(run);
   log.warn('sweeper re-enqueued a generation whose job was gone');
   report.requeued.push(row.id);
+}
+
+async function expireRow(deps: SweeperDeps, row: GenerationRow, now: Date, report: SweepReport): Promise<void> {
+  const failed = await generationRepository.failPastDeadline(deps.db, row.id, row.run, now);
+  if (!failed) return;
+  report.expired.push(row.id);
+  const log = deps.logger.child({ generationId: row.id, run: row.run, code: failed.error_code });
+  await deps.queue.withdrawGeneration({ generationId: row.id, run: row.run }).catch((err) => log.warn({ err }, 'could not remove the job of an expired generation'));
+  await deps.onStatusChange?.(failed).catch((err) => log.warn({ err }, 'status notification failed'));
+  log.info('generation passed its deadline');
 }

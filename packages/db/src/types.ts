@@ -47,6 +47,8 @@ export interface ProjectsTable {
   previous_webhook_secret_expires_at: NullableTimestamp;
   previous_live_signing_secret: ColumnType<string | null, string | null | undefined, string | null>;
   previous_live_signing_secret_expires_at: NullableTimestamp;
+  /** Jobs running at once across every worker; null: unlimited. */
+  max_concurrency: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -105,6 +107,9 @@ export interface GenerationsTable {
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
   live_scope_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Past it an unfinished run fails (DEADLINE_EXCEEDED, or RATE_LIMITED while waiting for quota); null: none. */
+  deadline_at: NullableTimestamp;
+  waiting_for_quota: Generated<boolean>;
 }
 
 export interface ImagesTable {

@@ -20,10 +20,12 @@ export interface GeminiProviderOptions {
 /** Image provider backed by the Gemini API. Every failure is thrown as a ProviderError. */
 export class GeminiImageProvider implements ImageProvider {
   readonly name = 'gemini' as const;
+  readonly models: { readonly image: string; readonly text: string };
   private readonly ai: GoogleGenAI;
   private readonly transport = new GeminiTransport();
 
   constructor(private readonly options: GeminiProviderOptions) {
+    this.models = { image: options.imageModel, text: options.textModel };
     const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
     // No SDK retries: retrying is the queue's job (with backoff and rate limiting).
     this.ai = new GoogleGenAI({ apiKey: options.apiKey, httpOptions });

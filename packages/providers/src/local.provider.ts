@@ -10,6 +10,7 @@ export interface LocalProviderOptions {
 /** Offline provider: draws a deterministic image from the prompt and references, no network. */
 export class LocalImageProvider implements ImageProvider {
   readonly name = 'local' as const;
+  readonly models = { image: 'local-image', text: 'local-text' } as const;
 
   constructor(private readonly options: LocalProviderOptions = {}) {}
 

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApiError, GoogleGenAI } from '@google/genai';
 import sharp from 'sharp';
 import { ProviderError, TEMPLATE_INSTRUCTIONS } from '@banatie/core';
 import type { GenerateImageRequest, ProviderCall } from '@banatie/core';
@@ -141,6 +142,23 @@ describe('GeminiImageProvider.generateImage', () => {
     expect(err.options.retryAfterMs).toBe(13_000);
     expect(err.message).toMatch(/rate limit/i);
     expect(err.message).not.toContain('{');
+  });
+
+  it("the real SDK's ApiError carries Gemini's RetryInfo body, and the delay is read from it", async () => {
+    fake.script({ kind: 'error', status: 429, retryDelay: '17s' });
+    const ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: fake.baseUrl } });
+    const thrown = await ai.models.generateContent({ model: IMAGE_MODEL, contents: 'x' }).then(
+      () => new Error('expected a 429'),
+      (e: unknown) => e,
+    );
+    expect(thrown).toBeInstanceOf(ApiError);
+    expect((thrown as ApiError).status).toBe(429);
+    expect(JSON.parse((thrown as ApiError).message).error.details).toEqual([
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' },
+    ]);
+    fake.script({ kind: 'error', status: 429, retryDelay: '17s' });
+    const err = await failure(provider().generateImage(request()));
+    expect(err.options).toMatchObject({ rateLimited: true, retryAfterMs: 17_000 });
   });
 
   it.each([400, 403, 404])('maps HTTP %i to non-retryable PROVIDER_REJECTED', async (status) => {

@@ -7,3 +7,4 @@ export * from './job-queue.js';
 export * from './shared-state.js';
 export * from './stream-slots.js';
 export * from './request-limits.js';
+export * from './provider-quota.js';

@@ -49,6 +49,8 @@ export interface FakeGeminiRequest {
   text: string;
   inlineDataCount: number;
   aspectRatio: string | null;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
 }
 
 export interface FakeGemini {
@@ -65,7 +67,12 @@ export interface FakeGemini {
   setDefault(behaviour: FakeGeminiBehaviour): void;
   /** Behaviour for text-model requests once their script is empty; `null` restores the rewrite. */
   setTextDefault(behaviour: FakeGeminiBehaviour | null): void;
-  /** Clears scripts, defaults and recorded requests. */
+  /**
+   * A quota storm: for the next `ms`, every image-model request is answered 429 with
+   * this RetryInfo delay (e.g. "2s"), whatever is scripted. Returns when it ends (Date.now()).
+   */
+  rateLimitFor(ms: number, retryDelay: string): number;
+  /** Clears scripts, defaults, a storm and recorded requests. */
   reset(): void;
   /** Stops the server, destroying hung connections. */
   close(): Promise<void>;
@@ -128,6 +135,10 @@ export async function startFakeGemini(opts: { port?: number; host?: string } = {
     scriptText: (...b) => state.textScript.push(...b),
     setDefault: (b) => (state.imageDefault = b),
     setTextDefault: (b) => (state.textDefault = b),
+    rateLimitFor: (ms, retryDelay) => {
+      state.storm = { until: Date.now() + ms, retryDelay };
+      return state.storm.until;
+    },
     reset: () => state.reset(),
     close: async () => {
       closing.abort();
@@ -144,8 +155,10 @@ class FakeState {
   readonly textScript: FakeGeminiBehaviour[] = [];
   imageDefault: FakeGeminiBehaviour = { kind: 'image' };
   textDefault: FakeGeminiBehaviour | null = null;
+  storm: { until: number; retryDelay: string } | null = null;
 
   next(model: string): FakeGeminiBehaviour | null {
+    if (isImageModel(model) && this.storm && Date.now() < this.storm.until) return { kind: 'error', status: 429, retryDelay: this.storm.retryDelay };
     if (isImageModel(model)) return this.imageScript.shift() ?? this.imageDefault;
     return this.textScript.shift() ?? this.textDefault;
   }
@@ -156,6 +169,7 @@ class FakeState {
     this.textScript.length = 0;
     this.imageDefault = { kind: 'image' };
     this.textDefault = null;
+    this.storm = null;
   }
 }
 
@@ -186,6 +200,7 @@ function recordRequest(model: string, path: string, body: GeminiWireBody, header
     text: promptText(body),
     inlineDataCount: parts.filter((p) => p.inlineData).length,
     aspectRatio: body.generationConfig?.imageConfig?.aspectRatio ?? null,
+    receivedAt: Date.now(),
   };
 }
 

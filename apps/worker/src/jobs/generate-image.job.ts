@@ -1,10 +1,10 @@
-import { RetryableGenerationError, failGeneration, processGeneration, type ProcessorDeps } from '@banatie/core';
+import { QuotaWaitError, RetryableGenerationError, failGeneration, processGeneration, type ProcessorDeps } from '@banatie/core';
 import { generationJobSchema, hasStalledOut, type GenerationJobData } from '@banatie/queue';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 
 /** One handler per job: parses the ids and runs one attempt of the generation. */
-export function createGenerateImageHandler(deps: ProcessorDeps, getWorker: () => Worker) {
-  return async (job: Job<GenerationJobData>): Promise<string> => {
+export function createGenerateImageHandler(deps: ProcessorDeps) {
+  return async (job: Job<GenerationJobData>, token?: string): Promise<string> => {
     const parsed = generationJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid job data');
     const maxAttempts = job.opts.attempts ?? 1;
@@ -14,10 +14,10 @@ export function createGenerateImageHandler(deps: ProcessorDeps, getWorker: () =>
         isFinalAttempt: job.attemptsMade + 1 >= maxAttempts,
       });
     } catch (err) {
-      if (err instanceof RetryableGenerationError && err.rateLimitMs !== undefined) {
-        // Gemini 429: slow the whole shared queue down instead of spending an attempt.
-        await getWorker().rateLimit(err.rateLimitMs);
-        throw Worker.RateLimitError();
+      if (err instanceof QuotaWaitError) {
+        // Only this job waits (other models' jobs go on), and BullMQ counts no attempt for it.
+        await job.moveToDelayed(Date.now() + err.waitMs, token);
+        throw new DelayedError();
       }
       throw err;
     }

@@ -83,7 +83,7 @@ export async function listGenerations(
 
 /**
  * pending|processing → processing for the given run; counts the attempt.
- * Returns undefined when the row is terminal or belongs to another run.
+ * Returns undefined when the row is terminal, belongs to another run or is past its deadline.
  * The project's settings are read in the same statement: the worker needs the style prompt and the webhook target, and a second round
  * trip per job showed in the pipeline profile.
  */
@@ -100,10 +100,12 @@ export async function markGenerationProcessingWithSettings(
       started_at: at,
       updated_at: at,
       attempts: eb('attempts', '+', 1),
+      waiting_for_quota: false,
     }))
     .where('id', '=', id)
     .where('run', '=', run)
     .where('status', 'in', ['pending', 'processing'])
+    .where((eb) => eb.or([eb('deadline_at', 'is', null), eb('deadline_at', '>', at)]))
     .returningAll('generations')
     .returning((eb) => eb.selectFrom('projects').select('projects.settings').whereRef('projects.id', '=', 'generations.project_id').as('project_settings'))
     .executeTakeFirst();
@@ -221,13 +223,15 @@ export async function startGenerationRun(
   projectId: string,
   id: string,
   expectedRun: number,
-  values: { referenceImages: string; prompt?: string; aspectRatio?: string; at: Date },
+  values: { referenceImages: string; prompt?: string; aspectRatio?: string; at: Date; deadlineAt: Date },
 ): Promise<GenerationRow | undefined> {
   return db
     .updateTable('generations')
     .set((eb) => ({
       run: eb('run', '+', 1),
       status: 'pending',
+      deadline_at: values.deadlineAt,
+      waiting_for_quota: false,
       reference_images: values.referenceImages,
       ...(values.prompt !== undefined ? { prompt: values.prompt, original_prompt: values.prompt } : {}),
       ...(values.aspectRatio !== undefined ? { aspect_ratio: values.aspectRatio } : {}),
@@ -314,6 +318,7 @@ export interface PlainGenerationInsert {
   webhookUrl: string | null;
   liveScopeId: string | null;
   at: Date;
+  deadlineAt: Date;
 }
 
 /**
@@ -328,12 +333,12 @@ export async function insertPlainGeneration(db: Executor, g: PlainGenerationInse
     INSERT INTO generations (
       project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
       reference_images, requested_references, alias, flow_alias, meta, webhook_url,
-      idempotency_key, live_scope_id, request_hash, created_at, updated_at)
+      idempotency_key, live_scope_id, request_hash, created_at, updated_at, deadline_at)
     SELECT p.id, (SELECT id FROM f), ${g.prompt}, ${g.prompt},
       COALESCE(${g.autoEnhance}::boolean, (p.settings->>'autoEnhanceDefault')::boolean, true), ${g.template},
       COALESCE(${g.aspectRatio}::text, p.settings->>'defaultAspectRatio', '1:1'),
       '[]'::jsonb, '[]'::jsonb, ${g.alias}, ${g.flowAlias}, ${g.meta}::jsonb, ${g.webhookUrl},
-      NULL, ${g.liveScopeId}::uuid, NULL, ${g.at}, ${g.at}
+      NULL, ${g.liveScopeId}::uuid, NULL, ${g.at}, ${g.at}, ${g.deadlineAt}
     FROM p
     RETURNING *`.execute(db);
   return rows[0];
@@ -360,7 +365,7 @@ export async function findGenerationWithOutputImage(
   };
 }
 
-const GENERATION_TIMESTAMPS = ['created_at', 'started_at', 'completed_at', 'updated_at', 'deleted_at'] as const;
+const GENERATION_TIMESTAMPS = ['created_at', 'started_at', 'completed_at', 'updated_at', 'deleted_at', 'deadline_at'] as const;
 const IMAGE_TIMESTAMPS = ['created_at', 'updated_at'] as const;
 
 /** A row read as jsonb has its timestamps as strings; pg would have parsed them to Dates. */
@@ -394,4 +399,71 @@ export async function findUnsettledGenerations(db: Executor, before: Date, limit
     .orderBy('updated_at', 'asc')
     .limit(limit)
     .execute();
+}
+
+/**
+ * The run waits for provider quota: back to (or still) pending, flagged so that its
+ * deadline fails it with RATE_LIMITED; an attempt counted when it was marked
+ * processing is given back. Undefined when the run no longer holds the row.
+ */
+export async function markGenerationWaitingForQuota(db: Executor, id: string, run: number, at: Date): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set((eb) => ({
+      status: 'pending',
+      waiting_for_quota: true,
+      attempts: eb.case().when('status', '=', 'processing').then(eb('attempts', '-', 1)).else(eb.ref('attempts')).end(),
+      updated_at: at,
+    }))
+    .where('id', '=', id)
+    .where('run', '=', run)
+    .where('status', 'in', ['pending', 'processing'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Unfinished runs whose deadline is at or before `at`, earliest first. */
+export async function findPastDeadline(db: Executor, at: Date, limit: number): Promise<GenerationRow[]> {
+  return db
+    .selectFrom('generations')
+    .selectAll()
+    .where('status', 'in', ['pending', 'processing'])
+    .where('deadline_at', 'is not', null)
+    .where('deadline_at', '<=', at)
+    .orderBy('deadline_at', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Fails the run if it is unfinished and past its deadline: RATE_LIMITED when it was
+ * waiting for provider quota, else DEADLINE_EXCEEDED. Undefined when it is not.
+ */
+export async function failPastDeadline(db: Executor, id: string, run: number, at: Date): Promise<GenerationRow | undefined> {
+  return db
+    .updateTable('generations')
+    .set((eb) => ({
+      status: 'failed',
+      error_code: eb.case().when('waiting_for_quota', '=', true).then('RATE_LIMITED').else('DEADLINE_EXCEEDED').end(),
+      error_message: eb
+        .case()
+        .when('waiting_for_quota', '=', true)
+        .then('The deadline passed while waiting for provider quota')
+        .else('The generation did not finish before its deadline')
+        .end(),
+      completed_at: at,
+      updated_at: at,
+    }))
+    .where('id', '=', id)
+    .where('run', '=', run)
+    .where('status', 'in', ['pending', 'processing'])
+    .where('deadline_at', '<=', at)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The project's `max_concurrency` (null: unlimited; undefined: no such project). */
+export async function findProjectMaxConcurrency(db: Executor, projectId: string): Promise<number | null | undefined> {
+  const row = await db.selectFrom('projects').select('max_concurrency').where('id', '=', projectId).executeTakeFirst();
+  return row ? row.max_concurrency : undefined;
 }

@@ -1,4 +1,4 @@
-import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery } from '@banatie/contracts';
+import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery, parseCancelAfter, submitGenerationHeaders } from '@banatie/contracts';
 import { generationService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -16,11 +16,13 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
 
   r.post(
     '/generations',
-    { config: WRITE_ROUTE, schema: { tags: ['generations'], summary: 'Submit a generation', body: createGenerationBody, headers: generationHeaders } },
+    { config: WRITE_ROUTE, schema: { tags: ['generations'], summary: 'Submit a generation', body: createGenerationBody, headers: submitGenerationHeaders } },
     async (request, reply) => {
       const ctx = projectOf(request);
+      const cancelAfter = request.headers['cancel-after'];
       const { generation, created } = await generationService.submitGeneration(svc, ctx, request.body, {
         idempotencyKey: request.headers['idempotency-key'],
+        deadlineMs: cancelAfter === undefined ? undefined : parseCancelAfter(cancelAfter),
       });
       reply.header('location', `/api/v1/generations/${generation.id}`);
       if (!created) reply.header('idempotent-replayed', 'true');
