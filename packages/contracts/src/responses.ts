@@ -34,6 +34,15 @@ export const referenceImageSchema = z.strictObject({ imageId: z.uuid(), alias: z
 
 export const generationErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
 
+/** What a generation's provider calls used and cost (SPEC §12), summed over every attempt and run. */
+export const generationUsageSchema = z.strictObject({
+  providerCalls: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  thoughtTokens: z.number().int(),
+  costUsd: z.number(),
+});
+
 export const generationSchema = z.strictObject({
   id: z.uuid(),
   projectId: z.uuid(),
@@ -59,6 +68,7 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  usage: generationUsageSchema,
 });
 
 /** What `POST /generations` (and regenerate) answer: the generation plus the prompt aliases that did not resolve. */
@@ -202,6 +212,7 @@ export type Image = z.infer<typeof imageSchema>;
 export type ReferenceImage = z.infer<typeof referenceImageSchema>;
 export type GenerationError = z.infer<typeof generationErrorSchema>;
 export type Generation = z.infer<typeof generationSchema>;
+export type GenerationUsage = z.infer<typeof generationUsageSchema>;
 export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
 export type Flow = z.infer<typeof flowSchema>;
 export type ResolvedImage = z.infer<typeof resolvedImageSchema>;
