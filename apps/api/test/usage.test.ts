@@ -29,6 +29,7 @@ function reported(requests: FakeGeminiRequest[]) {
         inputTokens: r.usage!.promptTokenCount,
         outputTokens: r.usage!.candidatesTokenCount ?? 0,
         thoughtTokens: r.usage!.thoughtsTokenCount ?? 0,
+        outputImages: image ? 1 : 0,
         imageSize: image ? '1K' : null,
         tier: 'standard',
       })
@@ -52,7 +53,7 @@ describe('usage on the generation object', () => {
     const expected = reported(stack.fake!.requests);
     expect(expected.providerCalls).toBe(2);
     expect(done.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 9) });
-    expect(done.usage.costUsd).toBeGreaterThan(0.0387); // one 1K image of gemini-2.5-flash-image: 1290 tokens at $30/M, plus the text
+    expect(done.usage.costUsd).toBeGreaterThan(0.039); // one 1K image of gemini-2.5-flash-image is $0.039, plus the text call
   });
 
   it('counts the calls of every attempt: an answered refusal is billed, an HTTP error is not', async () => {
@@ -79,5 +80,18 @@ describe('usage on the generation object', () => {
     ]);
     const sum = rows.reduce((s, r) => s + Number(r.cost_usd), 0);
     expect(sum).toBeCloseTo(done.usage.costUsd, 8);
+  });
+
+  it('counts tokens and cost by model in the worker’s Prometheus counters', async () => {
+    const metrics = stack.worker!.metrics;
+    const value = async (name: string, labels: Record<string, string>) => {
+      const metric = await metrics.getSingleMetric(name)!.get();
+      return metric.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+    };
+    const before = await value('banatie_provider_cost_usd_total', { model: 'gemini-2.5-flash-image', tier: 'standard' });
+    const tokensBefore = await value('banatie_provider_tokens_total', { model: 'gemini-2.5-flash-image', type: 'input' });
+    const done = await submit({ prompt: 'metrics', autoEnhance: false });
+    expect((await value('banatie_provider_cost_usd_total', { model: 'gemini-2.5-flash-image', tier: 'standard' })) - before).toBeCloseTo(done.usage.costUsd, 9);
+    expect((await value('banatie_provider_tokens_total', { model: 'gemini-2.5-flash-image', type: 'input' })) - tokensBefore).toBe(done.usage.inputTokens);
   });
 });

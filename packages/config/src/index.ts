@@ -24,10 +24,13 @@ const url = (protocols: string[]) =>
     { error: `must be a ${protocols.join(' or ')} URL` },
   );
 
-/** USD per 1M tokens; null: unknown (priced at 0). */
+/** USD (per 1M tokens, or per image); null: unknown (priced at 0). */
 const rate = z.number().min(0).nullable();
-const modelRates = z.strictObject({ input: rate, textOutput: rate, imageOutput: rate });
-/** PRICING_FILE: `{"<model>": {"standard": {input, textOutput, imageOutput}, "batch"?: {…}}}` (batch absent: half of standard). */
+const modelRates = z.strictObject({ input: rate, textOutput: rate, imageOutput: z.partialRecord(z.enum(['512', '1K', '2K', '4K']), rate) });
+/**
+ * PRICING_FILE: `{"<model>": {"standard": {"input", "textOutput", "imageOutput": {"1K": …}}, "batch"?: {…}}}`
+ * (token rates per 1M tokens, image prices per image; batch absent: half of standard).
+ */
 const pricingFileSchema = z.record(z.string().min(1), z.strictObject({ standard: modelRates, batch: modelRates.optional() }));
 export type PricingOverrides = z.infer<typeof pricingFileSchema>;
 

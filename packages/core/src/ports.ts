@@ -62,6 +62,8 @@ export interface ProviderUsage {
   outputTokens: number;
   /** `thoughtsTokenCount` (billed as output). */
   thoughtTokens: number;
+  /** Images the answer carried (priced per image; their tokens are in outputTokens). */
+  outputImages: number;
   /** Output image size (`512`, `1K`, `2K`, `4K`) of an image call; null for text calls. */
   imageSize: string | null;
   tier: PricingTier;

@@ -26,7 +26,7 @@ const TEXT_PREVIEW_LENGTH = 200;
 type ImagePart = Part & { inlineData: { data: string; mimeType?: string } };
 
 /** What the call is billed as, apart from the token counts the answer reports. */
-export type UsageContext = Omit<ProviderUsage, 'inputTokens' | 'outputTokens' | 'thoughtTokens'>;
+export type UsageContext = Omit<ProviderUsage, 'inputTokens' | 'outputTokens' | 'thoughtTokens' | 'outputImages'>;
 
 /** The answer's `usageMetadata` as a ProviderUsage; undefined when the answer has none. */
 export function usageOf(response: GenerateContentResponse, ctx: UsageContext): ProviderUsage | undefined {
@@ -37,6 +37,7 @@ export function usageOf(response: GenerateContentResponse, ctx: UsageContext): P
     inputTokens: meta.promptTokenCount ?? 0,
     outputTokens: meta.candidatesTokenCount ?? 0,
     thoughtTokens: meta.thoughtsTokenCount ?? 0,
+    outputImages: 0,
   };
 }
 
@@ -56,7 +57,7 @@ export function extractImage(
     const part = lastImagePart(candidate?.content?.parts ?? []);
     if (part) {
       const { data, mimeType } = part.inlineData;
-      return { data: lifted(data) ?? Buffer.from(data, 'base64'), mimeType: mimeType ?? 'image/png', ...(usage && { usage }) };
+      return { data: lifted(data) ?? Buffer.from(data, 'base64'), mimeType: mimeType ?? 'image/png', ...(usage && { usage: { ...usage, outputImages: 1 } }) };
     }
     throw noImageError(candidate);
   });

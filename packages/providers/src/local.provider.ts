@@ -28,6 +28,7 @@ export class LocalImageProvider implements ImageProvider {
       inputTokens: textTokens(req.prompt) + IMAGE_INPUT_TOKENS * req.referenceImages.length,
       outputTokens: IMAGE_OUTPUT_TOKENS,
       thoughtTokens: 0,
+      outputImages: 1,
       imageSize: req.imageSize ?? '1K',
       tier: req.tier ?? 'standard',
     };
@@ -43,6 +44,7 @@ export class LocalImageProvider implements ImageProvider {
       inputTokens: textTokens(req.prompt),
       outputTokens: textTokens(prompt),
       thoughtTokens: 0,
+      outputImages: 0,
       imageSize: null,
       tier: 'standard',
     };

@@ -302,6 +302,7 @@ describe('GeminiImageProvider usage (the real SDK reading the fake usageMetadata
       inputTokens: imageCall!.usage!.promptTokenCount,
       outputTokens: imageCall!.usage!.candidatesTokenCount,
       thoughtTokens: 0,
+      outputImages: 1,
       imageSize: '2K',
       tier: 'standard',
     });
@@ -311,6 +312,7 @@ describe('GeminiImageProvider usage (the real SDK reading the fake usageMetadata
       inputTokens: textCall!.usage!.promptTokenCount,
       outputTokens: textCall!.usage!.candidatesTokenCount,
       thoughtTokens: 0,
+      outputImages: 0,
       imageSize: null,
       tier: 'standard',
     });
@@ -328,7 +330,7 @@ describe('GeminiImageProvider usage (the real SDK reading the fake usageMetadata
     fake.script({ kind: 'safety', level: 'candidate' }, { kind: 'error', status: 500 });
     const blocked = await failure(provider().generateImage(request()));
     expect(blocked.code).toBe('CONTENT_BLOCKED');
-    expect(blocked.options.usage).toMatchObject({ operation: 'generate_image', inputTokens: fake.requests[0]!.usage!.promptTokenCount, outputTokens: 0 });
+    expect(blocked.options.usage).toMatchObject({ operation: 'generate_image', inputTokens: fake.requests[0]!.usage!.promptTokenCount, outputTokens: 0, outputImages: 0 });
     const unavailable = await failure(provider().generateImage(request()));
     expect(unavailable.options.usage).toBeUndefined();
     expect(fake.requests[1]!.usage).toBeNull();

@@ -104,7 +104,7 @@ describe('LocalImageProvider.enhancePrompt', () => {
     expect(enhanced.usage).toMatchObject({ operation: 'enhance_prompt', model: 'local', inputTokens: 2, thoughtTokens: 0, imageSize: null, tier: 'standard' });
     expect(enhanced.usage!.outputTokens).toBeGreaterThan(enhanced.usage!.inputTokens);
     const image = await local.generateImage({ prompt: 'a cat', aspectRatio: '1:1', referenceImages: [] });
-    expect(image.usage).toEqual({ operation: 'generate_image', model: 'local', inputTokens: 2, outputTokens: 1290, thoughtTokens: 0, imageSize: '1K', tier: 'standard' });
+    expect(image.usage).toEqual({ operation: 'generate_image', model: 'local', inputTokens: 2, outputTokens: 1290, thoughtTokens: 0, outputImages: 1, imageSize: '1K', tier: 'standard' });
   });
 });
 
