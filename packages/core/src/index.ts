@@ -45,3 +45,5 @@ export { signWebhook, deliverWebhook, type WebhookDeps, type WebhookOutcome, typ
 export { cancelGeneration } from './cancel.service.js';
 export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.service.js';
 export * from './pricing.js';
+export * as usageService from './usage.service.js';
+export type { UsageReport, UsageFigures } from './usage.service.js';

@@ -17,4 +17,4 @@ export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.r
 export type { FlowWithCounts } from './repositories/flow.repository.js';
 export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';
 export * as usageRepository from './repositories/usage.repository.js';
-export type { UsageCall, UsageWrite, UsageTotals } from './repositories/usage.repository.js';
+export type { UsageCall, UsageWrite, UsageTotals, UsageGroupBy, UsageGroupRow } from './repositories/usage.repository.js';

@@ -106,3 +106,97 @@ export async function recordUsage(db: Executor, generationId: string, usage: Usa
     ${usageInsertCtes('g', usage)}
     SELECT 1`.execute(db);
 }
+
+export type UsageGroupBy = 'day' | 'model' | 'source' | 'project';
+
+export interface UsageGroupRow {
+  key: string;
+  generations: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  providerCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  thoughtTokens: number;
+  costUsd: number;
+}
+
+/** Generations without an image call (failed before the model) under groupBy=model. */
+export const NO_MODEL_KEY = 'none';
+
+/** The group key of a generation row `g` (joined with projects `p`, organizations `o`). */
+function generationKey(groupBy: UsageGroupBy): RawBuilder<string> {
+  switch (groupBy) {
+    case 'day':
+      return sql`to_char(g.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
+    case 'source':
+      return sql`CASE WHEN g.live_scope_id IS NOT NULL THEN 'live' ELSE 'api' END`;
+    case 'model':
+      // The model of the generation's latest image call (generations carry no model column yet).
+      return sql`COALESCE((SELECT u.model FROM usage_records u WHERE u.generation_id = g.id AND u.operation = 'generate_image'
+        ORDER BY u.id DESC LIMIT 1), ${NO_MODEL_KEY})`;
+    case 'project':
+      return sql`o.slug || '/' || p.slug`;
+  }
+}
+
+/** The group key of a usage record `u` (joined with projects `p`, organizations `o`). */
+function callKey(groupBy: UsageGroupBy): RawBuilder<string> {
+  switch (groupBy) {
+    case 'day':
+      return sql`to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
+    case 'source':
+      return sql`u.source`;
+    case 'model':
+      return sql`u.model`;
+    case 'project':
+      return sql`o.slug || '/' || p.slug`;
+  }
+}
+
+/**
+ * Usage in [from, to): generations created in the range (by status) and
+ * provider calls made in it, grouped. `projectId` null: every project. The
+ * generations are counted per project through (project_id, created_at), so the
+ * admin report needs no index of its own on the generations table.
+ */
+export async function usageReport(
+  db: Executor,
+  q: { projectId: string | null; from: Date; to: Date; groupBy: UsageGroupBy },
+): Promise<UsageGroupRow[]> {
+  const projectFilter = q.projectId === null ? sql`TRUE` : sql`p.id = ${q.projectId}::uuid`;
+  const { rows } = await sql<UsageGroupRow>`
+    WITH gen AS (
+      SELECT c.key, sum(c.generations)::bigint AS generations, sum(c.succeeded)::bigint AS succeeded,
+        sum(c.failed)::bigint AS failed, sum(c.cancelled)::bigint AS cancelled
+      FROM projects p JOIN organizations o ON o.id = p.organization_id
+      CROSS JOIN LATERAL (
+        SELECT ${generationKey(q.groupBy)} AS key, count(*) AS generations,
+          count(*) FILTER (WHERE g.status = 'success') AS succeeded,
+          count(*) FILTER (WHERE g.status = 'failed') AS failed,
+          count(*) FILTER (WHERE g.status = 'cancelled') AS cancelled
+        FROM generations g
+        WHERE g.project_id = p.id AND g.created_at >= ${q.from}::timestamptz AND g.created_at < ${q.to}::timestamptz
+        GROUP BY 1
+      ) c
+      WHERE ${projectFilter}
+      GROUP BY c.key
+    ),
+    calls AS (
+      SELECT ${callKey(q.groupBy)} AS key, count(*)::bigint AS provider_calls, sum(u.input_tokens)::bigint AS input_tokens,
+        sum(u.output_tokens)::bigint AS output_tokens, sum(u.thought_tokens)::bigint AS thought_tokens, sum(u.cost_usd)::float8 AS cost_usd
+      FROM usage_records u JOIN projects p ON p.id = u.project_id JOIN organizations o ON o.id = p.organization_id
+      WHERE ${projectFilter} AND u.created_at >= ${q.from}::timestamptz AND u.created_at < ${q.to}::timestamptz
+      GROUP BY 1
+    )
+    SELECT COALESCE(gen.key, calls.key) AS key,
+      COALESCE(gen.generations, 0) AS generations, COALESCE(gen.succeeded, 0) AS succeeded,
+      COALESCE(gen.failed, 0) AS failed, COALESCE(gen.cancelled, 0) AS cancelled,
+      COALESCE(calls.provider_calls, 0) AS "providerCalls", COALESCE(calls.input_tokens, 0) AS "inputTokens",
+      COALESCE(calls.output_tokens, 0) AS "outputTokens", COALESCE(calls.thought_tokens, 0) AS "thoughtTokens",
+      COALESCE(calls.cost_usd, 0) AS "costUsd"
+    FROM gen FULL JOIN calls ON calls.key = gen.key
+    ORDER BY 1`.execute(db);
+  return rows;
+}
