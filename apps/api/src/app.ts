@@ -22,6 +22,7 @@ import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
+import { usageRoutes } from './routes/usage/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
 import { fastifyTrustProxy } from './lib/trust-proxy.js';
 
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(flowRoutes, deps);
       await v1.register(liveRoutes, deps);
       await v1.register(projectRoutes, deps);
+      await v1.register(usageRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -1,5 +1,14 @@
 import type { Config } from '@banatie/config';
-import { createStatusNotifier, systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps } from '@banatie/core';
+import {
+  createStatusNotifier,
+  isPriced,
+  priceTable,
+  systemClock,
+  type ImageProvider,
+  type ObjectStorage,
+  type PriceTable,
+  type ProcessorDeps,
+} from '@banatie/core';
 import { createDb } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
@@ -7,6 +16,7 @@ import {
   generationMetrics,
   providerMetrics,
   startMetricsServer,
+  usageMetrics,
   webhookMetrics,
   type HealthReport,
   type MetricsServer,
@@ -74,6 +84,8 @@ export async function startWorkerRuntime(
   const metrics = createMetricsRegistry();
   const countGeneration = generationMetrics(metrics);
   const webhookSeries = webhookMetrics(metrics);
+  const prices = priceTable(config.pricing);
+  warnUnpricedModels(prices, config, logger);
   const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs });
   const deps: ProcessorDeps = {
     db,
@@ -88,6 +100,8 @@ export async function startWorkerRuntime(
       config.imageProvider === 'gemini' || Object.keys(config.providerRateLimits).length
         ? createProviderQuota(publisher, config.queuePrefix, config.providerRateLimits)
         : undefined,
+    prices,
+    onUsage: usageMetrics(metrics),
     // Every committed status change of this worker (processor, stalled jobs, sweeper) passes here once.
     onStatusChange: (row) => {
       countGeneration(row);
@@ -187,6 +201,14 @@ export async function startWorkerRuntime(
       return finished;
     },
   };
+}
+
+/** A model without a price is recorded at cost 0: say so once at start, not per call. */
+function warnUnpricedModels(prices: PriceTable, config: Config, logger: Logger): void {
+  if (config.imageProvider !== 'gemini') return;
+  for (const model of [config.gemini.imageModel, config.gemini.textModel]) {
+    if (!isPriced(prices, model)) logger.warn({ model }, 'no price for this model: its calls are recorded with cost 0; add it to PRICING_FILE');
+  }
 }
 
 /**

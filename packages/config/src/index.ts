@@ -75,6 +75,39 @@ const providerRateLimits = z
     return limits;
   });
 
+/** USD (per 1M tokens, or per image); null: unknown (priced at 0). */
+const rate = z.number().min(0).nullable();
+const modelRates = z.strictObject({ input: rate, textOutput: rate, imageOutput: z.partialRecord(z.enum(['512', '1K', '2K', '4K']), rate) });
+/**
+ * PRICING_FILE: `{"<model>": {"standard": {"input", "textOutput", "imageOutput": {"1K": …}}, "batch"?: {…}}}`
+ * (token rates per 1M tokens, image prices per image; batch absent: half of standard).
+ */
+const pricingFileSchema = z.record(z.string().min(1), z.strictObject({ standard: modelRates, batch: modelRates.optional() }));
+export type PricingOverrides = z.infer<typeof pricingFileSchema>;
+
+/** Reads and checks PRICING_FILE; a problem names the variable and says what is wrong, never a stack. */
+function readPricingFile(path: string | undefined): { value: PricingOverrides; problems: string[] } {
+  if (!path) return { value: {}, problems: [] };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { value: {}, problems: [`PRICING_FILE names a file that cannot be read (${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'})`] };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { value: {}, problems: [`PRICING_FILE is not valid JSON (${path})`] };
+  }
+  const parsed = pricingFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { value: {}, problems: [`PRICING_FILE ${issue.path.join('.') || '(root)'}: ${issue.message}`] };
+  }
+  return { value: parsed.data, problems: [] };
+}
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -102,6 +135,7 @@ const envSchema = z.object({
   GEMINI_IMAGE_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
   GEMINI_TEXT_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_TIMEOUT_MS: int(1).default(120_000),
+  PRICING_FILE: z.string().min(1).optional(),
   DATABASE_POOL_MAX: int(1, 1000).optional(),
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   GENERATION_ATTEMPTS: int(1, 100).default(3),
@@ -170,6 +204,8 @@ export interface Config {
     textModel: string;
     timeoutMs: number;
   };
+  /** Models priced by PRICING_FILE, replacing the built-in prices of the same model. */
+  pricing: PricingOverrides;
   worker: {
     concurrency: number;
     attempts: number;
@@ -273,6 +309,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(cleaned);
   const problems = [...secrets.problems, ...(parsed.success ? [] : problemsOf(parsed.error))];
   problems.push(...dependentProblems(cleaned));
+  const pricing = readPricingFile(cleaned.PRICING_FILE);
+  problems.push(...pricing.problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   const driver = e.STORAGE_DRIVER ?? (e.S3_ENDPOINT ? 's3' : 'fs');
@@ -311,6 +349,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       textModel: e.GEMINI_TEXT_MODEL,
       timeoutMs: e.GEMINI_TIMEOUT_MS,
     },
+    pricing: pricing.value,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       attempts: e.GENERATION_ATTEMPTS,

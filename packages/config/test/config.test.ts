@@ -43,6 +43,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
         textModel: 'gemini-2.5-flash',
         timeoutMs: 120_000,
       },
+      pricing: {},
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
       metricsPort: undefined,
       rateLimits: { writePerHour: 100, readPerMinute: 600, authFailuresPerIpPerMinute: 30 },
@@ -356,5 +357,33 @@ describe('METRICS_PORT (SPEC §11)', () => {
     expect(loadConfig({ METRICS_PORT: '9100' }).metricsPort).toBe(9100);
     expect(() => loadConfig({ METRICS_PORT: '0' })).toThrow(/METRICS_PORT must be ≥ 1/);
     expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/);
+  });
+});
+
+describe('PRICING_FILE (SPEC §12)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'banatie-pricing-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads the models it prices', () => {
+    const prices = { 'gemini-9-image': { standard: { input: 1, textOutput: 2, imageOutput: { '1K': 0.5, '4K': null } } } };
+    expect(loadConfig({ PRICING_FILE: file('ok.json', JSON.stringify(prices)) }).pricing).toEqual(prices);
+  });
+
+  it.each([
+    ['missing.json', null, /^PRICING_FILE names a file that cannot be read/],
+    ['bad.json', '{not json', /^PRICING_FILE is not valid JSON/],
+    ['negative.json', JSON.stringify({ m: { standard: { input: -1, textOutput: 0, imageOutput: {} } } }), /^PRICING_FILE m\.standard\.input: /],
+    ['size.json', JSON.stringify({ m: { standard: { input: 0, textOutput: 0, imageOutput: { '8K': 1 } } } }), /^PRICING_FILE m\.standard\.imageOutput/],
+    ['unknown-field.json', JSON.stringify({ m: { standard: { input: 0, textOutput: 0, imageOutput: {}, output: 1 } } }), /^PRICING_FILE m\.standard/],
+  ])('%s stops start-up naming the variable', (name, text, pattern) => {
+    const path = text === null ? join(dir, name) : file(name, text);
+    const { problems } = problemsOf({ PRICING_FILE: path, PORT: 'x' });
+    expect(named(problems)).toEqual(['PORT', 'PRICING_FILE']);
+    expect(problems.find((p) => p.startsWith('PRICING_FILE'))).toMatch(pattern);
   });
 });

@@ -265,6 +265,60 @@ export const createKeyBody = z.strictObject({
 });
 export const listKeysQuery = z.strictObject({ orgSlug: slug, projectSlug: slug });
 
+// ---- usage and limits (SPEC §12)
+
+export const USAGE_GROUPS = ['day', 'model', 'source'] as const;
+export const ADMIN_USAGE_GROUPS = ['project', ...USAGE_GROUPS] as const;
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `from`/`to`: an ISO date (`2026-12-01`, a whole UTC day) or an ISO date-time with its zone. */
+const usageBound = (name: string) =>
+  z
+    .string({ error: `${name} must be an ISO date` })
+    .refine((v) => (ISO_DATE.test(v) || ISO_DATE_TIME.test(v)) && !Number.isNaN(Date.parse(ISO_DATE.test(v) ? `${v}T00:00:00Z` : v)) && sameCalendarDate(v), {
+      error: `${name} must be an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ)`,
+    });
+
+/** Date.parse rolls 2026-02-30 over to March: refuse dates that do not exist. */
+function sameCalendarDate(v: string): boolean {
+  const day = v.slice(0, 10);
+  return new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
+}
+
+export const usageQuery = z.strictObject({
+  from: usageBound('from').optional(),
+  to: usageBound('to').optional(),
+  groupBy: z.enum(USAGE_GROUPS, { error: 'groupBy must be day, model or source' }).optional(),
+});
+
+export const adminUsageQuery = z.strictObject({
+  from: usageBound('from').optional(),
+  to: usageBound('to').optional(),
+  groupBy: z.enum(ADMIN_USAGE_GROUPS, { error: 'groupBy must be project, day, model or source' }).default('project'),
+});
+
+export const projectSlugParams = z.object({ orgSlug: slug, projectSlug: slug });
+
+const limitValue = (name: string, schema: z.ZodNumber) => schema.nullable().optional().describe(`${name}; null = unlimited`);
+
+/** PUT limits: fields left out keep their value; null removes the limit. */
+export const projectLimitsBody = z.strictObject({
+  generationsPerDay: limitValue(
+    'generationsPerDay',
+    z.number({ error: 'generationsPerDay must be a number or null' }).int({ error: 'generationsPerDay must be an integer' }).min(0, { error: 'generationsPerDay must be ≥ 0' }).max(100_000_000),
+  ),
+  monthlyCostUsd: limitValue(
+    'monthlyCostUsd',
+    z.number({ error: 'monthlyCostUsd must be a number or null' }).min(0, { error: 'monthlyCostUsd must be ≥ 0' }).max(1_000_000_000),
+  ),
+  maxConcurrency: limitValue(
+    'maxConcurrency',
+    z.number({ error: 'maxConcurrency must be a number or null' }).int({ error: 'maxConcurrency must be an integer' }).min(1, { error: 'maxConcurrency must be ≥ 1' }).max(100_000),
+  ),
+});
+
 // ---- public image delivery
 
 export const cdnImageParams = z.object({ org: z.string().max(64), project: z.string().max(64), image: z.string().max(100) });
@@ -303,3 +357,6 @@ export type UpdateProjectInput = z.input<typeof updateProjectBody>;
 export type RotateSecretInput = z.input<typeof rotateSecretBody>;
 export type CreateKeyInput = z.input<typeof createKeyBody>;
 export type VariantQuery = Partial<z.output<typeof variantQuery>>;
+export type UsageQuery = z.input<typeof usageQuery>;
+export type AdminUsageQuery = z.input<typeof adminUsageQuery>;
+export type ProjectLimitsInput = z.input<typeof projectLimitsBody>;

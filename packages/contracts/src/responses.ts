@@ -36,6 +36,15 @@ export const referenceImageSchema = z.strictObject({ imageId: z.uuid(), alias: z
 
 export const generationErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
 
+/** What a generation's provider calls used and cost (SPEC §12), summed over every attempt and run. */
+export const generationUsageSchema = z.strictObject({
+  providerCalls: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  thoughtTokens: z.number().int(),
+  costUsd: z.number(),
+});
+
 export const generationSchema = z.strictObject({
   id: z.uuid(),
   projectId: z.uuid(),
@@ -61,6 +70,39 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  usage: generationUsageSchema,
+});
+
+/** A usage report's figures (SPEC §12): generations created in the range and provider calls made in it. */
+export const usageFiguresSchema = z.strictObject({
+  generations: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  providerCalls: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  thoughtTokens: z.number().int(),
+  costUsd: z.number(),
+});
+
+export const usageReportSchema = z.strictObject({
+  from: isoDate,
+  to: isoDate,
+  totals: usageFiguresSchema,
+  groups: z.array(usageFiguresSchema.extend({ key: z.string() })),
+});
+
+/** A project's limits (null = unlimited). */
+export const projectLimitsSchema = z.strictObject({
+  generationsPerDay: z.number().int().nullable(),
+  monthlyCostUsd: z.number().nullable(),
+  maxConcurrency: z.number().int().nullable(),
+});
+
+/** The limits with what the project used of them: today (UTC) and this month. */
+export const projectLimitsUsageSchema = projectLimitsSchema.extend({
+  usage: z.strictObject({ generationsToday: z.number().int(), costUsdThisMonth: z.number() }),
 });
 
 /** What `POST /generations` (and regenerate) answer: the generation plus the prompt aliases that did not resolve. */
@@ -217,6 +259,11 @@ export type Image = z.infer<typeof imageSchema>;
 export type ReferenceImage = z.infer<typeof referenceImageSchema>;
 export type GenerationError = z.infer<typeof generationErrorSchema>;
 export type Generation = z.infer<typeof generationSchema>;
+export type GenerationUsage = z.infer<typeof generationUsageSchema>;
+export type UsageFigures = z.infer<typeof usageFiguresSchema>;
+export type UsageReport = z.infer<typeof usageReportSchema>;
+export type ProjectLimits = z.infer<typeof projectLimitsSchema>;
+export type ProjectLimitsUsage = z.infer<typeof projectLimitsUsageSchema>;
 export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
 export type Flow = z.infer<typeof flowSchema>;
 export type ResolvedImage = z.infer<typeof resolvedImageSchema>;

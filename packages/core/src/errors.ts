@@ -1,3 +1,4 @@
+import type { ProviderUsage } from './ports.js';
 /**
  * What went wrong, in terms of the request and independent of any transport.
  * The API maps each kind to an HTTP status in its one error handler
@@ -148,7 +149,8 @@ export class ProviderError extends Error {
     readonly code: GenerationErrorCode,
     message: string,
     readonly retryable: boolean,
-    readonly options: { rateLimited?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    /** `usage`: a call that was answered (and billed) but failed, e.g. a blocked image. */
+    readonly options: { rateLimited?: boolean; retryAfterMs?: number; cause?: unknown; usage?: ProviderUsage } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'ProviderError';

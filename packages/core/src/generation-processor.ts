@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto';
-import { flowRepository, generationRepository, imageRepository, type Db, type GenerationRow, type ImageRow, type ProjectSettings, type Tx } from '@banatie/db';
+import {
+  flowRepository,
+  generationRepository,
+  imageRepository,
+  usageRepository,
+  type Db,
+  type GenerationRow,
+  type ImageRow,
+  type ProjectSettings,
+  type Tx,
+  type UsageCall,
+  type UsageWrite,
+} from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
-import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate, ProviderUsage } from './ports.js';
+import { BUILT_IN_PRICES, costOf, type PriceTable } from './pricing.js';
 import type { ProviderQuota } from './queue-port.js';
 import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
@@ -18,6 +31,10 @@ export interface ProcessorDeps {
   onStatusChange?: (row: GenerationRow) => Promise<void>;
   /** Provider quota shared by every worker; none: calls are not limited (the local provider). */
   quota?: ProviderQuota;
+  /** Prices of provider calls (default: the built-in table). */
+  prices?: PriceTable;
+  /** Told about the provider calls of an attempt once they are recorded (metrics); must not throw. */
+  onUsage?: (calls: UsageCall[]) => void;
 }
 
 export interface JobAttempt {
@@ -88,8 +105,9 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
   await notify(deps, started);
   const t0 = Date.now();
   const signal = untilDeadline(deps, started, job.signal);
+  const calls = new AttemptUsage(deps, started);
   try {
-    const prompt = await buildPrompt(deps, started, projectSettings, signal);
+    const prompt = await buildPrompt(deps, started, projectSettings, calls, signal);
     const references = await loadReferences(deps, started);
     const output = await pausingOn429(deps, imageModel, () =>
       deps.imageProvider.generateImage({
@@ -99,21 +117,29 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
         signal,
       }),
     );
+    calls.add(output.usage);
     // No separate "still processing?" read: the success update is guarded by id,
     // run and status, and a cancelled or superseded run rolls back and drops its bytes.
-    const done = await storeOutput(deps, started, prompt, output, Date.now() - t0);
+    const done = await storeOutput(deps, started, prompt, output, Date.now() - t0, calls.write());
     if (!done) {
       log.info('generation cancelled or superseded while processing; result discarded');
+      await calls.recordAlone();
       return 'skipped';
     }
+    calls.reported();
     log.info({ ms: done.processing_time_ms }, 'generation succeeded');
     // A regeneration replaced the bytes: renditions of the old bytes are stale.
     if (started.output_image_id) await dropVariants(deps, started.project_id, done.output_image_id!);
     await notify(deps, withWebhookTarget(done, projectSettings));
     return 'succeeded';
   } catch (err) {
-    if (isPastDeadline(deps, started)) return skipOrExpire(deps, job);
+    if (err instanceof ProviderError) calls.add(err.options.usage);
+    if (isPastDeadline(deps, started)) {
+      await calls.recordAlone();
+      return skipOrExpire(deps, job);
+    }
     if (err instanceof QuotaWaitError) {
+      await calls.recordAlone();
       const waiting = await generationRepository.markGenerationWaitingForQuota(db, job.generationId, job.run, clock.now());
       if (waiting) await notify(deps, waiting);
       log.info({ model: err.model, waitMs: err.waitMs }, 'waiting for provider quota');
@@ -122,15 +148,13 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     const c = classify(err);
     if (c.retryable && !job.isFinalAttempt) {
       log.warn({ err, code: c.code }, 'generation attempt failed; will retry');
+      await calls.recordAlone();
       throw new RetryableGenerationError(c.code, c.message);
     }
     if (!(err instanceof ProviderError)) log.error({ err }, 'generation failed');
-    const failed = await generationRepository.markGenerationFailed(db, job.generationId, job.run, {
-      code: c.code,
-      message: c.message,
-      processingTimeMs: Date.now() - t0,
-      at: clock.now(),
-    });
+    const failure = { code: c.code, message: c.message, processingTimeMs: Date.now() - t0, at: clock.now() };
+    const failed = await markFailedWithUsage(db, job, failure, calls.write());
+    calls.reported();
     if (failed) await notify(deps, withWebhookTarget(failed, projectSettings));
     return 'failed';
   }
@@ -182,6 +206,56 @@ async function skipOrExpire(deps: ProcessorDeps, job: JobAttempt): Promise<Proce
   return 'failed';
 }
 
+/** The provider calls of one attempt, priced, written with the attempt's state change. */
+class AttemptUsage {
+  private readonly calls: UsageCall[] = [];
+
+  constructor(
+    private readonly deps: Pick<ProcessorDeps, 'db' | 'clock' | 'prices' | 'onUsage' | 'logger'>,
+    private readonly row: GenerationRow,
+  ) {}
+
+  add(usage: ProviderUsage | undefined): void {
+    if (!usage) return;
+    this.calls.push({ ...usage, costUsd: costOf(this.deps.prices ?? BUILT_IN_PRICES, usage) });
+  }
+
+  write(): UsageWrite {
+    return { source: this.row.live_scope_id ? 'live' : 'api', calls: this.calls, at: this.deps.clock.now() };
+  }
+
+  /** No state change to go with (a retried or discarded attempt): the calls still happened and are billed. */
+  async recordAlone(): Promise<void> {
+    if (this.calls.length === 0) return;
+    try {
+      await usageRepository.recordUsage(this.deps.db, this.row.id, this.write());
+      this.reported();
+    } catch (err) {
+      this.deps.logger.error({ err, generationId: this.row.id }, 'could not record provider usage');
+    }
+  }
+
+  /** After the commit that wrote them. */
+  reported(): void {
+    if (this.calls.length > 0) this.deps.onUsage?.(this.calls);
+  }
+}
+
+/** The guarded failure and the attempt's calls in one transaction (the calls are recorded even if the row moved on). */
+async function markFailedWithUsage(
+  db: Db,
+  job: JobAttempt,
+  failure: { code: string; message: string; processingTimeMs: number | null; at: Date },
+  usage: UsageWrite,
+): Promise<GenerationRow | undefined> {
+  if (usage.calls.length === 0) return generationRepository.markGenerationFailed(db, job.generationId, job.run, failure);
+  return db.transaction().execute(async (tx) => {
+    const failed = await generationRepository.markGenerationFailed(tx, job.generationId, job.run, failure);
+    await usageRepository.recordUsage(tx, job.generationId, usage);
+    return failed;
+  });
+}
+
 /** Marks a generation failed when the queue gives up on it outside the processor (stalled job). */
 export async function failGeneration(
   deps: Pick<ProcessorDeps, 'db' | 'clock' | 'onStatusChange' | 'logger'>,
@@ -215,15 +289,24 @@ async function notify(deps: Pick<ProcessorDeps, 'onStatusChange' | 'logger'>, ro
   }
 }
 
-async function buildPrompt(deps: ProcessorDeps, row: GenerationRow, settings: ProjectSettings | null, signal?: AbortSignal): Promise<string> {
+async function buildPrompt(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  settings: ProjectSettings | null,
+  calls: AttemptUsage,
+  signal?: AbortSignal,
+): Promise<string> {
   let prompt = row.original_prompt;
   if (row.auto_enhance) {
     const model = deps.imageProvider.models.text;
     await takeQuota(deps, { generationId: row.id, run: row.run, isFinalAttempt: false }, model);
     try {
-      prompt = await pausingOn429(deps, model, () => deps.imageProvider.enhancePrompt({ prompt, template: row.template as PromptTemplate, signal }));
+      const enhanced = await pausingOn429(deps, model, () => deps.imageProvider.enhancePrompt({ prompt, template: row.template as PromptTemplate, signal }));
+      calls.add(enhanced.usage);
+      prompt = enhanced.prompt;
     } catch (err) {
       if (err instanceof QuotaWaitError) throw err;
+      if (err instanceof ProviderError) calls.add(err.options.usage);
       if (err instanceof ProviderError && err.retryable) throw err;
       deps.logger.warn({ err, generationId: row.id }, 'prompt enhancement failed; using the original prompt');
     }
@@ -253,6 +336,7 @@ async function storeOutput(
   prompt: string,
   output: { data: Buffer; mimeType: string },
   processingTimeMs: number,
+  usage: UsageWrite,
 ): Promise<GenerationRow | undefined> {
   const meta = await readImageMetadata(output.data, output.mimeType);
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
@@ -262,7 +346,7 @@ async function storeOutput(
   const image: StoredImage = { id: imageId, key, etag: contentEtag(output.data), size: output.data.length, ...meta };
   const store = row.alias || (row.flow_alias && row.flow_id) ? storeWithAliases : storeWithoutAliases;
   try {
-    const stored = await store(deps, row, prompt, image, processingTimeMs, deps.clock.now());
+    const stored = await store(deps, row, prompt, image, processingTimeMs, deps.clock.now(), usage);
     const replacedKey = stored.previousKey !== key ? stored.previousKey : null;
     if (replacedKey) await deps.storage.delete(replacedKey).catch((err) => deps.logger.warn({ err, key: replacedKey }, 'could not delete replaced bytes'));
     return stored.row;
@@ -299,11 +383,14 @@ async function storeWithAliases(
   file: StoredImage,
   processingTimeMs: number,
   at: Date,
+  usage: UsageWrite,
 ): Promise<StoreResult> {
   return deps.db.transaction().execute(async (tx) => {
     const { previousKey, ...image } = await upsertOutputImage(tx, row, file.id, file, at);
     if (row.alias) await assignProjectAlias(tx, row.project_id, row.alias, image.id, at);
     if (row.flow_alias && row.flow_id) await assignFlowAlias(tx, row.flow_id, row.flow_alias, image.id, at);
+    // Before the success update, so the row it returns carries the new totals; rolled back with it if superseded.
+    await usageRepository.recordUsage(tx, row.id, usage);
     const done = await generationRepository.markGenerationSucceeded(tx, row.id, row.run, {
       prompt,
       outputImageId: image.id,
@@ -326,8 +413,10 @@ async function storeWithoutAliases(
   image: StoredImage,
   processingTimeMs: number,
   at: Date,
+  usage: UsageWrite,
 ): Promise<StoreResult> {
   const stored = await generationRepository.storeGeneratedOutput(deps.db, {
+    usage,
     id: row.id,
     run: row.run,
     projectId: row.project_id,

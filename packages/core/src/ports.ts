@@ -42,12 +42,43 @@ export interface GenerateImageRequest {
   prompt: string;
   aspectRatio: string;
   referenceImages: InputImage[];
+  /** Output size asked for (`512`…`4K`); absent: the model's default, `1K`. Reported in usage (pricing). */
+  imageSize?: string;
+  /** Price tier the call is billed at; absent: `standard`. */
+  tier?: PricingTier;
   signal?: AbortSignal;
+}
+
+/** Price tier of a provider call (SPEC §12, §13): `batch` is the Gemini Batch API's half price. */
+export type PricingTier = 'standard' | 'batch';
+
+/** What one billed provider call used (Gemini's `usageMetadata`), with what decides its price. */
+export interface ProviderUsage {
+  operation: 'generate_image' | 'enhance_prompt';
+  model: string;
+  /** `promptTokenCount` (text and reference images). */
+  inputTokens: number;
+  /** `candidatesTokenCount` (the image or the text answer). */
+  outputTokens: number;
+  /** `thoughtsTokenCount` (billed as output). */
+  thoughtTokens: number;
+  /** Images the answer carried (priced per image; their tokens are in outputTokens). */
+  outputImages: number;
+  /** Output image size (`512`, `1K`, `2K`, `4K`) of an image call; null for text calls. */
+  imageSize: string | null;
+  tier: PricingTier;
 }
 
 export interface GeneratedImage {
   data: Buffer;
   mimeType: string;
+  /** Absent when the provider reported none. */
+  usage?: ProviderUsage;
+}
+
+export interface EnhancedPrompt {
+  prompt: string;
+  usage?: ProviderUsage;
 }
 
 /**
@@ -63,7 +94,7 @@ export interface ImageProvider {
    * Rewrites a prompt for image generation following the template's system
    * instruction. Failures are thrown as ProviderError.
    */
-  enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string>;
+  enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<EnhancedPrompt>;
 }
 
 /** One call to a model API, reported once it settles (metrics); must be cheap and must not throw. */

@@ -56,11 +56,36 @@ export interface GenerationDto {
   completedAt: string | null;
   updatedAt: string;
   deletedAt: string | null;
+  usage: GenerationUsageDto;
   /** Submit only: prompt aliases that did not resolve. */
   warnings?: string[];
 }
 
+export interface GenerationUsageDto {
+  providerCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  thoughtTokens: number;
+  costUsd: number;
+}
+
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** Rows read before migration 0012 or built by hand may lack the columns: zero usage. */
+function usageOf(row: GenerationRow): GenerationUsageDto {
+  return {
+    providerCalls: Number(row.usage_provider_calls ?? 0),
+    inputTokens: Number(row.usage_input_tokens ?? 0),
+    outputTokens: Number(row.usage_output_tokens ?? 0),
+    thoughtTokens: Number(row.usage_thought_tokens ?? 0),
+    costUsd: roundUsd(Number(row.usage_cost_usd ?? 0)),
+  };
+}
+
+/** Costs are shown to the micro-dollar's hundredth: sums of float rates otherwise print as 0.039000000000000004. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
+}
 
 export function imageUrl(ctx: UrlContext, imageId: string): string {
   return `${ctx.publicBaseUrl}/cdn/${encodeURIComponent(ctx.orgSlug)}/${encodeURIComponent(ctx.projectSlug)}/img/${imageId}`;
@@ -115,6 +140,7 @@ export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: Imag
     completedAt: iso(row.completed_at),
     updatedAt: row.updated_at.toISOString(),
     deletedAt: iso(row.deleted_at),
+    usage: usageOf(row),
   };
 }
 

@@ -17,3 +17,5 @@ export type { LiveScopeWithStats, LiveEntryForDelivery } from './repositories/li
 export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.repository.js';
 export type { FlowWithCounts } from './repositories/flow.repository.js';
 export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';
+export * as usageRepository from './repositories/usage.repository.js';
+export type { UsageCall, UsageWrite, UsageTotals, UsageGroupBy, UsageGroupRow } from './repositories/usage.repository.js';

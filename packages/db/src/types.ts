@@ -110,6 +110,36 @@ export interface GenerationsTable {
   /** Past it an unfinished run fails (DEADLINE_EXCEEDED, or RATE_LIMITED while waiting for quota); null: none. */
   deadline_at: NullableTimestamp;
   waiting_for_quota: Generated<boolean>;
+  usage_provider_calls: Generated<number>;
+  usage_input_tokens: Generated<number>;
+  usage_output_tokens: Generated<number>;
+  usage_thought_tokens: Generated<number>;
+  /** numeric: a string from pg, a number when the row was read as jsonb. */
+  usage_cost_usd: ColumnType<string | number, never, never>;
+}
+
+export type UsageSource = 'api' | 'live' | 'batch';
+
+export interface UsageRecordsTable {
+  id: Generated<number>;
+  project_id: string;
+  generation_id: string | null;
+  source: UsageSource;
+  operation: string;
+  model: string;
+  image_size: string | null;
+  tier: 'standard' | 'batch';
+  input_tokens: number;
+  output_tokens: number;
+  thought_tokens: number;
+  cost_usd: ColumnType<string, string | number, string | number>;
+  created_at: Timestamp;
+}
+
+export interface ProjectUsageDaysTable {
+  project_id: string;
+  day: ColumnType<Date, string, string>;
+  cost_usd: ColumnType<string, string | number, string | number>;
 }
 
 export interface ImagesTable {
@@ -204,6 +234,8 @@ export interface Database {
   live_entries: LiveEntriesTable;
   live_daily_usage: LiveDailyUsageTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  usage_records: UsageRecordsTable;
+  project_usage_days: ProjectUsageDaysTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

@@ -66,6 +66,43 @@ export function providerMetrics(registry: Registry): (call: ProviderCallSample) 
   };
 }
 
+/** One recorded provider call's usage, priced. */
+export interface UsageSample {
+  model: string;
+  tier: string;
+  inputTokens: number;
+  outputTokens: number;
+  thoughtTokens: number;
+  costUsd: number;
+}
+
+/**
+ * `banatie_provider_tokens_total{model,tier,type}` (type: input, output, thought) and
+ * `banatie_provider_cost_usd_total{model,tier}`, counted when the calls are recorded.
+ */
+export function usageMetrics(registry: Registry): (calls: readonly UsageSample[]) => void {
+  const tokens = new Counter({
+    name: 'banatie_provider_tokens_total',
+    help: 'Tokens of recorded provider calls by model, tier and type (input, output, thought)',
+    labelNames: ['model', 'tier', 'type'] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'banatie_provider_cost_usd_total',
+    help: 'Cost in USD of recorded provider calls by model and tier, at the configured prices',
+    labelNames: ['model', 'tier'] as const,
+    registers: [registry],
+  });
+  return (calls) => {
+    for (const c of calls) {
+      tokens.inc({ model: c.model, tier: c.tier, type: 'input' }, c.inputTokens);
+      tokens.inc({ model: c.model, tier: c.tier, type: 'output' }, c.outputTokens);
+      tokens.inc({ model: c.model, tier: c.tier, type: 'thought' }, c.thoughtTokens);
+      cost.inc({ model: c.model, tier: c.tier }, c.costUsd);
+    }
+  };
+}
+
 /** One recorded webhook delivery attempt. */
 export interface WebhookAttemptSample {
   outcome: string;

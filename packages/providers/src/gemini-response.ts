@@ -1,6 +1,6 @@
 import type { Candidate, GenerateContentResponse, Part } from '@google/genai';
 import { ProviderError } from '@banatie/core';
-import type { GeneratedImage } from '@banatie/core';
+import type { GeneratedImage, ProviderUsage } from '@banatie/core';
 
 /**
  * finishReasons that mean "no image because of a policy/safety filter".
@@ -25,25 +25,59 @@ const TEXT_PREVIEW_LENGTH = 200;
 
 type ImagePart = Part & { inlineData: { data: string; mimeType?: string } };
 
+/** What the call is billed as, apart from the token counts the answer reports. */
+export type UsageContext = Omit<ProviderUsage, 'inputTokens' | 'outputTokens' | 'thoughtTokens' | 'outputImages'>;
+
+/** The answer's `usageMetadata` as a ProviderUsage; undefined when the answer has none. */
+export function usageOf(response: GenerateContentResponse, ctx: UsageContext): ProviderUsage | undefined {
+  const meta = response.usageMetadata;
+  if (!meta) return undefined;
+  return {
+    ...ctx,
+    inputTokens: meta.promptTokenCount ?? 0,
+    outputTokens: meta.candidatesTokenCount ?? 0,
+    thoughtTokens: meta.thoughtsTokenCount ?? 0,
+    outputImages: 0,
+  };
+}
+
 /**
  * Picks the final image of a generateContent answer or throws the matching ProviderError.
  * `lifted` returns the bytes of inline data already decoded while reading the answer.
+ * The answer's usage goes with the image, or with the error (a refused answer is billed too).
  */
-export function extractImage(response: GenerateContentResponse, lifted: (data: string) => Buffer | undefined = () => undefined): GeneratedImage {
-  assertPromptNotBlocked(response);
-  const candidate = response.candidates?.[0];
-  const part = lastImagePart(candidate?.content?.parts ?? []);
-  if (part) {
-    const { data, mimeType } = part.inlineData;
-    return { data: lifted(data) ?? Buffer.from(data, 'base64'), mimeType: mimeType ?? 'image/png' };
-  }
-  throw noImageError(candidate);
+export function extractImage(
+  response: GenerateContentResponse,
+  lifted: (data: string) => Buffer | undefined = () => undefined,
+  usage?: ProviderUsage,
+): GeneratedImage {
+  return withUsage(usage, () => {
+    assertPromptNotBlocked(response);
+    const candidate = response.candidates?.[0];
+    const part = lastImagePart(candidate?.content?.parts ?? []);
+    if (part) {
+      const { data, mimeType } = part.inlineData;
+      return { data: lifted(data) ?? Buffer.from(data, 'base64'), mimeType: mimeType ?? 'image/png', ...(usage && { usage: { ...usage, outputImages: 1 } }) };
+    }
+    throw noImageError(candidate);
+  });
 }
 
 /** Text of the first candidate, without thought parts (what `response.text` returns, minus its warnings). */
-export function extractText(response: GenerateContentResponse): string {
-  assertPromptNotBlocked(response);
-  return textOf(response.candidates?.[0]?.content?.parts ?? []);
+export function extractText(response: GenerateContentResponse, usage?: ProviderUsage): string {
+  return withUsage(usage, () => {
+    assertPromptNotBlocked(response);
+    return textOf(response.candidates?.[0]?.content?.parts ?? []);
+  });
+}
+
+function withUsage<T>(usage: ProviderUsage | undefined, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (usage && err instanceof ProviderError) throw new ProviderError(err.code, err.message, err.retryable, { ...err.options, usage });
+    throw err;
+  }
 }
 
 function assertPromptNotBlocked(response: GenerateContentResponse): void {

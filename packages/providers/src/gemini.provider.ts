@@ -2,9 +2,17 @@ import { ApiError, GoogleGenAI } from '@google/genai';
 import type { GenerateContentResponse, Part } from '@google/genai';
 import { TEMPLATE_INSTRUCTIONS } from '@banatie/core';
 import { ProviderError } from '@banatie/core';
-import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderCall, ProviderCallObserver } from '@banatie/core';
+import type {
+  EnhancedPrompt,
+  GenerateImageRequest,
+  GeneratedImage,
+  ImageProvider,
+  PromptTemplate,
+  ProviderCall,
+  ProviderCallObserver,
+} from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
-import { extractImage, extractText } from './gemini-response.js';
+import { extractImage, extractText, usageOf } from './gemini-response.js';
 import { GeminiTransport } from './gemini-transport.js';
 
 export interface GeminiProviderOptions {
@@ -16,6 +24,9 @@ export interface GeminiProviderOptions {
   /** Told about every call (latency, HTTP status, error code): the worker's metrics. */
   onCall?: ProviderCallObserver;
 }
+
+/** Gemini's output size when `imageConfig.imageSize` is not sent. */
+const DEFAULT_IMAGE_SIZE = '1K';
 
 /** Image provider backed by the Gemini API. Every failure is thrown as a ProviderError. */
 export class GeminiImageProvider implements ImageProvider {
@@ -51,11 +62,12 @@ export class GeminiImageProvider implements ImageProvider {
           },
         }),
       );
-      return extractImage(response, inlineData.take);
+      const usage = usageOf(response, { operation: 'generate_image', model, imageSize: req.imageSize ?? DEFAULT_IMAGE_SIZE, tier: req.tier ?? 'standard' });
+      return extractImage(response, inlineData.take, usage);
     });
   }
 
-  async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string> {
+  async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<EnhancedPrompt> {
     const model = this.options.textModel;
     return this.observed('enhance_prompt', model, req.signal, async () => {
       const response = await this.call(req.signal, (abortSignal) =>
@@ -65,7 +77,9 @@ export class GeminiImageProvider implements ImageProvider {
           config: { systemInstruction: TEMPLATE_INSTRUCTIONS[req.template], abortSignal, httpOptions: { fetch: this.transport.call().fetch } },
         }),
       );
-      return extractText(response).trim() || req.prompt;
+      const usage = usageOf(response, { operation: 'enhance_prompt', model, imageSize: null, tier: 'standard' });
+      const prompt = extractText(response, usage).trim() || req.prompt;
+      return usage ? { prompt, usage } : { prompt };
     });
   }
 

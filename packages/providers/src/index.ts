@@ -4,7 +4,7 @@ import { LocalImageProvider } from './local.provider.js';
 
 export { GeminiImageProvider } from './gemini.provider.js';
 export type { GeminiProviderOptions } from './gemini.provider.js';
-export { LocalImageProvider } from './local.provider.js';
+export { LocalImageProvider, LOCAL_MODEL } from './local.provider.js';
 export type { LocalProviderOptions } from './local.provider.js';
 
 export interface CreateImageProviderOptions {

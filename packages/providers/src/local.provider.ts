@@ -1,11 +1,17 @@
 import { ProviderError, TEMPLATE_SUFFIXES } from '@banatie/core';
-import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate } from '@banatie/core';
+import type { EnhancedPrompt, GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderUsage } from '@banatie/core';
 import { drawLocalImage } from './local-image.js';
 
 export interface LocalProviderOptions {
   /** Artificial latency before drawing (tests); aborting req.signal ends the wait. */
   delayMs?: number;
 }
+
+/** The model name the local provider reports in usage (priced at 0 unless PRICING_FILE says otherwise). */
+export const LOCAL_MODEL = 'local';
+/** Plausible counts in Gemini's units: one 1K output image is 1290 tokens, one input image 258. */
+const IMAGE_OUTPUT_TOKENS = 1290;
+const IMAGE_INPUT_TOKENS = 258;
 
 /** Offline provider: draws a deterministic image from the prompt and references, no network. */
 export class LocalImageProvider implements ImageProvider {
@@ -17,13 +23,39 @@ export class LocalImageProvider implements ImageProvider {
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
     await wait(this.options.delayMs ?? 0, req.signal);
     const data = await drawLocalImage(req.prompt, req.aspectRatio, req.referenceImages);
-    return { data, mimeType: 'image/png' };
+    const usage: ProviderUsage = {
+      operation: 'generate_image',
+      model: LOCAL_MODEL,
+      inputTokens: textTokens(req.prompt) + IMAGE_INPUT_TOKENS * req.referenceImages.length,
+      outputTokens: IMAGE_OUTPUT_TOKENS,
+      thoughtTokens: 0,
+      outputImages: 1,
+      imageSize: req.imageSize ?? '1K',
+      tier: req.tier ?? 'standard',
+    };
+    return { data, mimeType: 'image/png', usage };
   }
 
-  async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<string> {
+  async enhancePrompt(req: { prompt: string; template: PromptTemplate; signal?: AbortSignal }): Promise<EnhancedPrompt> {
     if (req.signal?.aborted) throw abortedError();
-    return `${req.prompt}, ${TEMPLATE_SUFFIXES[req.template]}`;
+    const prompt = `${req.prompt}, ${TEMPLATE_SUFFIXES[req.template]}`;
+    const usage: ProviderUsage = {
+      operation: 'enhance_prompt',
+      model: LOCAL_MODEL,
+      inputTokens: textTokens(req.prompt),
+      outputTokens: textTokens(prompt),
+      thoughtTokens: 0,
+      outputImages: 0,
+      imageSize: null,
+      tier: 'standard',
+    };
+    return { prompt, usage };
   }
+}
+
+/** About four characters a token, as Gemini counts English text. */
+function textTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
 }
 
 function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {

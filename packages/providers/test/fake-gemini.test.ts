@@ -113,7 +113,7 @@ describe('fake Gemini server', () => {
       textModel: 'gemini-2.5-flash',
       timeoutMs: 10_000,
     });
-    expect(await provider.enhancePrompt({ prompt: 'p', template: 'general' })).toBe('scripted rewrite');
+    expect((await provider.enhancePrompt({ prompt: 'p', template: 'general' })).prompt).toBe('scripted rewrite');
     await expect(provider.enhancePrompt({ prompt: 'p', template: 'general' })).rejects.toMatchObject({
       code: 'PROVIDER_UNAVAILABLE',
     });

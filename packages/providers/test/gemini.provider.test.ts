@@ -244,7 +244,7 @@ describe('GeminiImageProvider.enhancePrompt', () => {
   it('returns the text model answer with the template as system instruction', async () => {
     const enhanced = await provider().enhancePrompt({ prompt: 'a cat @hero', template: 'sticker' });
 
-    expect(enhanced).toBe('a cat @hero, highly detailed, balanced composition, soft natural lighting');
+    expect(enhanced.prompt).toBe('a cat @hero, highly detailed, balanced composition, soft natural lighting');
     const [recorded] = fake.requests;
     expect(recorded.model).toBe(TEXT_MODEL);
     expect(recorded.text).toBe('a cat @hero');
@@ -253,8 +253,8 @@ describe('GeminiImageProvider.enhancePrompt', () => {
 
   it('trims the answer and falls back to the original prompt when it is empty', async () => {
     fake.scriptText({ kind: 'text', text: '  a better cat  \n' }, { kind: 'text', text: '   ' });
-    expect(await provider().enhancePrompt({ prompt: 'a cat', template: 'general' })).toBe('a better cat');
-    expect(await provider().enhancePrompt({ prompt: 'a cat', template: 'general' })).toBe('a cat');
+    expect((await provider().enhancePrompt({ prompt: 'a cat', template: 'general' })).prompt).toBe('a better cat');
+    expect((await provider().enhancePrompt({ prompt: 'a cat', template: 'general' })).prompt).toBe('a cat');
   });
 
   it('classifies failures like image calls', async () => {
@@ -304,5 +304,53 @@ describe('GeminiImageProvider onCall (metrics observer)', () => {
       { operation: 'generate_image', model: IMAGE_MODEL, status: 'aborted', code: 'TIMEOUT' },
     ]);
     for (const c of calls) expect(c.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('GeminiImageProvider usage (the real SDK reading the fake usageMetadata)', () => {
+  it('reports each call’s token counts exactly as the answer gave them', async () => {
+    const p = provider();
+    const image = await p.generateImage(request({ prompt: 'a lighthouse at dusk', imageSize: '2K' }));
+    const enhanced = await p.enhancePrompt({ prompt: 'a fox', template: 'general' });
+    const [imageCall, textCall] = fake.requests;
+    expect(imageCall!.usage).not.toBeNull();
+    expect(image.usage).toEqual({
+      operation: 'generate_image',
+      model: IMAGE_MODEL,
+      inputTokens: imageCall!.usage!.promptTokenCount,
+      outputTokens: imageCall!.usage!.candidatesTokenCount,
+      thoughtTokens: 0,
+      outputImages: 1,
+      imageSize: '2K',
+      tier: 'standard',
+    });
+    expect(enhanced.usage).toEqual({
+      operation: 'enhance_prompt',
+      model: TEXT_MODEL,
+      inputTokens: textCall!.usage!.promptTokenCount,
+      outputTokens: textCall!.usage!.candidatesTokenCount,
+      thoughtTokens: 0,
+      outputImages: 0,
+      imageSize: null,
+      tier: 'standard',
+    });
+  });
+
+  it('reads thoughtsTokenCount of thinking models and defaults the size to 1K', async () => {
+    const p = new GeminiImageProvider({ apiKey: 'k', baseUrl: fake.baseUrl, imageModel: 'gemini-3-pro-image-preview', textModel: TEXT_MODEL, timeoutMs: 10_000 });
+    const image = await p.generateImage(request());
+    const reported = fake.requests[0]!.usage!;
+    expect(reported.thoughtsTokenCount).toBeGreaterThan(0);
+    expect(image.usage).toMatchObject({ model: 'gemini-3-pro-image-preview', thoughtTokens: reported.thoughtsTokenCount, imageSize: '1K' });
+  });
+
+  it('keeps the usage of a billed refusal on the error, and none on an HTTP error', async () => {
+    fake.script({ kind: 'safety', level: 'candidate' }, { kind: 'error', status: 500 });
+    const blocked = await failure(provider().generateImage(request()));
+    expect(blocked.code).toBe('CONTENT_BLOCKED');
+    expect(blocked.options.usage).toMatchObject({ operation: 'generate_image', inputTokens: fake.requests[0]!.usage!.promptTokenCount, outputTokens: 0, outputImages: 0 });
+    const unavailable = await failure(provider().generateImage(request()));
+    expect(unavailable.options.usage).toBeUndefined();
+    expect(fake.requests[1]!.usage).toBeNull();
   });
 });

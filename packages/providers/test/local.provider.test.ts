@@ -94,9 +94,17 @@ describe('LocalImageProvider.generateImage', () => {
 
 describe('LocalImageProvider.enhancePrompt', () => {
   it('appends the template suffix', async () => {
-    expect(await local.enhancePrompt({ prompt: 'a cat @hero', template: 'comic' })).toBe(
+    expect((await local.enhancePrompt({ prompt: 'a cat @hero', template: 'comic' })).prompt).toBe(
       `a cat @hero, ${TEMPLATE_SUFFIXES.comic}`,
     );
+  });
+
+  it('reports plausible usage for both calls, under the local model', async () => {
+    const enhanced = await local.enhancePrompt({ prompt: 'a cat', template: 'comic' });
+    expect(enhanced.usage).toMatchObject({ operation: 'enhance_prompt', model: 'local', inputTokens: 2, thoughtTokens: 0, imageSize: null, tier: 'standard' });
+    expect(enhanced.usage!.outputTokens).toBeGreaterThan(enhanced.usage!.inputTokens);
+    const image = await local.generateImage({ prompt: 'a cat', aspectRatio: '1:1', referenceImages: [] });
+    expect(image.usage).toEqual({ operation: 'generate_image', model: 'local', inputTokens: 2, outputTokens: 1290, thoughtTokens: 0, outputImages: 1, imageSize: '1K', tier: 'standard' });
   });
 });
 

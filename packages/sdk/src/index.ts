@@ -32,6 +32,7 @@ export type {
   SecretRotation,
   Generation,
   GenerationError,
+  GenerationUsage,
   ReferenceImage,
   Image,
   ResolvedImage,

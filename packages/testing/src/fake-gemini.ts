@@ -51,6 +51,16 @@ export interface FakeGeminiRequest {
   aspectRatio: string | null;
   /** Date.now() when the request arrived. */
   receivedAt: number;
+  /** The `usageMetadata` the fake answered with (null: no answer with usage, e.g. an error). */
+  usage: FakeGeminiUsage | null;
+}
+
+/** Gemini's `usageMetadata` wire fields (thoughtsTokenCount only for thinking models). */
+export interface FakeGeminiUsage {
+  promptTokenCount: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  totalTokenCount: number;
 }
 
 export interface FakeGemini {
@@ -185,9 +195,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: FakeStat
   const body = parseJson(await readBody(req));
   if (!isObject(body)) return sendError(res, 400, 'Invalid JSON payload received.');
   const model = decodeURIComponent(match[1]);
-  state.requests.push(recordRequest(model, url.pathname, body as GeminiWireBody, req.headers));
+  const record = recordRequest(model, url.pathname, body as GeminiWireBody, req.headers);
+  state.requests.push(record);
   if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
-  await respond(state.next(model), { model, body: body as GeminiWireBody, res, closing });
+  await respond(state.next(model), { model, body: body as GeminiWireBody, res, closing, record });
 }
 
 function recordRequest(model: string, path: string, body: GeminiWireBody, headers: IncomingHttpHeaders): FakeGeminiRequest {
@@ -201,6 +212,7 @@ function recordRequest(model: string, path: string, body: GeminiWireBody, header
     inlineDataCount: parts.filter((p) => p.inlineData).length,
     aspectRatio: body.generationConfig?.imageConfig?.aspectRatio ?? null,
     receivedAt: Date.now(),
+    usage: null,
   };
 }
 
@@ -217,11 +229,12 @@ interface RespondContext {
   body: GeminiWireBody;
   res: ServerResponse;
   closing: AbortSignal;
+  record: FakeGeminiRequest;
 }
 
 async function respond(behaviour: FakeGeminiBehaviour | null, ctx: RespondContext): Promise<void> {
   const { res } = ctx;
-  if (!behaviour) return sendJson(res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
+  if (!behaviour) return sendJson(res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx));
   switch (behaviour.kind) {
     case 'hang':
       return; // the socket stays open until the client goes away or close() destroys it
@@ -234,9 +247,9 @@ async function respond(behaviour: FakeGeminiBehaviour | null, ctx: RespondContex
     case 'error':
       return sendError(res, behaviour.status, behaviour.message, behaviour.retryDelay);
     case 'safety':
-      return sendJson(res, 200, safetyResponse(behaviour.level, behaviour.reason, ctx.model));
+      return sendJson(res, 200, safetyResponse(behaviour.level, behaviour.reason, ctx));
     case 'text':
-      return sendJson(res, 200, textResponse(behaviour.text ?? defaultTextAnswer(ctx.body), ctx.model));
+      return sendJson(res, 200, textResponse(behaviour.text ?? defaultTextAnswer(ctx.body), ctx));
   }
 }
 
@@ -256,13 +269,17 @@ async function pause(ms: number, { res, closing }: RespondContext): Promise<bool
 
 async function sendImage(ctx: RespondContext, opts: { mimeType?: string; noise?: NoiseImage }): Promise<void> {
   const isTextModel = !isImageModel(ctx.model);
-  if (isTextModel) return sendJson(ctx.res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx.model));
-  if (opts.noise) return sendBody(ctx.res, 200, await noiseResponse(opts.noise, ctx.model));
+  if (isTextModel) return sendJson(ctx.res, 200, textResponse(rewritePrompt(promptText(ctx.body)), ctx));
+  if (opts.noise) {
+    ctx.record.usage = NOISE_USAGE;
+    return sendBody(ctx.res, 200, await noiseResponse(opts.noise, ctx.model));
+  }
   const prompt = promptText(ctx.body);
   const mimeType = opts.mimeType ?? 'image/png';
   const aspectRatio = ctx.body.generationConfig?.imageConfig?.aspectRatio ?? '1:1';
   const final = await encode(imageCanvas(prompt, aspectRatio), mimeType);
-  sendJson(ctx.res, 200, candidateResponse(await imageParts(final, mimeType), 'STOP', ctx.model));
+  const usage = reportUsage(ctx, imageOutputTokens(ctx.body));
+  sendJson(ctx.res, 200, candidateResponse(await imageParts(final, mimeType), 'STOP', ctx.model, usage));
 }
 
 /** Like thinking image models: a thought with a draft image, a caption, then the final image. */
@@ -285,7 +302,9 @@ function noiseResponse(noise: NoiseImage, model: string): Promise<Buffer> {
   const key = `${noise.width}x${noise.height}:${model}`;
   let body = noiseResponses.get(key);
   if (!body) {
-    body = noisePng(noise).then(async (png) => Buffer.from(JSON.stringify(candidateResponse(await imageParts(png, 'image/png'), 'STOP', model))));
+    body = noisePng(noise).then(async (png) =>
+      Buffer.from(JSON.stringify(candidateResponse(await imageParts(png, 'image/png'), 'STOP', model, NOISE_USAGE))),
+    );
     noiseResponses.set(key, body);
   }
   return body;
@@ -340,32 +359,59 @@ function defaultTextAnswer(body: GeminiWireBody): string {
   return `I can't draw that, but here is a description instead: ${promptText(body).slice(0, 100)}`;
 }
 
-function textResponse(text: string, model: string): object {
-  return candidateResponse([{ text }], 'STOP', model);
+function textResponse(text: string, ctx: RespondContext): object {
+  return candidateResponse([{ text }], 'STOP', ctx.model, reportUsage(ctx, textTokens(text)));
 }
 
-function candidateResponse(parts: GeminiWirePart[], finishReason: string, model: string): object {
+function candidateResponse(parts: GeminiWirePart[], finishReason: string, model: string, usageMetadata: FakeGeminiUsage): object {
   return {
     candidates: [{ content: { role: 'model', parts }, finishReason, index: 0 }],
-    usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 },
+    usageMetadata,
     modelVersion: model,
     responseId: randomUUID(),
   };
 }
 
-function safetyResponse(level: 'prompt' | 'candidate', reason: string | undefined, model: string): object {
+/** A refused answer is billed for its prompt (and, for a refused image, for the model's thinking). */
+function safetyResponse(level: 'prompt' | 'candidate', reason: string | undefined, ctx: RespondContext): object {
+  const usageMetadata = reportUsage(ctx, 0);
   if (level === 'prompt') {
-    return {
-      promptFeedback: { blockReason: reason ?? 'PROHIBITED_CONTENT' },
-      usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
-      modelVersion: model,
-    };
+    return { promptFeedback: { blockReason: reason ?? 'PROHIBITED_CONTENT' }, usageMetadata, modelVersion: ctx.model };
   }
-  return {
-    candidates: [{ finishReason: reason ?? 'IMAGE_SAFETY', index: 0 }],
-    usageMetadata: { promptTokenCount: 12, totalTokenCount: 12 },
-    modelVersion: model,
+  return { candidates: [{ finishReason: reason ?? 'IMAGE_SAFETY', index: 0 }], usageMetadata, modelVersion: ctx.model };
+}
+
+/** Fixed usage of the cached benchmark answer. */
+const NOISE_USAGE: FakeGeminiUsage = { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 };
+/** Gemini's count for one input image (up to 384 px a side; the fake does not tile larger ones). */
+const INPUT_IMAGE_TOKENS = 258;
+/** The fake's output tokens of one image by `imageConfig.imageSize`: made-up, growing with size (only 1K's 1290 is Gemini 2.5 Flash Image's real count). */
+const IMAGE_OUTPUT_TOKENS: Record<string, number> = { '512': 747, '1K': 1290, '2K': 1680, '4K': 2520 };
+
+function imageOutputTokens(body: GeminiWireBody): number {
+  return IMAGE_OUTPUT_TOKENS[body.generationConfig?.imageConfig?.imageSize ?? '1K'] ?? 1290;
+}
+
+function textTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+/**
+ * Deterministic counts that differ between requests (so a test summing them
+ * can tell one call from another): prompt text and input images; thinking
+ * (Gemini 3 models) adds thought tokens. Recorded on the request.
+ */
+function reportUsage(ctx: RespondContext, candidatesTokenCount: number): FakeGeminiUsage {
+  const promptTokenCount = textTokens(promptText(ctx.body)) + INPUT_IMAGE_TOKENS * ctx.record.inlineDataCount;
+  const thoughtsTokenCount = ctx.model.startsWith('gemini-3') ? 100 + (promptTokenCount % 97) : 0;
+  const usage: FakeGeminiUsage = {
+    promptTokenCount,
+    ...(candidatesTokenCount > 0 && { candidatesTokenCount }),
+    ...(thoughtsTokenCount > 0 && { thoughtsTokenCount }),
+    totalTokenCount: promptTokenCount + candidatesTokenCount + thoughtsTokenCount,
   };
+  ctx.record.usage = usage;
+  return usage;
 }
 
 function sendError(res: ServerResponse, status: number, message?: string, retryDelay?: string): void {
@@ -427,7 +473,7 @@ async function handleControl(req: IncomingMessage, res: ServerResponse, path: st
 }
 
 function summarise(r: FakeGeminiRequest): object {
-  return { model: r.model, path: r.path, text: r.text, inlineDataCount: r.inlineDataCount, aspectRatio: r.aspectRatio };
+  return { model: r.model, path: r.path, text: r.text, inlineDataCount: r.inlineDataCount, aspectRatio: r.aspectRatio, usage: r.usage };
 }
 
 function sendControlError(res: ServerResponse, message: string): void {

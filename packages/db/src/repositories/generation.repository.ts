@@ -2,6 +2,7 @@ import { pageWithTotal } from './paging.js';
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
 import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration, ProjectSettings } from '../types.js';
+import { usageIncrements, usageInsertCtes, type UsageWrite } from './usage.repository.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
   return db.insertInto('generations').values(values).returningAll().executeTakeFirstOrThrow();
@@ -156,18 +157,20 @@ export async function storeGeneratedOutput(
     processingTimeMs: number;
     at: Date;
     image: { id: string; key: string; mimeType: string; size: number; width: number; height: number; etag: string };
+    usage?: UsageWrite;
   },
 ): Promise<{ row: GenerationRow; previousKey: string | null } | undefined> {
-  const { image: img, at } = values;
+  const { image: img, at, usage } = values;
+  const hasUsage = usage !== undefined && usage.calls.length > 0;
   const { rows } = await sql<GenerationRow & { previous_key: string | null }>`
     WITH previous AS (SELECT storage_key FROM images WHERE id = ${img.id}::uuid),
     done AS (
       UPDATE generations SET status = 'success', prompt = ${values.prompt}, output_image_id = ${img.id}::uuid,
         processing_time_ms = ${values.processingTimeMs}::int, completed_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
-        error_code = NULL, error_message = NULL
+        error_code = NULL, error_message = NULL${hasUsage ? sql`, ${usageIncrements(usage.calls)}` : sql``}
       WHERE id = ${values.id}::uuid AND run = ${values.run}::int AND status = 'processing'
       RETURNING *
-    ),
+    ),${hasUsage ? sql`${usageInsertCtes('done', usage)},` : sql``}
     image AS (
       INSERT INTO images (id, project_id, flow_id, generation_id, source, storage_key, mime_type, file_size, width, height, etag, meta, created_at, updated_at)
       SELECT ${img.id}::uuid, ${values.projectId}::uuid, ${values.flowId}::uuid, done.id, 'generated', ${img.key}::text, ${img.mimeType}::text,

@@ -1,5 +1,5 @@
-import { createKeyBody, idParams, listKeysQuery } from '@banatie/contracts';
-import { apiKeyService } from '@banatie/core';
+import { adminUsageQuery, createKeyBody, idParams, listKeysQuery } from '@banatie/contracts';
+import { apiKeyService, usageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -21,6 +21,18 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     '/keys',
     { schema: { tags: ['admin'], summary: "List a project's keys", querystring: listKeysQuery } },
     async (request) => ok(await apiKeyService.listProjectKeys(deps.db, request.query.orgSlug, request.query.projectSlug)),
+  );
+
+  r.get(
+    '/usage',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Usage across projects (default groupBy=project, this UTC month)',
+        querystring: adminUsageQuery,
+      },
+    },
+    async (request) => ok(await usageService.usageReport(deps, null, request.query)),
   );
 
   r.delete(
