@@ -2,3 +2,4 @@ export * from './constants.js';
 export * from './live-canonical.js';
 export * from './requests.js';
 export * from './responses.js';
+export * from './models.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ASPECT_RATIOS, GENERATION_STATUSES, IMAGE_SOURCES, KEY_ROLES, PROMPT_TEMPLATES } from './constants.js';
+import { IMAGE_SIZES } from './models.js';
 
 /**
  * Response objects exactly as the API returns them (strict: an extra field is
@@ -59,6 +60,10 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  model: z.string().nullable(),
+  imageSize: z.enum(IMAGE_SIZES).nullable(),
+  groundWithSearch: z.boolean(),
+  batchId: z.uuid().nullable(),
 });
 
 /** What `POST /generations` (and regenerate) answer: the generation plus the prompt aliases that did not resolve. */
@@ -103,6 +108,21 @@ export const projectSettingsSchema = z.strictObject({
   defaultAspectRatio: z.enum(ASPECT_RATIOS).nullable(),
   webhookUrl: z.string().nullable(),
   autoEnhanceDefault: z.boolean().nullable(),
+  defaultModel: z.string().nullable(),
+  defaultImageSize: z.enum(IMAGE_SIZES).nullable(),
+});
+
+/** GET /api/v1/models (SPEC §13). `pricing` comes from the pricing table; null until it is wired. */
+export const modelSchema = z.strictObject({
+  id: z.string(),
+  displayName: z.string(),
+  default: z.boolean(),
+  imageSizes: z.array(z.enum(IMAGE_SIZES)),
+  aspectRatios: z.array(z.string()),
+  maxReferenceImages: z.number().int(),
+  searchGrounding: z.boolean(),
+  batch: z.boolean(),
+  pricing: z.unknown(),
 });
 
 /** A secret's rotation state: when the secret the last rotation replaced stops being accepted (null: only the current one is valid). */
@@ -202,6 +222,7 @@ export type Image = z.infer<typeof imageSchema>;
 export type ReferenceImage = z.infer<typeof referenceImageSchema>;
 export type GenerationError = z.infer<typeof generationErrorSchema>;
 export type Generation = z.infer<typeof generationSchema>;
+export type ImageModel = z.infer<typeof modelSchema>;
 export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
 export type Flow = z.infer<typeof flowSchema>;
 export type ResolvedImage = z.infer<typeof resolvedImageSchema>;

@@ -4,7 +4,8 @@ import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
-import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
+import type { ImageSize } from '@banatie/contracts';
+import type { Clock, GenerateImageRequest, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
 import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
 export interface ProcessorDeps {
@@ -82,6 +83,7 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
       prompt,
       aspectRatio: started.aspect_ratio,
       referenceImages: references,
+      ...modelOptionsOf(started),
       signal: job.signal,
     });
     // No separate "still processing?" read: the success update is guarded by id,
@@ -112,6 +114,15 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
     if (failed) await notify(deps, withWebhookTarget(failed, projectSettings));
     return 'failed';
   }
+}
+
+/** The row's model options; a row from before models were chosen uses the provider's default. */
+export function modelOptionsOf(row: GenerationRow): Pick<GenerateImageRequest, 'model' | 'imageSize' | 'groundWithSearch'> {
+  return {
+    ...(row.model ? { model: row.model } : {}),
+    ...(row.image_size ? { imageSize: row.image_size as ImageSize } : {}),
+    ...(row.ground_with_search ? { groundWithSearch: true } : {}),
+  };
 }
 
 /** Marks a generation failed when the queue gives up on it outside the processor (stalled job). */

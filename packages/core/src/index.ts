@@ -44,3 +44,4 @@ export * as webhookService from './webhook.service.js';
 export { signWebhook, deliverWebhook, type WebhookDeps, type WebhookOutcome, type WebhookAttemptReport, type WebhookAttemptDto } from './webhook.service.js';
 export { cancelGeneration } from './cancel.service.js';
 export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.service.js';
+export * from './models.js';

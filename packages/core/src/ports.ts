@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AspectRatio, PromptTemplate } from '@banatie/contracts';
+import type { AspectRatio, ImageSize, PromptTemplate } from '@banatie/contracts';
 
 export interface StoredObjectInfo {
   size: number;
@@ -42,6 +42,12 @@ export interface GenerateImageRequest {
   prompt: string;
   aspectRatio: string;
   referenceImages: InputImage[];
+  /** A model of the capability table; undefined: the provider's configured default. */
+  model?: string;
+  /** `512|1K|2K|4K`; undefined: the model's default (1K). */
+  imageSize?: ImageSize;
+  /** Adds the Google Search tool. */
+  groundWithSearch?: boolean;
   signal?: AbortSignal;
 }
 

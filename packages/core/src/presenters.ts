@@ -53,6 +53,11 @@ export interface GenerationDto {
   completedAt: string | null;
   updatedAt: string;
   deletedAt: string | null;
+  model: string | null;
+  imageSize: string | null;
+  groundWithSearch: boolean;
+  /** The batch this generation is an item of (SPEC §13). */
+  batchId: string | null;
   /** Submit only: prompt aliases that did not resolve. */
   warnings?: string[];
 }
@@ -111,6 +116,10 @@ export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: Imag
     completedAt: iso(row.completed_at),
     updatedAt: row.updated_at.toISOString(),
     deletedAt: iso(row.deleted_at),
+    model: row.model,
+    imageSize: row.image_size,
+    groundWithSearch: row.ground_with_search,
+    batchId: row.batch_id,
   };
 }
 
@@ -143,6 +152,8 @@ export function toProjectDto(p: ProjectWithOrg, viewer: { role: KeyRole; now: Da
       defaultAspectRatio: p.settings.defaultAspectRatio ?? null,
       webhookUrl: p.settings.webhookUrl ?? null,
       autoEnhanceDefault: p.settings.autoEnhanceDefault ?? null,
+      defaultModel: p.settings.defaultModel ?? null,
+      defaultImageSize: p.settings.defaultImageSize ?? null,
     },
     ...secrets,
     createdAt: p.createdAt.toISOString(),

@@ -16,6 +16,8 @@ export interface ProjectSettings {
   defaultAspectRatio?: string | null;
   webhookUrl?: string | null;
   autoEnhanceDefault?: boolean | null;
+  defaultModel?: string | null;
+  defaultImageSize?: string | null;
 }
 
 export type KeyRole = 'admin' | 'standard';
@@ -95,6 +97,42 @@ export interface GenerationsTable {
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
   live_scope_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** null on rows made before models were chosen per generation (the provider's default model, 1K). */
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  image_size: ColumnType<string | null, string | null | undefined, string | null>;
+  ground_with_search: ColumnType<boolean, boolean | undefined, boolean>;
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  gemini_batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type BatchTier = 'standard' | 'batch';
+
+export interface BatchesTable {
+  id: Generated<string>;
+  project_id: string;
+  tier: BatchTier;
+  total: number;
+  webhook_url: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  cancelled_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type GeminiBatchState = 'submitting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+export interface GeminiBatchesTable {
+  id: Generated<string>;
+  model: string;
+  name: string | null;
+  state: ColumnType<GeminiBatchState, GeminiBatchState | undefined, GeminiBatchState>;
+  item_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  submitted_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
 }
 
 export interface ImagesTable {
@@ -172,6 +210,8 @@ export interface Database {
   live_scopes: LiveScopesTable;
   live_entries: LiveEntriesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  batches: BatchesTable;
+  gemini_batches: GeminiBatchesTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;
@@ -186,3 +226,5 @@ export type NewImage = Insertable<ImagesTable>;
 export type LiveScope = Selectable<LiveScopesTable>;
 export type LiveEntry = Selectable<LiveEntriesTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type BatchRow = Selectable<BatchesTable>;
+export type GeminiBatchRow = Selectable<GeminiBatchesTable>;

@@ -11,6 +11,7 @@ export function serviceDeps(deps: AppDeps) {
     publicBaseUrl: deps.config.publicBaseUrl,
     logger: deps.logger,
     onStatusChange: deps.notifier,
+    models: { allowed: deps.config.gemini.imageModels, defaultModel: deps.config.gemini.imageModel },
     checkWebhookUrl: (url: string) => webhookService.assertWebhookUrlAllowed(url, { allowPrivate: deps.config.webhook.allowPrivate }),
   };
 }
