@@ -99,12 +99,12 @@ describe('alias resolution: technical → flow → project', () => {
     expect(outside.json().data.warnings).toEqual([]);
   });
 
-  it('duplicates are removed; more than 3 distinct references → 400', async () => {
+  it('duplicates are removed; more than the model limit of 3 distinct references → 400 naming the model', async () => {
     const dup = await call(stack, 'POST', '/api/v1/generations', { prompt: '@logo @logo', referenceImages: ['@logo', logo.id], flowId: null }, key);
     expect(dup.statusCode).toBe(202);
     expect(dup.json().data.referenceImages).toEqual([{ imageId: logo.id, alias: '@logo' }]);
     const four = await call(stack, 'POST', '/api/v1/generations', { prompt: 'with @mascot and @upload', referenceImages: ['@logo', '@last'], flowId: null }, key);
-    expect([four.statusCode, four.json().error.message]).toEqual([400, 'At most 3 reference images are allowed']);
+    expect([four.statusCode, four.json().error.message]).toEqual([400, 'At most 3 reference images are allowed for model gemini-2.5-flash-image']);
     const explicitUnknown = await call(stack, 'POST', '/api/v1/generations', { prompt: 'x', referenceImages: ['@ghost'] }, key);
     expect([explicitUnknown.statusCode, explicitUnknown.json().error.message]).toEqual([404, 'Image not found']);
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { IMAGE_MODEL_IDS, isImageModelId } from '@banatie/contracts';
 import { z } from 'zod';
 
 const bool = z
@@ -132,7 +133,15 @@ const envSchema = z.object({
   IMAGE_PROVIDER: z.enum(['gemini', 'local'], { error: 'must be gemini or local' }).optional(),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_BASE_URL: url(['http:', 'https:']).optional(),
+  GEMINI_IMAGE_MODELS: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((m) => m.trim()).filter(Boolean))])
+    .refine((models) => models.length > 0 && models.every(isImageModelId), { error: `must be a comma list of ${IMAGE_MODEL_IDS.join(', ')}` })
+    .default([...IMAGE_MODEL_IDS]),
   GEMINI_IMAGE_MODEL: z.string().min(1).default('gemini-2.5-flash-image'),
+  GEMINI_BATCH_INTERVAL_MS: int(100).default(60_000),
+  GEMINI_BATCH_MAX_ITEMS: int(1, 10_000).default(100),
+  GEMINI_BATCH_POLL_MS: int(100).default(30_000),
   GEMINI_TEXT_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_TIMEOUT_MS: int(1).default(120_000),
   PRICING_FILE: z.string().min(1).optional(),
@@ -200,9 +209,15 @@ export interface Config {
   gemini: {
     apiKey: string | undefined;
     baseUrl: string | undefined;
+    /** The default image model (`GEMINI_IMAGE_MODEL`), always one of `imageModels`. */
     imageModel: string;
+    /** The allow-list (`GEMINI_IMAGE_MODELS`), every one a model of the capability table. */
+    imageModels: string[];
+    /** The prompt enhancer's model. */
     textModel: string;
     timeoutMs: number;
+    /** Batch tier (SPEC §13): gather every `intervalMs` or at `maxItems`, poll every `pollMs`. */
+    batch: { intervalMs: number; maxItems: number; pollMs: number };
   };
   /** Models priced by PRICING_FILE, replacing the built-in prices of the same model. */
   pricing: PricingOverrides;
@@ -257,6 +272,9 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
   }
   const provider = env.IMAGE_PROVIDER ?? (env.GEMINI_API_KEY ? 'gemini' : 'local');
   if (provider === 'gemini' && !env.GEMINI_API_KEY) problems.push('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini');
+  const allowed = (env.GEMINI_IMAGE_MODELS ?? IMAGE_MODEL_IDS.join(',')).split(',').map((m) => m.trim());
+  const defaultModel = env.GEMINI_IMAGE_MODEL ?? 'gemini-2.5-flash-image';
+  if (!allowed.includes(defaultModel)) problems.push(`GEMINI_IMAGE_MODEL must be one of GEMINI_IMAGE_MODELS (${allowed.join(', ')})`);
   return problems;
 }
 
@@ -346,8 +364,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: e.GEMINI_API_KEY,
       baseUrl: e.GEMINI_BASE_URL,
       imageModel: e.GEMINI_IMAGE_MODEL,
+      imageModels: e.GEMINI_IMAGE_MODELS,
       textModel: e.GEMINI_TEXT_MODEL,
       timeoutMs: e.GEMINI_TIMEOUT_MS,
+      batch: { intervalMs: e.GEMINI_BATCH_INTERVAL_MS, maxItems: e.GEMINI_BATCH_MAX_ITEMS, pollMs: e.GEMINI_BATCH_POLL_MS },
     },
     pricing: pricing.value,
     worker: {

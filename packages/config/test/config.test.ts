@@ -40,8 +40,10 @@ describe('loadConfig defaults (SPEC §2)', () => {
         apiKey: undefined,
         baseUrl: undefined,
         imageModel: 'gemini-2.5-flash-image',
+        imageModels: ['gemini-2.5-flash-image', 'gemini-3-pro-image-preview', 'gemini-3.1-flash-image-preview'],
         textModel: 'gemini-2.5-flash',
         timeoutMs: 120_000,
+        batch: { intervalMs: 60_000, maxItems: 100, pollMs: 30_000 },
       },
       pricing: {},
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
@@ -385,5 +387,28 @@ describe('PRICING_FILE (SPEC §12)', () => {
     const { problems } = problemsOf({ PRICING_FILE: path, PORT: 'x' });
     expect(named(problems)).toEqual(['PORT', 'PRICING_FILE']);
     expect(problems.find((p) => p.startsWith('PRICING_FILE'))).toMatch(pattern);
+  });
+});
+
+describe('image models (SPEC §13)', () => {
+  it('takes an allow-list and a default from it', () => {
+    const config = loadConfig({ GEMINI_IMAGE_MODELS: ' gemini-3-pro-image-preview , gemini-3.1-flash-image-preview', GEMINI_IMAGE_MODEL: 'gemini-3.1-flash-image-preview' });
+    expect(config.gemini.imageModels).toEqual(['gemini-3-pro-image-preview', 'gemini-3.1-flash-image-preview']);
+    expect(config.gemini.imageModel).toBe('gemini-3.1-flash-image-preview');
+  });
+
+  it('refuses an unknown model and a default outside the allow-list, naming the variables', () => {
+    expect(named(problemsOf({ GEMINI_IMAGE_MODELS: 'gemini-2.5-flash-image,imagen-4' }).problems)).toEqual(['GEMINI_IMAGE_MODELS']);
+    const { problems } = problemsOf({ GEMINI_IMAGE_MODELS: 'gemini-3-pro-image-preview' });
+    expect(named(problems)).toEqual(['GEMINI_IMAGE_MODEL']);
+    expect(problems[0]).toContain('gemini-3-pro-image-preview');
+  });
+
+  it('validates the batch settings', () => {
+    expect(named(problemsOf({ GEMINI_BATCH_INTERVAL_MS: '0', GEMINI_BATCH_MAX_ITEMS: 'x', GEMINI_BATCH_POLL_MS: '-1' }).problems)).toEqual([
+      'GEMINI_BATCH_INTERVAL_MS',
+      'GEMINI_BATCH_MAX_ITEMS',
+      'GEMINI_BATCH_POLL_MS',
+    ]);
   });
 });

@@ -8,7 +8,6 @@ import {
   LIVE_SCOPE_SLUG,
   MAX_META_BYTES,
   MAX_PROMPT_LENGTH,
-  MAX_REFERENCE_IMAGES,
   MAX_SECRET_GRACE_SECONDS,
   MAX_VARIANT_SIDE,
   PROJECT_SECRETS,
@@ -17,6 +16,7 @@ import {
   VARIANT_FITS,
   VARIANT_FORMATS,
 } from './constants.js';
+import { IMAGE_SIZES, MAX_REFERENCE_IMAGES_ANY_MODEL } from './models.js';
 
 /** Request schemas: the server validates with these, the SDK takes its input types from them. */
 
@@ -40,6 +40,10 @@ export const promptSchema = z
 export const aspectRatioSchema = z.enum(ASPECT_RATIOS, { error: 'Invalid aspect ratio' });
 export const templateSchema = z.enum(PROMPT_TEMPLATES, { error: 'Invalid template' });
 
+export const modelIdSchema = z.string({ error: 'model must be a string' }).min(1, { error: 'model must not be empty' }).max(100, { error: 'model is too long' });
+export const imageSizeSchema = z.enum(IMAGE_SIZES, { error: `imageSize must be one of ${IMAGE_SIZES.join(', ')}` });
+const groundWithSearchSchema = z.boolean({ error: 'groundWithSearch must be a boolean' });
+
 export const webhookUrlSchema = z
   .url({ protocol: /^https?$/, error: 'webhookUrl must be an http(s) URL' })
   .max(2048, { error: 'webhookUrl is too long' });
@@ -62,7 +66,7 @@ export const createGenerationBody = z.strictObject({
   aspectRatio: aspectRatioSchema.optional(),
   referenceImages: z
     .array(z.string().min(1).max(100), { error: 'referenceImages must be an array of image ids or aliases' })
-    .max(MAX_REFERENCE_IMAGES, { error: `At most ${MAX_REFERENCE_IMAGES} reference images are allowed` })
+    .max(MAX_REFERENCE_IMAGES_ANY_MODEL, { error: `At most ${MAX_REFERENCE_IMAGES_ANY_MODEL} reference images are allowed` })
     .optional(),
   flowId: z.uuid({ error: 'flowId must be a UUID or null' }).nullable().optional(),
   alias: z.string({ error: 'alias must be a string' }).optional(),
@@ -71,6 +75,9 @@ export const createGenerationBody = z.strictObject({
   enhancementOptions: z.strictObject({ template: templateSchema.optional() }).optional(),
   meta: metaSchema.optional(),
   webhookUrl: webhookUrlSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
+  groundWithSearch: groundWithSearchSchema.optional(),
 });
 
 export const updateGenerationBody = z.strictObject({
@@ -78,6 +85,9 @@ export const updateGenerationBody = z.strictObject({
   aspectRatio: aspectRatioSchema.optional(),
   flowId: z.uuid({ error: 'flowId must be a UUID or null' }).nullable().optional(),
   meta: metaSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
+  groundWithSearch: groundWithSearchSchema.optional(),
 });
 
 export const generationIdParams = idParams;
@@ -240,6 +250,8 @@ export const updateProjectBody = z.strictObject({
   webhookUrl: webhookUrlSchema.nullable().optional(),
   autoEnhanceDefault: z.boolean({ error: 'autoEnhanceDefault must be a boolean' }).nullable().optional(),
   live: livePolicyPatch.nullable().optional(),
+  defaultModel: modelIdSchema.nullable().optional(),
+  defaultImageSize: imageSizeSchema.nullable().optional(),
 });
 
 export const rotateSecretBody = z.strictObject({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ASPECT_RATIOS, GENERATION_STATUSES, IMAGE_SOURCES, KEY_ROLES, PROMPT_TEMPLATES } from './constants.js';
+import { IMAGE_SIZES } from './models.js';
 
 /**
  * Response objects exactly as the API returns them (strict: an extra field is
@@ -70,6 +71,10 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  model: z.string().nullable(),
+  imageSize: z.enum(IMAGE_SIZES).nullable(),
+  groundWithSearch: z.boolean(),
+  batchId: z.uuid().nullable(),
   usage: generationUsageSchema,
 });
 
@@ -160,6 +165,21 @@ export const projectSettingsSchema = z.strictObject({
     maxScopes: z.number().int(),
     newGenerationsPerDay: z.number().int().nullable(),
   }),
+  defaultModel: z.string().nullable(),
+  defaultImageSize: z.enum(IMAGE_SIZES).nullable(),
+});
+
+/** GET /api/v1/models (SPEC §13). `pricing` comes from the pricing table; null until it is wired. */
+export const modelSchema = z.strictObject({
+  id: z.string(),
+  displayName: z.string(),
+  default: z.boolean(),
+  imageSizes: z.array(z.enum(IMAGE_SIZES)),
+  aspectRatios: z.array(z.string()),
+  maxReferenceImages: z.number().int(),
+  searchGrounding: z.boolean(),
+  batch: z.boolean(),
+  pricing: z.unknown(),
 });
 
 /** A secret's rotation state: when the secret the last rotation replaced stops being accepted (null: only the current one is valid). */
@@ -264,6 +284,7 @@ export type UsageFigures = z.infer<typeof usageFiguresSchema>;
 export type UsageReport = z.infer<typeof usageReportSchema>;
 export type ProjectLimits = z.infer<typeof projectLimitsSchema>;
 export type ProjectLimitsUsage = z.infer<typeof projectLimitsUsageSchema>;
+export type ImageModel = z.infer<typeof modelSchema>;
 export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
 export type Flow = z.infer<typeof flowSchema>;
 export type ResolvedImage = z.infer<typeof resolvedImageSchema>;

@@ -1,7 +1,7 @@
 import { flowRepository, imageRepository, type Db, type ImageRow, type ReferenceImage, type TechnicalAliasKind } from '@banatie/db';
 import { MAX_REFERENCE_IMAGES } from '@banatie/contracts';
 import { ALIAS_PATTERN, isUuid } from './alias.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { NotFoundError } from './errors.js';
 
 export type AliasScope = 'technical' | 'flow' | 'project';
 
@@ -76,7 +76,7 @@ export { MAX_REFERENCE_IMAGES };
 /**
  * Reference images of a generation: explicit ids/aliases first (unknown → 404
  * `Image not found`), then aliases written in the prompt (unknown → a warning,
- * left as text); duplicates removed; at most MAX_REFERENCE_IMAGES.
+ * left as text); duplicates removed. The model's limit is checked by the caller (models.ts).
  */
 export async function resolveReferenceImages(
   db: Db,
@@ -105,9 +105,6 @@ export async function resolveReferenceImages(
     const resolved = await resolveAlias(db, projectId, alias, ctx);
     if (resolved) add(resolved.image.id, alias);
     else warnings.push(`Alias ${alias} in the prompt did not resolve to an image and was left as text`);
-  }
-  if (references.length > MAX_REFERENCE_IMAGES) {
-    throw new ValidationError(`At most ${MAX_REFERENCE_IMAGES} reference images are allowed`, { field: 'referenceImages' });
   }
   return { references, warnings };
 }

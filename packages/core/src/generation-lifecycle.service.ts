@@ -1,10 +1,12 @@
-import { flowRepository, generationRepository, imageRepository, type GenerationRow } from '@banatie/db';
+import { flowRepository, generationRepository, imageRepository, projectRepository, type GenerationRow } from '@banatie/db';
 import { isUuid } from './alias.js';
 import { resolveReferenceImages } from './alias-resolver.js';
 import type { ProjectContext } from './auth.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors.js';
 import { outputImageIdFor } from './generation-processor.js';
-import { deadlineFor, presentGeneration, type GenerationDeps } from './generation.service.js';
+import { deadlineFor, modelSettingsOf, presentGeneration, type GenerationDeps } from './generation.service.js';
+import type { ImageSize } from '@banatie/contracts';
+import { checkReferenceCount, chooseModel, defaultModelFor, requireAllowedModel, type ModelChoice } from './models.js';
 import { deleteImageRow } from './image.service.js';
 import type { ObjectStorage } from './ports.js';
 import type { GenerationDto } from './presenters.js';
@@ -35,7 +37,7 @@ async function startRun(
   deps: GenerationDeps,
   ctx: ProjectContext,
   row: GenerationRow,
-  changes: { prompt?: string; aspectRatio?: string } = {},
+  changes: { prompt?: string; aspectRatio?: string; model?: ModelChoice } = {},
 ): Promise<GenerationDto> {
   const { references } = await resolveReferenceImages(
     deps.db,
@@ -44,10 +46,13 @@ async function startRun(
     { flowId: row.flow_id, excludeImageId: row.output_image_id ?? outputImageIdFor(row.id) },
   );
   const at = deps.clock.now();
+  const model = changes.model?.model ?? row.model;
+  if (model) checkReferenceCount(model, references.length);
   const next = await generationRepository.startGenerationRun(deps.db, ctx.projectId, row.id, row.run, {
     referenceImages: JSON.stringify(references),
     prompt: changes.prompt,
     aspectRatio: changes.aspectRatio,
+    model: changes.model,
     at,
     deadlineAt: deadlineFor(deps, at),
   });
@@ -81,11 +86,18 @@ export interface GenerationUpdate {
   /** A uuid attaches to that flow of this project, null detaches. */
   flowId?: string | null;
   meta?: Record<string, unknown>;
+  model?: string;
+  imageSize?: string;
+  groundWithSearch?: boolean;
 }
 
-/** PUT /generations/:id: flowId and meta are stored; a changed prompt or aspect ratio regenerates in place. */
+/**
+ * PUT /generations/:id: flowId and meta are stored; a changed prompt, aspect
+ * ratio, model, image size or grounding regenerates in place.
+ */
 export async function updateGeneration(deps: GenerationDeps, ctx: ProjectContext, id: string, patch: GenerationUpdate): Promise<GenerationDto> {
   const row = await findLiveGeneration(deps, ctx, id);
+  const model = await modelChange(deps, ctx, row, patch);
   const flowId = patch.flowId ? await requireFlow(deps.db, ctx, patch.flowId) : patch.flowId;
   const now = deps.clock.now();
   const updated = await deps.db.transaction().execute(async (tx) => {
@@ -109,9 +121,31 @@ export async function updateGeneration(deps: GenerationDeps, ctx: ProjectContext
   const changes = {
     ...(patch.prompt !== undefined && patch.prompt !== row.original_prompt ? { prompt: patch.prompt } : {}),
     ...(patch.aspectRatio !== undefined && patch.aspectRatio !== row.aspect_ratio ? { aspectRatio: patch.aspectRatio } : {}),
+    ...(model ? { model } : {}),
   };
   if (Object.keys(changes).length > 0) return startRun(deps, ctx, updated, changes);
   return presentGeneration(deps, ctx, updated);
+}
+
+/**
+ * The model options after a PUT, checked together (a model without the stored
+ * size or grounding is a 400 naming the option), or undefined when unchanged.
+ * A new model without a size keeps the stored size when it has it.
+ */
+async function modelChange(deps: GenerationDeps, ctx: ProjectContext, row: GenerationRow, patch: GenerationUpdate): Promise<ModelChoice | undefined> {
+  if (patch.model === undefined && patch.imageSize === undefined && patch.groundWithSearch === undefined && patch.aspectRatio === undefined) return undefined;
+  const settings = modelSettingsOf(deps);
+  const project = (await projectRepository.findProjectById(deps.db, ctx.projectId))?.settings ?? null;
+  const model = patch.model ?? row.model ?? defaultModelFor(settings, project);
+  const storedSizeFits = row.image_size !== null && requireAllowedModel(settings, model).imageSizes.includes(row.image_size as ImageSize);
+  const choice = chooseModel(settings, project, {
+    model,
+    imageSize: patch.imageSize ?? (storedSizeFits ? row.image_size! : undefined),
+    groundWithSearch: patch.groundWithSearch ?? row.ground_with_search,
+    aspectRatio: patch.aspectRatio,
+  });
+  const changed = choice.model !== row.model || choice.imageSize !== row.image_size || choice.groundWithSearch !== row.ground_with_search;
+  return changed ? choice : undefined;
 }
 
 /**

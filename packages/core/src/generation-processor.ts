@@ -16,7 +16,8 @@ import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
 import { readImageMetadata } from './image-metadata.js';
-import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate, ProviderUsage } from './ports.js';
+import type { ImageSize } from '@banatie/contracts';
+import type { Clock, GenerateImageRequest, ImageProvider, InputImage, ObjectStorage, PromptTemplate, ProviderUsage } from './ports.js';
 import { BUILT_IN_PRICES, costOf, type PriceTable } from './pricing.js';
 import type { ProviderQuota } from './queue-port.js';
 import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
@@ -109,11 +110,12 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
   try {
     const prompt = await buildPrompt(deps, started, projectSettings, calls, signal);
     const references = await loadReferences(deps, started);
-    const output = await pausingOn429(deps, imageModel, () =>
+    const output = await pausingOn429(deps, started.model ?? imageModel, () =>
       deps.imageProvider.generateImage({
         prompt,
         aspectRatio: started.aspect_ratio,
         referenceImages: references,
+        ...modelOptionsOf(started),
         signal,
       }),
     );
@@ -254,6 +256,15 @@ async function markFailedWithUsage(
     await usageRepository.recordUsage(tx, job.generationId, usage);
     return failed;
   });
+}
+
+/** The row's model options; a row from before models were chosen uses the provider's default. */
+export function modelOptionsOf(row: GenerationRow): Pick<GenerateImageRequest, 'model' | 'imageSize' | 'groundWithSearch'> {
+  return {
+    ...(row.model ? { model: row.model } : {}),
+    ...(row.image_size ? { imageSize: row.image_size as ImageSize } : {}),
+    ...(row.ground_with_search ? { groundWithSearch: true } : {}),
+  };
 }
 
 /** Marks a generation failed when the queue gives up on it outside the processor (stalled job). */

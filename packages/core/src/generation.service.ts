@@ -11,8 +11,9 @@ import {
 import type { Logger } from '@banatie/logger';
 import { checkAssignedAliases, isUuid } from './alias.js';
 import { MAX_REFERENCE_IMAGES, aliasesInPrompt, resolveReferenceImages } from './alias-resolver.js';
+import { DEFAULT_MODEL_SETTINGS, allowedModels, checkReferenceCount, chooseModel, type ModelSettings } from './models.js';
 import type { ProjectContext } from './auth.js';
-import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError, ValidationError } from './errors.js';
+import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
 import type { JobQueue } from './queue-port.js';
 import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
@@ -30,6 +31,8 @@ export interface GenerationDeps {
   onStatusChange?: (row: GenerationRow) => Promise<void>;
   /** SSRF guard for webhookUrl at submit (throws ValidationError); checked again at delivery. */
   checkWebhookUrl?: (url: string) => Promise<void>;
+  /** The allowed image models and the default (config); default: every known model, gemini-2.5-flash-image. */
+  models?: ModelSettings;
   /** GENERATION_DEADLINE_MS: how long after submit an unfinished run fails (default DEFAULT_GENERATION_DEADLINE_MS). */
   generationDeadlineMs?: number;
 }
@@ -63,6 +66,17 @@ export interface SubmitGenerationInput {
   enhancementOptions?: { template?: PromptTemplate };
   meta?: Record<string, unknown>;
   webhookUrl?: string;
+  model?: string;
+  imageSize?: string;
+  groundWithSearch?: boolean;
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  liveScopeId?: string;
+  generationId?: string;
+  /** An item of this batch (SPEC §13). */
+  batchId?: string;
 }
 
 export interface SubmitResult {
@@ -87,12 +101,7 @@ function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function checkAliases(input: SubmitGenerationInput): void {
-  checkAssignedAliases(input);
-  if ((input.referenceImages?.length ?? 0) > MAX_REFERENCE_IMAGES) {
-    throw new ValidationError(`At most ${MAX_REFERENCE_IMAGES} reference images are allowed`, { field: 'referenceImages' });
-  }
-}
+export const modelSettingsOf = (deps: Pick<GenerationDeps, 'models'>): ModelSettings => deps.models ?? DEFAULT_MODEL_SETTINGS;
 
 export async function submitGeneration(
   deps: GenerationDeps,
@@ -100,12 +109,14 @@ export async function submitGeneration(
   input: SubmitGenerationInput,
   opts: SubmitOptions = {},
 ): Promise<SubmitResult> {
-  checkAliases(input);
+  checkAssignedAliases(input);
   if (input.webhookUrl !== undefined) await deps.checkWebhookUrl?.(input.webhookUrl);
   if (isPlainSubmit(input, opts)) return submitPlain(deps, ctx, input, opts);
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');
+  const choice = chooseModel(modelSettingsOf(deps), project.settings, input);
+  checkReferenceCount(choice.model, new Set(input.referenceImages ?? []).size);
   if (input.flowId && !(await flowRepository.findFlow(db, ctx.projectId, input.flowId))) {
     throw new NotFoundError('Flow not found');
   }
@@ -116,6 +127,7 @@ export async function submitGeneration(
     { explicit: input.referenceImages ?? [], prompt: input.prompt },
     { flowId: input.flowId ?? null },
   );
+  checkReferenceCount(choice.model, references.length);
   const hash = opts.idempotencyKey ? requestHash(input) : null;
   const now = deps.clock.now();
   if (opts.idempotencyKey) {
@@ -145,6 +157,10 @@ export async function submitGeneration(
         webhook_url: input.webhookUrl ?? null,
         idempotency_key: opts.idempotencyKey ?? null,
         live_scope_id: opts.liveScopeId ?? null,
+        model: choice.model,
+        image_size: choice.imageSize,
+        ground_with_search: choice.groundWithSearch,
+        batch_id: opts.batchId ?? null,
         request_hash: hash,
         created_at: now,
         updated_at: now,
@@ -171,11 +187,16 @@ export async function submitGeneration(
   return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings }, created: true };
 }
 
-/** Nothing to look up first (references, @aliases in the prompt, flow, idempotency key, chosen id): one statement. */
-function isPlainSubmit(input: SubmitGenerationInput, opts: { idempotencyKey?: string; generationId?: string }): boolean {
+/**
+ * Nothing to look up first (references, @aliases in the prompt, flow, idempotency key, chosen id,
+ * a size or grounding to check against a model the project picks): one statement.
+ */
+function isPlainSubmit(input: SubmitGenerationInput, opts: SubmitOptions): boolean {
   return (
     !opts.idempotencyKey &&
     !opts.generationId &&
+    !opts.batchId &&
+    (input.model !== undefined || (input.imageSize === undefined && !input.groundWithSearch)) &&
     !input.referenceImages?.length &&
     aliasesInPrompt(input.prompt).length === 0 &&
     (input.flowId === undefined || input.flowId === null)
@@ -190,6 +211,9 @@ async function submitPlain(
   opts: SubmitOptions,
 ): Promise<SubmitResult> {
   const at = deps.clock.now();
+  const models = modelSettingsOf(deps);
+  // An explicit model is checked here; the project's defaults are applied in the statement.
+  if (input.model !== undefined) chooseModel(models, null, input);
   const row = await generationRepository.insertPlainGeneration(deps.db, {
     projectId: ctx.projectId,
     newFlow: input.flowId === undefined,
@@ -202,12 +226,22 @@ async function submitPlain(
     meta: JSON.stringify(input.meta ?? {}),
     webhookUrl: input.webhookUrl ?? null,
     liveScopeId: opts.liveScopeId ?? null,
+    model: input.model ?? null,
+    imageSize: input.imageSize ?? null,
+    groundWithSearch: input.groundWithSearch ?? false,
+    modelSizes: modelSizesOf(models),
+    defaultModel: models.defaultModel,
     at,
     deadlineAt: deadlineFor(deps, at, opts.deadlineMs),
   });
   if (!row) throw new NotFoundError('Project not found');
   await enqueueOrWithdraw(deps, row, input.flowId === undefined);
   return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings: [] }, created: true };
+}
+
+/** Each allowed model's sizes, smallest first (the plain submit's defaults are chosen in SQL from these). */
+function modelSizesOf(models: ModelSettings): Record<string, string[]> {
+  return Object.fromEntries(allowedModels(models).map((m) => [m.id, [...m.imageSizes]]));
 }
 
 /** After the commit: a worker never sees a job whose row is missing. */

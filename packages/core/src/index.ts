@@ -52,3 +52,4 @@ export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.
 export * from './pricing.js';
 export * as usageService from './usage.service.js';
 export type { UsageReport, UsageFigures } from './usage.service.js';
+export * from './models.js';

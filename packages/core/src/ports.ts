@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { AspectRatio, PromptTemplate } from '@banatie/contracts';
+import type { AspectRatio, ImageSize, PromptTemplate } from '@banatie/contracts';
 
 export interface StoredObjectInfo {
   size: number;
@@ -42,8 +42,12 @@ export interface GenerateImageRequest {
   prompt: string;
   aspectRatio: string;
   referenceImages: InputImage[];
-  /** Output size asked for (`512`…`4K`); absent: the model's default, `1K`. Reported in usage (pricing). */
-  imageSize?: string;
+  /** A model of the capability table; undefined: the provider's configured default. */
+  model?: string;
+  /** `512|1K|2K|4K`; undefined: the model's default (1K). Reported in usage (pricing). */
+  imageSize?: ImageSize;
+  /** Adds the Google Search tool. */
+  groundWithSearch?: boolean;
   /** Price tier the call is billed at; absent: `standard`. */
   tier?: PricingTier;
   signal?: AbortSignal;

@@ -57,6 +57,11 @@ export interface GenerationDto {
   updatedAt: string;
   deletedAt: string | null;
   usage: GenerationUsageDto;
+  model: string | null;
+  imageSize: string | null;
+  groundWithSearch: boolean;
+  /** The batch this generation is an item of (SPEC §13). */
+  batchId: string | null;
   /** Submit only: prompt aliases that did not resolve. */
   warnings?: string[];
 }
@@ -141,6 +146,10 @@ export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: Imag
     updatedAt: row.updated_at.toISOString(),
     deletedAt: iso(row.deleted_at),
     usage: usageOf(row),
+    model: row.model,
+    imageSize: row.image_size,
+    groundWithSearch: row.ground_with_search,
+    batchId: row.batch_id,
   };
 }
 
@@ -174,6 +183,8 @@ export function toProjectDto(p: ProjectWithOrg, viewer: { role: KeyRole; now: Da
       webhookUrl: p.settings.webhookUrl ?? null,
       autoEnhanceDefault: p.settings.autoEnhanceDefault ?? null,
       live: resolveLivePolicy(p.settings.live),
+      defaultModel: p.settings.defaultModel ?? null,
+      defaultImageSize: p.settings.defaultImageSize ?? null,
     },
     ...secrets,
     createdAt: p.createdAt.toISOString(),

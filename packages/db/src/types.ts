@@ -16,6 +16,8 @@ export interface ProjectSettings {
   defaultAspectRatio?: string | null;
   webhookUrl?: string | null;
   autoEnhanceDefault?: boolean | null;
+  defaultModel?: string | null;
+  defaultImageSize?: string | null;
   /** The project live policy (SPEC §11) as set: only the fields the owner gave; the rest take the defaults. */
   live?: StoredLivePolicy | null;
 }
@@ -107,6 +109,12 @@ export interface GenerationsTable {
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
   live_scope_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** null on rows made before models were chosen per generation (the provider's default model, 1K). */
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  image_size: ColumnType<string | null, string | null | undefined, string | null>;
+  ground_with_search: ColumnType<boolean, boolean | undefined, boolean>;
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  gemini_batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Past it an unfinished run fails (DEADLINE_EXCEEDED, or RATE_LIMITED while waiting for quota); null: none. */
   deadline_at: NullableTimestamp;
   waiting_for_quota: Generated<boolean>;
@@ -116,6 +124,36 @@ export interface GenerationsTable {
   usage_thought_tokens: Generated<number>;
   /** numeric: a string from pg, a number when the row was read as jsonb. */
   usage_cost_usd: ColumnType<string | number, never, never>;
+}
+
+export type BatchTier = 'standard' | 'batch';
+
+export interface BatchesTable {
+  id: Generated<string>;
+  project_id: string;
+  tier: BatchTier;
+  total: number;
+  webhook_url: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  cancelled_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type GeminiBatchState = 'submitting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+export interface GeminiBatchesTable {
+  id: Generated<string>;
+  model: string;
+  name: string | null;
+  state: ColumnType<GeminiBatchState, GeminiBatchState | undefined, GeminiBatchState>;
+  item_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  submitted_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
 }
 
 export type UsageSource = 'api' | 'live' | 'batch';
@@ -234,6 +272,8 @@ export interface Database {
   live_entries: LiveEntriesTable;
   live_daily_usage: LiveDailyUsageTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  batches: BatchesTable;
+  gemini_batches: GeminiBatchesTable;
   usage_records: UsageRecordsTable;
   project_usage_days: ProjectUsageDaysTable;
 }
@@ -250,3 +290,5 @@ export type NewImage = Insertable<ImagesTable>;
 export type LiveScope = Selectable<LiveScopesTable>;
 export type LiveEntry = Selectable<LiveEntriesTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type BatchRow = Selectable<BatchesTable>;
+export type GeminiBatchRow = Selectable<GeminiBatchesTable>;

@@ -1,5 +1,6 @@
 import { ApiError, GoogleGenAI } from '@google/genai';
-import type { GenerateContentResponse, Part } from '@google/genai';
+import type { GenerateContentConfig, GenerateContentResponse, Part } from '@google/genai';
+import { GEMINI_DEFAULT_IMAGE_SIZE } from '@banatie/contracts';
 import { TEMPLATE_INSTRUCTIONS } from '@banatie/core';
 import { ProviderError } from '@banatie/core';
 import type {
@@ -47,19 +48,14 @@ export class GeminiImageProvider implements ImageProvider {
       { text: req.prompt },
       ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
     ];
-    const model = this.options.imageModel;
+    const model = req.model ?? this.options.imageModel;
     return this.observed('generate_image', model, req.signal, async () => {
       const inlineData = this.transport.call();
       const response = await this.call(req.signal, (abortSignal) =>
         this.ai.models.generateContent({
           model,
           contents: [{ role: 'user', parts }],
-          config: {
-            responseModalities: ['IMAGE'],
-            imageConfig: { aspectRatio: req.aspectRatio },
-            abortSignal,
-            httpOptions: { fetch: inlineData.fetch },
-          },
+          config: { ...imageGenerationConfig(req), abortSignal, httpOptions: { fetch: inlineData.fetch } },
         }),
       );
       const usage = usageOf(response, { operation: 'generate_image', model, imageSize: req.imageSize ?? DEFAULT_IMAGE_SIZE, tier: req.tier ?? 'standard' });
@@ -123,6 +119,20 @@ export class GeminiImageProvider implements ImageProvider {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The generation config of an image request (SPEC §13): the aspect ratio, the
+ * size unless it is Gemini's default, and the Google Search tool for grounding.
+ * The Batch API sends the same config per inlined request.
+ */
+export function imageGenerationConfig(req: Pick<GenerateImageRequest, 'aspectRatio' | 'imageSize' | 'groundWithSearch'>): GenerateContentConfig {
+  const imageSize = req.imageSize && req.imageSize !== GEMINI_DEFAULT_IMAGE_SIZE ? { imageSize: req.imageSize } : {};
+  return {
+    responseModalities: ['IMAGE'],
+    imageConfig: { aspectRatio: req.aspectRatio, ...imageSize },
+    ...(req.groundWithSearch ? { tools: [{ googleSearch: {} }] } : {}),
+  };
 }
 
 /** What the API answered, for metrics: the HTTP status, or how the call ended without one. */

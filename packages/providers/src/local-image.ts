@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { OverlayOptions } from 'sharp';
 import { ProviderError } from '@banatie/core';
 import type { InputImage } from '@banatie/core';
+import { GEMINI_DEFAULT_IMAGE_SIZE, outputPixels, type ImageSize } from '@banatie/contracts';
 
 const LONG_SIDE = 1024;
 const MAX_TEXT_LINES = 14;
@@ -32,9 +33,17 @@ export function sizeForAspectRatio(aspectRatio: string): Size {
     : { width: Math.max(1, Math.round((LONG_SIDE * w) / h)), height: LONG_SIDE };
 }
 
+/**
+ * The size the real model returns (the capability table's pixel tables);
+ * without a model (rows from before models were chosen), long side 1024.
+ */
+export function outputSize(aspectRatio: string, model?: string, imageSize: ImageSize = GEMINI_DEFAULT_IMAGE_SIZE): Size {
+  return (model && outputPixels(model, imageSize, aspectRatio)) || sizeForAspectRatio(aspectRatio);
+}
+
 /** Deterministic PNG: gradient from the prompt's hash, the prompt text, references in a row at the bottom. */
-export async function drawLocalImage(prompt: string, aspectRatio: string, references: InputImage[]): Promise<Buffer> {
-  const layout = computeLayout(sizeForAspectRatio(aspectRatio), references.length);
+export async function drawLocalImage(prompt: string, size: Size, references: InputImage[]): Promise<Buffer> {
+  const layout = computeLayout(size, references.length);
   const digest = createHash('sha256').update(prompt, 'utf8').digest();
   const thumbs = await Promise.all(references.map((ref, i) => thumbnail(ref, i, layout)));
   const overlay: OverlayOptions = { input: Buffer.from(buildSvg(prompt, digest, layout)), top: 0, left: 0 };

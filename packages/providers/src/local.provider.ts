@@ -1,6 +1,6 @@
 import { ProviderError, TEMPLATE_SUFFIXES } from '@banatie/core';
 import type { EnhancedPrompt, GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderUsage } from '@banatie/core';
-import { drawLocalImage } from './local-image.js';
+import { drawLocalImage, outputSize } from './local-image.js';
 
 export interface LocalProviderOptions {
   /** Artificial latency before drawing (tests); aborting req.signal ends the wait. */
@@ -22,10 +22,10 @@ export class LocalImageProvider implements ImageProvider {
 
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
     await wait(this.options.delayMs ?? 0, req.signal);
-    const data = await drawLocalImage(req.prompt, req.aspectRatio, req.referenceImages);
+    const data = await drawLocalImage(req.prompt, outputSize(req.aspectRatio, req.model, req.imageSize), req.referenceImages);
     const usage: ProviderUsage = {
       operation: 'generate_image',
-      model: LOCAL_MODEL,
+      model: req.model ?? LOCAL_MODEL,
       inputTokens: textTokens(req.prompt) + IMAGE_INPUT_TOKENS * req.referenceImages.length,
       outputTokens: IMAGE_OUTPUT_TOKENS,
       thoughtTokens: 0,

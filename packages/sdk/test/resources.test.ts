@@ -6,6 +6,7 @@ import {
   generationSchema,
   imageSchema,
   liveScopeSchema,
+  modelSchema,
   paginationSchema,
   projectSchema,
   resolvedImageSchema,
@@ -231,9 +232,16 @@ describe('project', () => {
     expect(project).toMatchObject({ orgSlug: 'acme', slug: 'site' });
 
     const updated = expectShape(projectSchema, await client.project.update({ stylePrompt: 'flat pastel', defaultAspectRatio: '3:2', autoEnhanceDefault: false }));
-    expect(updated.settings).toEqual({ stylePrompt: 'flat pastel', defaultAspectRatio: '3:2', webhookUrl: null, autoEnhanceDefault: false });
+    expect(updated.settings).toEqual({
+      stylePrompt: 'flat pastel',
+      defaultAspectRatio: '3:2',
+      webhookUrl: null,
+      autoEnhanceDefault: false,
+      defaultModel: null,
+      defaultImageSize: null,
+    });
     const cleared = await client.project.update({ stylePrompt: null, defaultAspectRatio: null, autoEnhanceDefault: null });
-    expect(cleared.settings).toEqual({ stylePrompt: null, defaultAspectRatio: null, webhookUrl: null, autoEnhanceDefault: null });
+    expect(cleared.settings).toEqual({ stylePrompt: null, defaultAspectRatio: null, webhookUrl: null, autoEnhanceDefault: null, defaultModel: null, defaultImageSize: null });
 
     const live = await client.project.rotateSecret('live');
     expect(live.liveSigningSecret).not.toBe(project.liveSigningSecret);
@@ -267,6 +275,21 @@ describe('project', () => {
     }
     // What a standard key is for still works, signing live URLs on the server included.
     expect(await standard.live.signOnServer({ scope: 'hero', prompt: 'a signed kite' })).toMatch(/sig=/);
+  });
+});
+
+describe('models', () => {
+  it('lists the allowed models; a generation takes model, imageSize and groundWithSearch', async () => {
+    const models = (await client.models.list()).map((m) => expectShape(modelSchema, m));
+    expect(models.map((m) => [m.id, m.default])).toEqual([
+      ['gemini-2.5-flash-image', true],
+      ['gemini-3-pro-image-preview', false],
+      ['gemini-3.1-flash-image-preview', false],
+    ]);
+    const created = await client.generations.create({ prompt: 'sdk 2K', model: 'gemini-3-pro-image-preview', imageSize: '2K', groundWithSearch: true, autoEnhance: false });
+    const done = expectShape(generationSchema, await terminal(created.generation.id));
+    expect(done).toMatchObject({ status: 'success', model: 'gemini-3-pro-image-preview', imageSize: '2K', groundWithSearch: true });
+    expect(done.outputImage).toMatchObject({ width: 2048, height: 2048 });
   });
 });
 

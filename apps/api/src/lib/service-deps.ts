@@ -12,6 +12,7 @@ export function serviceDeps(deps: AppDeps) {
     logger: deps.logger,
     onStatusChange: deps.notifier,
     generationDeadlineMs: deps.config.generationDeadlineMs,
+    models: { allowed: deps.config.gemini.imageModels, defaultModel: deps.config.gemini.imageModel },
     checkWebhookUrl: (url: string) => webhookService.assertWebhookUrlAllowed(url, { allowPrivate: deps.config.webhook.allowPrivate }),
   };
 }

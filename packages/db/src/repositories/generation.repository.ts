@@ -226,7 +226,14 @@ export async function startGenerationRun(
   projectId: string,
   id: string,
   expectedRun: number,
-  values: { referenceImages: string; prompt?: string; aspectRatio?: string; at: Date; deadlineAt: Date },
+  values: {
+    referenceImages: string;
+    prompt?: string;
+    aspectRatio?: string;
+    model?: { model: string; imageSize: string; groundWithSearch: boolean };
+    at: Date;
+    deadlineAt: Date;
+  },
 ): Promise<GenerationRow | undefined> {
   return db
     .updateTable('generations')
@@ -238,6 +245,9 @@ export async function startGenerationRun(
       reference_images: values.referenceImages,
       ...(values.prompt !== undefined ? { prompt: values.prompt, original_prompt: values.prompt } : {}),
       ...(values.aspectRatio !== undefined ? { aspect_ratio: values.aspectRatio } : {}),
+      ...(values.model
+        ? { model: values.model.model, image_size: values.model.imageSize, ground_with_search: values.model.groundWithSearch }
+        : {}),
       error_code: null,
       error_message: null,
       attempts: 0,
@@ -320,6 +330,14 @@ export interface PlainGenerationInsert {
   meta: string;
   webhookUrl: string | null;
   liveScopeId: string | null;
+  /** null: the project's `defaultModel` when it is a key of `modelSizes`, else `defaultModel`. */
+  model: string | null;
+  /** null: the project's `defaultImageSize` when the model has it, else the model's first (smallest) size. */
+  imageSize: string | null;
+  groundWithSearch: boolean;
+  /** The allowed models and their sizes, smallest first. */
+  modelSizes: Record<string, string[]>;
+  defaultModel: string;
   at: Date;
   deadlineAt: Date;
 }
@@ -330,19 +348,27 @@ export interface PlainGenerationInsert {
  * (atomic) statement. Undefined when the project does not exist.
  */
 export async function insertPlainGeneration(db: Executor, g: PlainGenerationInsert): Promise<GenerationRow | undefined> {
+  const sizes = JSON.stringify(g.modelSizes);
   const { rows } = await sql<GenerationRow>`
     WITH p AS (SELECT id, settings FROM projects WHERE id = ${g.projectId}),
+         m AS (SELECT COALESCE(${g.model}::text,
+                 CASE WHEN ${sizes}::jsonb ? (p.settings->>'defaultModel') THEN p.settings->>'defaultModel' END,
+                 ${g.defaultModel}::text) AS model FROM p),
          f AS (INSERT INTO flows (project_id) SELECT id FROM p WHERE ${g.newFlow}::boolean RETURNING id)
     INSERT INTO generations (
       project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
       reference_images, requested_references, alias, flow_alias, meta, webhook_url,
-      idempotency_key, live_scope_id, request_hash, created_at, updated_at, deadline_at)
+      idempotency_key, live_scope_id, request_hash, model, image_size, ground_with_search, created_at, updated_at, deadline_at)
     SELECT p.id, (SELECT id FROM f), ${g.prompt}, ${g.prompt},
       COALESCE(${g.autoEnhance}::boolean, (p.settings->>'autoEnhanceDefault')::boolean, true), ${g.template},
       COALESCE(${g.aspectRatio}::text, p.settings->>'defaultAspectRatio', '1:1'),
       '[]'::jsonb, '[]'::jsonb, ${g.alias}, ${g.flowAlias}, ${g.meta}::jsonb, ${g.webhookUrl},
-      NULL, ${g.liveScopeId}::uuid, NULL, ${g.at}, ${g.at}, ${g.deadlineAt}
-    FROM p
+      NULL, ${g.liveScopeId}::uuid, NULL, m.model,
+      COALESCE(${g.imageSize}::text,
+        CASE WHEN (${sizes}::jsonb -> m.model) ? (p.settings->>'defaultImageSize') THEN p.settings->>'defaultImageSize'
+             ELSE ${sizes}::jsonb -> m.model ->> 0 END),
+      ${g.groundWithSearch}::boolean, ${g.at}, ${g.at}, ${g.deadlineAt}
+    FROM p, m
     RETURNING *`.execute(db);
   return rows[0];
 }

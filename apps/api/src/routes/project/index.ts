@@ -1,5 +1,5 @@
 import { rotateSecretBody, updateProjectBody } from '@banatie/contracts';
-import { projectService, webhookService } from '@banatie/core';
+import { checkProjectModelDefaults, projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -20,6 +20,7 @@ export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promis
       if (request.body.webhookUrl) {
         await webhookService.assertWebhookUrlAllowed(request.body.webhookUrl, { allowPrivate: deps.config.webhook.allowPrivate });
       }
+      checkProjectModelDefaults({ allowed: deps.config.gemini.imageModels, defaultModel: deps.config.gemini.imageModel }, request.body);
       return ok(await projectService.updateProjectSettings(deps, projectOf(request).projectId, request.body));
     },
   );

@@ -1,0 +1,13 @@
+import { listModels } from '@banatie/core';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppDeps } from '../../deps.js';
+import { ok } from '../../lib/envelope.js';
+
+export async function modelRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const settings = { allowed: deps.config.gemini.imageModels, defaultModel: deps.config.gemini.imageModel };
+  r.get('/models', { schema: { tags: ['models'], summary: 'The allowed image models and what each supports (SPEC §13)' } }, async () =>
+    ok(listModels(settings)),
+  );
+}
