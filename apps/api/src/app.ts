@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
 import { authPlugin } from './plugins/auth.js';
+import { CDN_CORS_HEADER, registerApiCors, registerApiPreflight } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
 import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Callback style: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if ((request.method === 'GET' || request.method === 'HEAD') && request.url.startsWith('/cdn/')) reply.header(CDN_CORS_HEADER, '*');
     done();
   });
 
@@ -57,8 +59,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(liveCdnRoutes, deps);
   await app.register(studioRoutes, { dir: deps.studioDir ?? DEFAULT_STUDIO_DIR, publicBaseUrl: deps.config.publicBaseUrl });
 
+  registerApiPreflight(app, deps.config.corsOrigins);
   await app.register(
     async (v1) => {
+      registerApiCors(v1, deps.config.corsOrigins);
       v1.addHook('onRequest', (request) => app.requireProjectKey(request));
       await registerKeyRateLimit(v1, deps);
       await v1.register(generationRoutes, deps);

@@ -24,7 +24,28 @@ const url = (protocols: string[]) =>
     { error: `must be a ${protocols.join(' or ')} URL` },
   );
 
-const envSchema = z.object({
+/** `*`, or a comma list of origins (`scheme://host[:port]`, no path); empty entries are ignored. */
+const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  if (value.trim() === '*') return '*';
+  const origins: string[] = [];
+  for (const entry of value.split(',').map((v) => v.trim()).filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      const parsed = new URL(entry);
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === entry.replace(/\/$/, '')) origin = parsed.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin) {
+      ctx.addIssue({ code: 'custom', message: `must be * or a comma list of origins such as https://app.example.com (got ${JSON.stringify(entry)})` });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return origins;
+});
+
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
@@ -65,6 +86,7 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: bool.default(false),
+  CORS_ORIGINS: corsOrigins.optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal error warn info debug trace silent',
@@ -123,6 +145,8 @@ export interface Config {
   live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
   trustProxy: boolean;
+  /** Browser origins allowed to call `/api/v1` (CORS): `*`, a list, or none (empty). */
+  corsOrigins: '*' | readonly string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -246,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     trustProxy: e.TRUST_PROXY,
+    corsOrigins: e.CORS_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
   });
 }
@@ -271,7 +296,7 @@ export interface CliClientConfig {
   apiUrl: string;
 }
 
-const cliClientEnvSchema = z.object({
+export const cliClientEnvSchema = z.object({
   BANATIE_API_KEY: z.string().trim().min(1).optional(),
   BANATIE_API_URL: url(['http:', 'https:']).default('http://localhost:3000'),
 });

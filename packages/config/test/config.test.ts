@@ -49,6 +49,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
       trustProxy: false,
+      corsOrigins: [],
       logLevel: 'info',
     });
   });
