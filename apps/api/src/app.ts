@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
@@ -23,6 +24,9 @@ import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/project/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
+
+/** The API package's version (src/ and dist/ both sit next to package.json): OpenAPI `info.version`. */
+const API_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Builds the HTTP app from ready-made dependencies (server.ts in production, tests directly). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -52,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(authPlugin, deps);
-  await registerDocs(app, deps.config.publicBaseUrl);
+  await registerDocs(app, deps.config.publicBaseUrl, API_VERSION);
   const recordRequest = await registerMetrics(app, deps);
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { etagMatches } from '../../lib/etag.js';
+import { imageBytesDoc } from '../../lib/openapi-docs.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Aliases move to other images, so they are cached briefly. */
@@ -14,7 +15,7 @@ const ALIAS_CACHE = 'public, max-age=60';
 export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/cdn/:org/:project/img/:image', { schema: { tags: ['cdn'], summary: 'Public image bytes (optionally a resized/converted variant)', params: cdnImageParams, querystring: variantQuery, security: [] } }, async (request, reply) => {
+  r.get('/cdn/:org/:project/img/:image', { schema: { tags: ['cdn'], operationId: 'getCdnImage', documentedResponses: imageBytesDoc, summary: 'Public image bytes (optionally a resized/converted variant)', params: cdnImageParams, querystring: variantQuery, security: [] } }, async (request, reply) => {
     const { org, project, image } = request.params;
     const byId = isUuid(image);
     if (!byId && !image.startsWith('@')) throw new NotFoundError('Image not found');

@@ -5,6 +5,7 @@ import type { AppDeps } from '../../deps.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { eventStreams } from '../../lib/sse.js';
 import { projectOf } from '../../plugins/auth.js';
+import { eventStreamDoc } from '../../lib/openapi-docs.js';
 
 /**
  * GET /generations/events: every status change of the project's generations as
@@ -20,7 +21,7 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
 
   r.get(
     '/generations/events',
-    { schema: { tags: ['generations'], summary: "Server-Sent Events: status changes of every generation of the project" } },
+    { schema: { tags: ['generations'], operationId: 'streamProjectEvents', documentedResponses: eventStreamDoc, summary: "Server-Sent Events: status changes of every generation of the project" } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const changed = new Set<string>();
