@@ -1,4 +1,4 @@
-import { CLI_SECRET_VARIABLES, SECRET_VARIABLES, cliClientEnvSchema, envSchema } from './index.js';
+import { SECRET_VARIABLES, envSchema } from './index.js';
 
 interface VariableDoc {
   /** One line: what the variable does. */
@@ -8,7 +8,6 @@ interface VariableDoc {
 }
 
 type ServerVariable = keyof typeof envSchema.shape;
-type CliVariable = keyof typeof cliClientEnvSchema.shape;
 
 /** Every server variable must be documented here: a new one without a line fails the type check. */
 const SERVER_DOCS: Record<ServerVariable, VariableDoc> = {
@@ -53,10 +52,6 @@ const SERVER_DOCS: Record<ServerVariable, VariableDoc> = {
   LOG_LEVEL: { meaning: 'pino log level: fatal error warn info debug trace silent' },
 };
 
-const CLI_DOCS: Record<CliVariable, VariableDoc> = {
-  BANATIE_API_KEY: { meaning: 'project key the banatie CLI sends (X-API-Key)', defaultText: 'none' },
-  BANATIE_API_URL: { meaning: 'where the banatie CLI finds the API' },
-};
 
 /** The schema's own defaults (what an empty environment parses to), as text. */
 function schemaDefaults(schema: { shape: Record<string, { safeParse(v: undefined): { success: boolean; data?: unknown } }> }): Record<string, string | undefined> {
@@ -80,15 +75,15 @@ function section(title: string, docs: Record<string, VariableDoc>, defaults: Rec
 
 /** The text of `.env.example`, from the config schemas (`npm run env:example` writes it). */
 export function renderEnvExample(): string {
-  const fileForms = [...SECRET_VARIABLES, ...CLI_SECRET_VARIABLES].map((n) => `${n}_FILE`).join(', ');
+  const fileForms = SECRET_VARIABLES.map((n) => `${n}_FILE`).join(', ');
   return [
     '# Banatie configuration: every variable the processes read, with its default.',
     '# Generated from packages/config by `npm run env:example`; do not edit by hand.',
     '# Every line is commented out: the value shown is what applies when it is unset.',
     '# Copy to .env (docker compose reads it) and uncomment what you change.',
     `# Secrets may instead be read from a file: ${fileForms}.`,
+    '# The banatie CLI (@banatie/cli) reads BANATIE_API_KEY (or BANATIE_API_KEY_FILE) and BANATIE_API_URL.',
     ...section('API and worker', SERVER_DOCS, schemaDefaults(envSchema)),
-    ...section('banatie CLI (client commands)', CLI_DOCS, schemaDefaults(cliClientEnvSchema)),
     '',
   ].join('\n');
 }

@@ -177,8 +177,6 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
  * files), so the secret never sits in the process environment.
  */
 export const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_DIRECT_URL', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'GEMINI_API_KEY'] as const;
-/** The client CLI's secret (its `_FILE` form works the same way). */
-export const CLI_SECRET_VARIABLES = ['BANATIE_API_KEY'] as const;
 
 /**
  * Replaces every `<NAME>_FILE` of `names` by `<NAME>` read from that file
@@ -286,29 +284,4 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
     }
     throw err;
   }
-}
-
-/** Settings of the client CLI (`banatie generate …`), which talks to a running API, not to the database. */
-export interface CliClientConfig {
-  /** `BANATIE_API_KEY`; the CLI asks for it only on commands that call the API. */
-  apiKey: string | undefined;
-  /** `BANATIE_API_URL`, without a trailing slash. */
-  apiUrl: string;
-}
-
-export const cliClientEnvSchema = z.object({
-  BANATIE_API_KEY: z.string().trim().min(1).optional(),
-  BANATIE_API_URL: url(['http:', 'https:']).default('http://localhost:3000'),
-});
-
-/**
- * Parses the client CLI's variables (command-line flags are merged into `env`
- * by the caller, so a bad `--api-url` is reported like a bad variable).
- * Throws ConfigError naming every bad variable.
- */
-export function loadCliClientConfig(env: Record<string, string | undefined> = process.env): CliClientConfig {
-  const secrets = withSecretFiles(withoutEmpty(env), CLI_SECRET_VARIABLES);
-  const parsed = cliClientEnvSchema.safeParse(withoutEmpty(secrets.env));
-  if (secrets.problems.length || !parsed.success) throw new ConfigError([...secrets.problems, ...(parsed.success ? [] : problemsOf(parsed.error))]);
-  return Object.freeze({ apiKey: parsed.data.BANATIE_API_KEY, apiUrl: parsed.data.BANATIE_API_URL.replace(/\/+$/, '') });
 }
