@@ -3,7 +3,7 @@
 #   worker:         docker run banatie node apps/worker/dist/main.js
 #   migrations:     docker run banatie node apps/cli/dist/main.js migrate
 #   CLI:            docker run banatie node apps/cli/dist/main.js key create org/project --name me
-#                   (or `npx banatie …`: the CLI's bin shim is linked by `npm ci`)
+#                   (or `npx banatie-server …`: the CLI's bin shim is linked by `npm ci`)
 # Configuration comes from the environment only (see README.md).
 
 # The same major as the tests run on (the project's `node` devDependency, SPEC §10).
@@ -16,7 +16,7 @@ COPY apps ./apps
 COPY packages ./packages
 RUN mkdir /out \
  && find apps packages -mindepth 2 -maxdepth 2 -name package.json -exec cp --parents {} /out/ \; \
- && cp -r --parents apps/cli/bin /out/
+ && cp -r --parents apps/cli/bin packages/cli/bin /out/
 
 # --- all dependencies (dev included: typescript builds the code) ---
 FROM ${NODE_IMAGE} AS deps

@@ -55,9 +55,14 @@ function onlyJson(r: CliResult): unknown {
 describe('the banatie bin', () => {
   it('npm links it into node_modules/.bin, executable, running the compiled CLI', async () => {
     const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/banatie'), ['--version'], { cwd: ROOT });
-    const pkg = JSON.parse(await readFile(join(ROOT, 'apps/cli/package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
     expect(stdout).toBe(`${pkg.version}\n`);
     expect(Object.keys(pkg.bin)).toEqual(['banatie']);
+  });
+
+  it('the server CLI (banatie-server) adds the operator commands', async () => {
+    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/banatie-server'), ['--help'], { cwd: ROOT });
+    for (const name of ['generate', 'images', 'migrate', 'key', 'project']) expect(stdout).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'));
   });
 });
 

@@ -41,12 +41,12 @@ describe.concurrent.each([
   ['api', API_ENTRY],
   ['worker', WORKER_ENTRY],
 ])('%s with an invalid configuration', (_name, entry) => {
-  it('exits 1 with one message naming PORT, WORKER_CONCURRENCY and LOG_LEVEL', async () => {
-    const r = await runUntilExit(entry, { ...UNREACHABLE, PORT: 'abc', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' });
+  it('exits 1 with one message naming PORT, WORKER_CONCURRENCY, LOG_LEVEL and CORS_ORIGINS', async () => {
+    const r = await runUntilExit(entry, { ...UNREACHABLE, PORT: 'abc', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud', CORS_ORIGINS: 'app.example.com' });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const message = oneMessage(r.stderr);
-    for (const variable of ['PORT', 'WORKER_CONCURRENCY', 'LOG_LEVEL']) expect(message).toContain(variable);
+    for (const variable of ['PORT', 'WORKER_CONCURRENCY', 'LOG_LEVEL', 'CORS_ORIGINS']) expect(message).toContain(variable);
   });
 
   it('a TRUST_PROXY that is neither false, true, a hop count nor proxy CIDRs names TRUST_PROXY', async () => {

@@ -120,7 +120,7 @@ describe('scripts/dev.sh on a machine that cannot reach the registry', () => {
     // What npm ci reads: the manifests and the lockfile; plus the scripts.
     for (const file of ['package.json', 'package-lock.json', '.nvmrc']) await cp(join(ROOT, file), join(dir, file));
     await cp(join(ROOT, 'scripts'), join(dir, 'scripts'), { recursive: true });
-    await cp(join(ROOT, 'apps/cli/bin'), join(dir, 'apps/cli/bin'), { recursive: true });
+    for (const bin of ['apps/cli/bin', 'packages/cli/bin']) await cp(join(ROOT, bin), join(dir, bin), { recursive: true });
     for (const ws of ['apps', 'packages'].flatMap((d) => readdirSync(join(ROOT, d)).map((n) => join(d, n)))) {
       if (!existsSync(join(ROOT, ws, 'package.json'))) continue;
       await mkdir(join(dir, ws), { recursive: true });

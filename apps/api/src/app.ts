@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
 import { authPlugin } from './plugins/auth.js';
+import { CDN_CORS_HEADER, registerApiCors, registerApiPreflight } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
 import { errorsPlugin, sendError } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -27,6 +29,9 @@ import { usageRoutes } from './routes/usage/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
 import { fastifyTrustProxy } from './lib/trust-proxy.js';
 
+/** The API package's version (src/ and dist/ both sit next to package.json): OpenAPI `info.version`. */
+const API_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 /** Builds the HTTP app from ready-made dependencies (server.ts in production, tests directly). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Callback style: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if ((request.method === 'GET' || request.method === 'HEAD') && request.url.startsWith('/cdn/')) reply.header(CDN_CORS_HEADER, '*');
     done();
   });
 
@@ -56,15 +62,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(rateLimitPlugin, deps);
   await app.register(authPlugin, deps);
-  await registerDocs(app, deps.config.publicBaseUrl);
+  await registerDocs(app, deps.config.publicBaseUrl, API_VERSION);
   const recordRequest = await registerMetrics(app, deps);
   await app.register(healthRoutes, deps);
   await app.register(cdnRoutes, deps);
   await app.register(liveCdnRoutes, deps);
   await app.register(studioRoutes, { dir: deps.studioDir ?? DEFAULT_STUDIO_DIR, publicBaseUrl: deps.config.publicBaseUrl });
 
+  registerApiPreflight(app, deps.config.corsOrigins);
   await app.register(
     async (v1) => {
+      registerApiCors(v1, deps.config.corsOrigins);
       v1.addHook('onRequest', (request) => app.requireProjectKey(request));
       app.rateLimits.applyTo(v1);
       await v1.register(generationRoutes, deps);

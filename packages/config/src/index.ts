@@ -109,7 +109,28 @@ function readPricingFile(path: string | undefined): { value: PricingOverrides; p
   return { value: parsed.data, problems: [] };
 }
 
-const envSchema = z.object({
+/** `*`, or a comma list of origins (`scheme://host[:port]`, no path); empty entries are ignored. */
+const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  if (value.trim() === '*') return '*';
+  const origins: string[] = [];
+  for (const entry of value.split(',').map((v) => v.trim()).filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      const parsed = new URL(entry);
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === entry.replace(/\/$/, '')) origin = parsed.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (!origin) {
+      ctx.addIssue({ code: 'custom', message: `must be * or a comma list of origins such as https://app.example.com (got ${JSON.stringify(entry)})` });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return origins;
+});
+
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
@@ -169,6 +190,7 @@ const envSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: trustProxySchema.default(false),
+  CORS_ORIGINS: corsOrigins.optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal error warn info debug trace silent',
@@ -251,6 +273,8 @@ export interface Config {
    * (at most 15 s, so a revoked or expired key's streams end within 30 s).
    */
   sse: { maxPerKey: number; heartbeatMs: number };
+  /** Browser origins allowed to call `/api/v1` (CORS): `*`, a list, or none (empty). */
+  corsOrigins: '*' | readonly string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -284,8 +308,6 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
  * files), so the secret never sits in the process environment.
  */
 export const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_DIRECT_URL', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'GEMINI_API_KEY'] as const;
-/** The client CLI's secret (its `_FILE` form works the same way). */
-export const CLI_SECRET_VARIABLES = ['BANATIE_API_KEY'] as const;
 
 /**
  * Replaces every `<NAME>_FILE` of `names` by `<NAME>` read from that file
@@ -395,6 +417,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sse: { maxPerKey: e.SSE_MAX_PER_KEY, heartbeatMs: e.SSE_HEARTBEAT_MS },
     trustProxy: e.TRUST_PROXY,
+    corsOrigins: e.CORS_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
   });
 }
@@ -422,29 +445,4 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
     }
     throw err;
   }
-}
-
-/** Settings of the client CLI (`banatie generate …`), which talks to a running API, not to the database. */
-export interface CliClientConfig {
-  /** `BANATIE_API_KEY`; the CLI asks for it only on commands that call the API. */
-  apiKey: string | undefined;
-  /** `BANATIE_API_URL`, without a trailing slash. */
-  apiUrl: string;
-}
-
-const cliClientEnvSchema = z.object({
-  BANATIE_API_KEY: z.string().trim().min(1).optional(),
-  BANATIE_API_URL: url(['http:', 'https:']).default('http://localhost:3000'),
-});
-
-/**
- * Parses the client CLI's variables (command-line flags are merged into `env`
- * by the caller, so a bad `--api-url` is reported like a bad variable).
- * Throws ConfigError naming every bad variable.
- */
-export function loadCliClientConfig(env: Record<string, string | undefined> = process.env): CliClientConfig {
-  const secrets = withSecretFiles(withoutEmpty(env), CLI_SECRET_VARIABLES);
-  const parsed = cliClientEnvSchema.safeParse(withoutEmpty(secrets.env));
-  if (secrets.problems.length || !parsed.success) throw new ConfigError([...secrets.problems, ...(parsed.success ? [] : problemsOf(parsed.error))]);
-  return Object.freeze({ apiKey: parsed.data.BANATIE_API_KEY, apiUrl: parsed.data.BANATIE_API_URL.replace(/\/+$/, '') });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_SECRET_VARIABLES, ConfigError, SECRET_VARIABLES, apiStartupWarnings, loadCliClientConfig, loadConfig } from '@banatie/config';
+import { ConfigError, SECRET_VARIABLES, apiStartupWarnings, loadConfig } from '@banatie/config';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
 function problemsOf(env: Record<string, string | undefined>): { problems: string[]; message: string } {
@@ -56,6 +56,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       webhook: { retryBaseMs: 5000, allowPrivate: false },
       sse: { maxPerKey: 20, heartbeatMs: 15_000 },
       trustProxy: false,
+      corsOrigins: [],
       logLevel: 'info',
     });
   });
@@ -218,25 +219,6 @@ describe('TRUST_PROXY (SPEC §2, §11)', () => {
   });
 });
 
-describe('loadCliClientConfig (client CLI)', () => {
-  it('defaults to a local API and no key', () => {
-    expect(loadCliClientConfig({})).toEqual({ apiKey: undefined, apiUrl: 'http://localhost:3000' });
-    expect(loadCliClientConfig({ BANATIE_API_KEY: '', BANATIE_API_URL: '' })).toEqual({ apiKey: undefined, apiUrl: 'http://localhost:3000' });
-  });
-
-  it('takes the key and the URL without its trailing slash', () => {
-    expect(loadCliClientConfig({ BANATIE_API_KEY: 'bnt_abc', BANATIE_API_URL: 'https://img.example.com/' })).toEqual({
-      apiKey: 'bnt_abc',
-      apiUrl: 'https://img.example.com',
-    });
-  });
-
-  it('names a URL that is not http(s)', () => {
-    expect(() => loadCliClientConfig({ BANATIE_API_URL: 'localhost:3000' })).toThrow(ConfigError);
-    expect(() => loadCliClientConfig({ BANATIE_API_URL: 'ftp://x' })).toThrow(/^Invalid configuration: BANATIE_API_URL must be a http: or https: URL$/);
-  });
-});
-
 describe('PostgreSQL settings (SPEC §14)', () => {
   it('DATABASE_DIRECT_URL defaults to DATABASE_URL and can point elsewhere', () => {
     const pooled = 'postgres://app@pgbouncer:6432/banatie';
@@ -282,7 +264,6 @@ describe('secrets from files (<NAME>_FILE)', () => {
 
   it('covers every secret variable', () => {
     expect([...SECRET_VARIABLES].sort()).toEqual(['DATABASE_DIRECT_URL', 'DATABASE_URL', 'GEMINI_API_KEY', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']);
-    expect([...CLI_SECRET_VARIABLES]).toEqual(['BANATIE_API_KEY']);
   });
 
   it('reads each value from its file, without the trailing newline', () => {
@@ -336,12 +317,6 @@ describe('secrets from files (<NAME>_FILE)', () => {
   it('an empty file or an empty _FILE variable counts as unset', () => {
     expect(loadConfig({ GEMINI_API_KEY_FILE: secretFile('empty', '\n') }).gemini.apiKey).toBeUndefined();
     expect(loadConfig({ DATABASE_URL_FILE: '' })).toEqual(loadConfig({}));
-  });
-
-  it('BANATIE_API_KEY_FILE for the client CLI', () => {
-    expect(loadCliClientConfig({ BANATIE_API_KEY_FILE: secretFile('cli', 'bnt_fromfile\n') }).apiKey).toBe('bnt_fromfile');
-    expect(() => loadCliClientConfig({ BANATIE_API_KEY: 'bnt_a', BANATIE_API_KEY_FILE: secretFile('cli2', 'bnt_b') })).toThrow(/BANATIE_API_KEY and BANATIE_API_KEY_FILE/);
-    expect(() => loadCliClientConfig({ BANATIE_API_KEY_FILE: join(dir, 'nope') })).toThrow(/^Invalid configuration: BANATIE_API_KEY_FILE names a file that cannot be read/);
   });
 });
 

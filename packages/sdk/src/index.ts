@@ -1,11 +1,12 @@
 export { Banatie } from './client.js';
-export type { BanatieOptions, FetchLike } from './transport.js';
+export type { BanatieOptions, CallOptions, FetchLike } from './transport.js';
+export { PageList } from './pagination.js';
 export { BanatieError, isBanatieError, type BanatieErrorCode, type BanatieErrorInit } from './errors.js';
 export { liveUrl, signLiveUrl, type LiveUrlParams, type SignOptions } from './live.js';
 export { verifyWebhook, signWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
 export { parseServerSentEvents, type ServerSentEvent } from './sse.js';
 export type { UploadSource } from './upload-body.js';
-export type { CreateOptions, CreateResult, WaitOptions } from './resources/generations.js';
+export type { CreateOptions, CreateResult, WaitCallOptions, WaitOptions } from './resources/generations.js';
 export type { UploadOptions } from './resources/images.js';
 export type { Generations } from './resources/generations.js';
 export type { Images } from './resources/images.js';

@@ -1,7 +1,8 @@
 import { generateWebhookSecret, signLiveUrl as serverSignLiveUrl, signWebhook as serverSignWebhook, verifyLiveSignature } from '@banatie/core';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { Banatie, parseServerSentEvents, signLiveUrl, signWebhook, verifyWebhook, type FetchLike } from '../src/index.js';
+import { Banatie, BanatieError, parseServerSentEvents, signLiveUrl, signWebhook, verifyWebhook, type FetchLike } from '../src/index.js';
+import { backoffMs, retryDelayMs } from '../src/retry.js';
 import { caught } from './helpers.js';
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
@@ -85,6 +86,7 @@ describe('errors from responses', () => {
   it('reads the envelope, X-Request-Id and Retry-After', async () => {
     const client = new Banatie({
       apiKey: 'k',
+      maxRetries: 0,
       fetch: answering(
         () =>
           new Response(JSON.stringify({ success: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'Service temporarily unavailable' } }), {
@@ -97,7 +99,7 @@ describe('errors from responses', () => {
   });
 
   it('a body that is not the envelope (a proxy page) is HTTP_ERROR with the status', async () => {
-    const client = new Banatie({ fetch: answering(() => new Response('<html>Bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })) });
+    const client = new Banatie({ maxRetries: 0, fetch: answering(() => new Response('<html>Bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })) });
     expect(await caught(client.images.list())).toMatchObject({ code: 'HTTP_ERROR', status: 502, message: 'HTTP 502 Bad Gateway', details: '<html>Bad gateway</html>' });
   });
 
@@ -116,5 +118,31 @@ describe('errors from responses', () => {
     expect(seen!.url).toBe('http://api.test/api/v1/generations');
     expect(seen!.init).toMatchObject({ method: 'POST', body: '{"prompt":"p"}' });
     expect(seen!.init!.headers).toMatchObject({ 'x-api-key': 'bnt_key', 'content-type': 'application/json', 'idempotency-key': 'k1', prefer: 'wait=60' });
+  });
+});
+
+describe('retry policy', () => {
+  const failure = (status: number, code = 'X', retryAfter?: number) => new BanatieError({ status, code, message: 'm', retryAfter });
+  const half = () => 0.5;
+
+  it('retries 429, 502, 503, 504, network errors and timeouts; nothing else', () => {
+    for (const status of [429, 502, 503, 504]) expect(retryDelayMs(failure(status), 0, 'all', half), String(status)).toBeTypeOf('number');
+    expect(retryDelayMs(failure(0, 'NETWORK_ERROR'), 0, 'all', half)).toBeTypeOf('number');
+    expect(retryDelayMs(failure(0, 'TIMEOUT'), 0, 'all', half)).toBeTypeOf('number');
+    for (const status of [400, 401, 404, 409, 422, 500]) expect(retryDelayMs(failure(status), 0, 'all', half), String(status)).toBeUndefined();
+    expect(retryDelayMs(failure(503), 0, 'none', half)).toBeUndefined();
+  });
+
+  it('retries a POST without a key only after a 429', () => {
+    expect(retryDelayMs(failure(429), 0, 'refused', half)).toBeTypeOf('number');
+    expect(retryDelayMs(failure(503), 0, 'refused', half)).toBeUndefined();
+    expect(retryDelayMs(failure(0, 'NETWORK_ERROR'), 0, 'refused', half)).toBeUndefined();
+  });
+
+  it('waits Retry-After when given (up to a minute), else backs off exponentially with jitter', () => {
+    expect(retryDelayMs(failure(503, 'X', 3), 0, 'all', () => 0)).toBe(3000);
+    expect(retryDelayMs(failure(429, 'X', 3600), 0, 'all', half)).toBeUndefined();
+    expect([0, 1, 2, 3, 10].map((attempt) => backoffMs(attempt, () => 0))).toEqual([250, 500, 1000, 2000, 4000]);
+    expect([0, 1, 2, 3, 10].map((attempt) => backoffMs(attempt, () => 0.999999))).toEqual([499, 999, 1999, 3999, 7999]);
   });
 });

@@ -10,6 +10,8 @@ export function liveImageHead(image: LiveImage, ifNoneMatch: string | undefined)
     etag: image.etag,
     'cache-control': 'public, max-age=31536000',
     'x-content-type-options': 'nosniff',
+    // Public bytes (SPEC §15): the fast path answers HITs without Fastify's hooks.
+    'access-control-allow-origin': '*',
   };
   if (image.generationId) headers['x-generation-id'] = image.generationId;
   if (image.hitCount !== null) headers['x-cache-hit-count'] = image.hitCount;

@@ -2,19 +2,30 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { ERROR_RESPONSE } from '../lib/openapi-docs.js';
 
-/** OpenAPI generated from the zod schemas that validate requests. */
-export async function registerDocs(app: FastifyInstance, publicBaseUrl: string): Promise<void> {
+type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
+
+/** Puts a route's `documentedResponses` where the OpenAPI generator reads responses, plus the error envelope. */
+function withDocumentedResponses(document: TransformInput): ReturnType<typeof jsonSchemaTransform> {
+  const { documentedResponses, ...schema } = (document.schema ?? {}) as NonNullable<TransformInput['schema']> & { documentedResponses?: Record<string, unknown> };
+  if (!documentedResponses) return jsonSchemaTransform({ ...document, schema });
+  return jsonSchemaTransform({ ...document, schema: { ...schema, response: { ...documentedResponses, '4XX': ERROR_RESPONSE, '5XX': ERROR_RESPONSE } } });
+}
+
+/** OpenAPI 3.1 generated from the zod schemas that validate requests and describe responses. */
+export async function registerDocs(app: FastifyInstance, publicBaseUrl: string, version: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Banatie API', version: '1.0.0', description: 'Image generation API: prompts in, stored images on stable URLs out.' },
+      openapi: '3.1.0',
+      info: { title: 'Banatie API', version, description: 'Image generation API: prompts in, stored images on stable URLs out.', license: { name: 'MIT', identifier: 'MIT' } },
       servers: [{ url: publicBaseUrl }],
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
       },
       security: [{ apiKey: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: withDocumentedResponses,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

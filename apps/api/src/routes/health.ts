@@ -1,15 +1,27 @@
 import { ServiceUnavailableError } from '@banatie/core';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { AppDeps } from '../deps.js';
+import { okDoc } from '../lib/openapi-docs.js';
 
 const withTimeout = (p: Promise<unknown>, ms: number): Promise<unknown> =>
   Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
 
 export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  app.get('/health', { schema: { hide: true } }, async () => ({ success: true, data: { status: 'ok' } }));
+  const health = { tags: ['health'], security: [] };
+  app.get('/health', { schema: { ...health, operationId: 'getHealth', summary: 'The process is up', documentedResponses: okDoc(z.object({ status: z.literal('ok') })) } }, async () => ({ success: true, data: { status: 'ok' } }));
 
-  app.get('/ready', { schema: { hide: true } }, async () => {
+  app.get(
+    '/ready',
+    {
+      schema: {
+        ...health,
+        operationId: 'getReadiness',
+        summary: 'PostgreSQL, Redis and storage answer (503 naming what does not)',
+        documentedResponses: okDoc(z.record(z.string(), z.enum(['ok', 'down']))),
+      },
+    }, async () => {
     const checks: Record<string, () => Promise<unknown>> = {
       postgres: () => sql`select 1`.execute(deps.db),
       redis: () => deps.redis.ping(),

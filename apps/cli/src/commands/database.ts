@@ -1,8 +1,7 @@
 // Operator commands work on the database directly, configured like the API (DATABASE_URL, REDIS_URL, …).
 import { loadConfig, type Config } from '@banatie/config';
 import { createDb, ensureDatabase, type Db } from '@banatie/db';
-import { UsageError } from '../command.js';
-import type { Io } from '../io.js';
+import { UsageError, type Io } from '@banatie/cli';
 
 /**
  * Runs `fn` with a small pool (an operator command needs one or two

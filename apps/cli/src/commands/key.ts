@@ -2,8 +2,7 @@
 import type { Config } from '@banatie/config';
 import { KEY_ROLES, apiKeyService, systemClock } from '@banatie/core';
 import { createRedis, publishApiKeyRevoked, waitForRedis } from '@banatie/queue';
-import { defineCommand, LOCAL_GLOBALS, UsageError, type CommandGroup } from '../command.js';
-import { note, print, printJson, type Io } from '../io.js';
+import { defineCommand, LOCAL_GLOBALS, UsageError, type CommandGroup, note, print, printJson, type Io } from '@banatie/cli';
 import { splitTarget, withDatabase } from './database.js';
 
 const create = defineCommand({

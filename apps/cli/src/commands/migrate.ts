@@ -1,9 +1,8 @@
 import { migrateToLatest } from '@banatie/db';
-import { defineCommand, LOCAL_GLOBALS } from '../command.js';
-import { print, printJson } from '../io.js';
+import { defineCommand, LOCAL_GLOBALS, print, printJson, type LeafCommand } from '@banatie/cli';
 import { withDatabase } from './database.js';
 
-export const migrate = defineCommand({
+export const migrate: LeafCommand = defineCommand({
   name: 'migrate',
   summary: 'Apply pending database migrations, creating the database if it is missing',
   synopsis: '',

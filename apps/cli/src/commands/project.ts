@@ -1,7 +1,6 @@
 // `project show`: ids, settings and both secrets, straight from the database (SPEC §2 "CLI").
 import { projectService, systemClock } from '@banatie/core';
-import { defineCommand, LOCAL_GLOBALS, type CommandGroup } from '../command.js';
-import { print, printJson } from '../io.js';
+import { defineCommand, LOCAL_GLOBALS, type CommandGroup, print, printJson } from '@banatie/cli';
 import { splitTarget, withDatabase } from './database.js';
 
 const show = defineCommand({

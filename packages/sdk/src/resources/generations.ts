@@ -5,7 +5,6 @@ import {
   type Deleted,
   type Generation,
   type ListGenerationsQuery,
-  type Page,
   type PageQuery,
   type SubmittedGeneration,
   type UpdateGenerationInput,
@@ -13,14 +12,26 @@ import {
 } from '@banatie/contracts';
 import { BanatieError } from '../errors.js';
 import { parseServerSentEvents } from '../sse.js';
-import { enc, type Transport } from '../transport.js';
+import { newIdempotencyKey } from '../idempotency.js';
+import type { PageList } from '../pagination.js';
+import { enc, type CallOptions, type Transport } from '../transport.js';
 
-export interface CreateOptions {
-  /** Sent as `Idempotency-Key`: a retried request with the same key returns the first generation. */
+export interface CreateOptions extends CallOptions {
+  /**
+   * Sent as `Idempotency-Key`: a request with the same key returns the first
+   * generation. Default: a new random key per call, so the client's own
+   * retries never make a second generation; pass your own to make retries of
+   * your code (a restarted job) safe too.
+   */
   idempotencyKey?: string;
   /** `Prefer: wait=N` (seconds, at most 60): the answer comes once the generation is done or N seconds passed. */
   wait?: number;
-  signal?: AbortSignal;
+}
+
+/** Options of calls that may long-poll (`Prefer: wait`). */
+export interface WaitCallOptions extends CallOptions {
+  /** Seconds (at most 60) the server may hold the answer until the generation is terminal. */
+  wait?: number;
 }
 
 export interface CreateResult {
@@ -61,51 +72,58 @@ export class Generations {
   constructor(private readonly http: Transport) {}
 
   async create(body: CreateGenerationInput, opts: CreateOptions = {}): Promise<CreateResult> {
+    const { idempotencyKey = newIdempotencyKey(), wait, ...call } = opts;
     const { data, response } = await this.http.request<SubmittedGeneration>('POST', '/generations', {
+      ...call,
       json: body,
-      headers: { 'idempotency-key': opts.idempotencyKey, prefer: preferWait(opts.wait) },
-      signal: opts.signal,
+      headers: { 'idempotency-key': idempotencyKey, prefer: preferWait(wait) },
+      // Keyed: a retry returns the generation the first attempt made.
+      retry: 'all',
     });
     return { ...splitWarnings(data), replayed: response.headers.get('idempotent-replayed') === 'true' };
   }
 
   /** `wait` (seconds) long-polls until the generation is terminal or the time is up. */
-  get(id: string, opts: { wait?: number; signal?: AbortSignal } = {}): Promise<Generation> {
-    return this.http.data('GET', `/generations/${enc(id)}`, { headers: { prefer: preferWait(opts.wait) }, signal: opts.signal });
+  get(id: string, opts: WaitCallOptions = {}): Promise<Generation> {
+    const { wait, ...call } = opts;
+    return this.http.data('GET', `/generations/${enc(id)}`, { ...call, headers: { prefer: preferWait(wait) } });
   }
 
-  list(query: ListGenerationsQuery = {}): Promise<Page<Generation>> {
-    return this.http.page('/generations', query);
+  /** A page (`await`), or every generation page after page (`for await`). */
+  list(query: ListGenerationsQuery = {}, opts: CallOptions = {}): PageList<Generation> {
+    return this.http.list('/generations', query, opts);
   }
 
   /** Regenerates in place (same image id and URL, new version). */
-  regenerate(id: string, opts: { wait?: number; signal?: AbortSignal } = {}): Promise<Generation> {
-    return this.http.data('POST', `/generations/${enc(id)}/regenerate`, { headers: { prefer: preferWait(opts.wait) }, signal: opts.signal });
+  regenerate(id: string, opts: WaitCallOptions = {}): Promise<Generation> {
+    const { wait, ...call } = opts;
+    return this.http.data('POST', `/generations/${enc(id)}/regenerate`, { ...call, headers: { prefer: preferWait(wait) } });
   }
 
   /** A new prompt or aspect ratio regenerates in place. */
-  update(id: string, body: UpdateGenerationInput): Promise<Generation> {
-    return this.http.data('PUT', `/generations/${enc(id)}`, { json: body });
+  update(id: string, body: UpdateGenerationInput, opts: CallOptions = {}): Promise<Generation> {
+    return this.http.data('PUT', `/generations/${enc(id)}`, { ...opts, json: body });
   }
 
-  cancel(id: string): Promise<Generation> {
-    return this.http.data('POST', `/generations/${enc(id)}/cancel`);
+  /** Cancelling twice is harmless: retried like a read. */
+  cancel(id: string, opts: CallOptions = {}): Promise<Generation> {
+    return this.http.data('POST', `/generations/${enc(id)}/cancel`, { ...opts, retry: 'all' });
   }
 
-  delete(id: string): Promise<Deleted> {
-    return this.http.data('DELETE', `/generations/${enc(id)}`);
+  delete(id: string, opts: CallOptions = {}): Promise<Deleted> {
+    return this.http.data('DELETE', `/generations/${enc(id)}`, opts);
   }
 
   /** Webhook delivery attempts, oldest first. */
-  webhooks(id: string, query: PageQuery = {}): Promise<Page<WebhookAttempt>> {
-    return this.http.page(`/generations/${enc(id)}/webhooks`, query);
+  webhooks(id: string, query: PageQuery = {}, opts: CallOptions = {}): PageList<WebhookAttempt> {
+    return this.http.list(`/generations/${enc(id)}/webhooks`, query, opts);
   }
 
   /**
    * The generation's status stream (SSE): the current state, then each change,
    * ending after a terminal status. Stop early with `break` or the signal.
    */
-  async *events(id: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Generation> {
+  async *events(id: string, opts: CallOptions = {}): AsyncGenerator<Generation> {
     for await (const generation of this.statusStream(`/generations/${enc(id)}/events`, opts)) {
       yield generation;
       if (isTerminal(generation.status)) return;
@@ -119,13 +137,14 @@ export class Generations {
    * One connection for a whole dashboard instead of one per generation.
    * `onOpen`: the server has subscribed, changes from now on arrive.
    */
-  projectEvents(opts: { signal?: AbortSignal; onOpen?: () => void } = {}): AsyncGenerator<Generation> {
+  projectEvents(opts: CallOptions & { onOpen?: () => void } = {}): AsyncGenerator<Generation> {
     return this.statusStream('/generations/events', opts);
   }
 
   /** The `status` events of an SSE route, each a full generation. */
-  private async *statusStream(path: string, opts: { signal?: AbortSignal; onOpen?: () => void }): AsyncGenerator<Generation> {
-    const res = await this.http.send('GET', path, { headers: { accept: 'text/event-stream' }, signal: opts.signal });
+  private async *statusStream(path: string, opts: CallOptions & { onOpen?: () => void }): AsyncGenerator<Generation> {
+    const { onOpen: _onOpen, ...call } = opts;
+    const res = await this.http.send('GET', path, { ...call, headers: { accept: 'text/event-stream' } });
     if (!res.body) return;
     opts.onOpen?.();
     for await (const message of parseServerSentEvents(res.body)) {

@@ -1,5 +1,5 @@
 import type { Project, ProjectSecretKind, RotateSecretInput, UpdateProjectInput } from '@banatie/contracts';
-import type { Transport } from '../transport.js';
+import type { CallOptions, Transport } from '../transport.js';
 
 /**
  * The key's project: settings, and for an admin key the secrets
@@ -9,13 +9,13 @@ import type { Transport } from '../transport.js';
 export class ProjectResource {
   constructor(private readonly http: Transport) {}
 
-  get(): Promise<Project> {
-    return this.http.data('GET', '/project');
+  get(opts: CallOptions = {}): Promise<Project> {
+    return this.http.data('GET', '/project', opts);
   }
 
   /** Admin key. */
-  update(settings: UpdateProjectInput): Promise<Project> {
-    return this.http.data('PUT', '/project', { json: settings });
+  update(settings: UpdateProjectInput, opts: CallOptions = {}): Promise<Project> {
+    return this.http.data('PUT', '/project', { ...opts, json: settings });
   }
 
   /**
@@ -24,7 +24,8 @@ export class ProjectResource {
    * (default one day, at most 30 days, 0 ends it at once), shown as
    * `secrets.<kind>.previousSecretExpiresAt`. A bare kind (`'webhook'`) uses the default grace.
    */
-  rotateSecret(input: RotateSecretInput | ProjectSecretKind): Promise<Project> {
-    return this.http.data('POST', '/project/secrets/rotate', { json: typeof input === 'string' ? { secret: input } : input });
+  rotateSecret(input: RotateSecretInput | ProjectSecretKind, opts: CallOptions = {}): Promise<Project> {
+    // Not retried after a network error: a second rotation would end the secret the first one kept valid.
+    return this.http.data('POST', '/project/secrets/rotate', { ...opts, json: typeof input === 'string' ? { secret: input } : input });
   }
 }

@@ -1,9 +1,11 @@
-import { adminUsageQuery, createKeyBody, idParams, listKeysQuery } from '@banatie/contracts';
+import { adminUsageQuery, apiKeySchema, createKeyBody, createdKeySchema, deletedSchema, idParams, listKeysQuery } from '@banatie/contracts';
 import { apiKeyService, usageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
+import { okDoc } from '../../lib/openapi-docs.js';
+import { z } from 'zod';
 
 /** Admin API: master key only (a project key gets 401 here, like any other key problem). */
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -12,14 +14,14 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
   // Keyed like /api/v1 (SPEC §11): every admin request is charged to the master key's read bucket.
   app.rateLimits.applyTo(app);
 
-  r.post('/keys', { schema: { tags: ['admin'], summary: 'Create a project key', body: createKeyBody } }, async (request, reply) => {
+  r.post('/keys', { schema: { tags: ['admin'], operationId: 'createKey', documentedResponses: okDoc(createdKeySchema, 201), summary: 'Create a project key', body: createKeyBody } }, async (request, reply) => {
     const created = await apiKeyService.createProjectKey(deps, request.body);
     return reply.code(201).send(ok(created));
   });
 
   r.get(
     '/keys',
-    { schema: { tags: ['admin'], summary: "List a project's keys", querystring: listKeysQuery } },
+    { schema: { tags: ['admin'], operationId: 'listKeys', documentedResponses: okDoc(z.array(apiKeySchema)), summary: "List a project's keys", querystring: listKeysQuery } },
     async (request) => ok(await apiKeyService.listProjectKeys(deps.db, request.query.orgSlug, request.query.projectSlug)),
   );
 
@@ -37,7 +39,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   r.delete(
     '/keys/:id',
-    { schema: { tags: ['admin'], summary: 'Revoke a key', params: idParams } },
+    { schema: { tags: ['admin'], operationId: 'revokeKey', documentedResponses: okDoc(deletedSchema), summary: 'Revoke a key', params: idParams } },
     async (request) => {
       await apiKeyService.revokeKey(deps, request.params.id);
       return ok({ id: request.params.id });

@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { etagMatches } from '../../lib/etag.js';
 import { publicErrorHandler } from '../../lib/public-errors.js';
+import { imageBytesDoc } from '../../lib/openapi-docs.js';
 
 /** A versionedUrl naming the current version: its bytes never change. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -22,7 +23,7 @@ export async function cdnRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
   // This plugin's own context: only the CDN routes answer with public errors.
   app.setErrorHandler(publicErrorHandler);
 
-  r.get('/cdn/:org/:project/img/:image', { schema: { tags: ['cdn'], summary: 'Public image bytes (optionally a resized/converted variant)', params: cdnImageParams, querystring: variantQuery, security: [] } }, async (request, reply) => {
+  r.get('/cdn/:org/:project/img/:image', { schema: { tags: ['cdn'], operationId: 'getCdnImage', documentedResponses: imageBytesDoc, summary: 'Public image bytes (optionally a resized/converted variant)', params: cdnImageParams, querystring: variantQuery, security: [] } }, async (request, reply) => {
     const { org, project, image } = request.params;
     const byId = isUuid(image);
     if (!byId && !image.startsWith('@')) throw new NotFoundError('Image not found');

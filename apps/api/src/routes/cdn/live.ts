@@ -4,6 +4,7 @@ import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-z
 import type { AppDeps } from '../../deps.js';
 import { noStoreErrorHandler, sendLiveImage } from '../../lib/live-reply.js';
 import { quickLivePublicParams, quickLivePublicQuery } from './live-quick-checks.js';
+import { imageBytesDoc } from '../../lib/openapi-docs.js';
 
 const QUICK_CHECKS: Partial<Record<string, (data: Record<string, unknown>) => unknown>> = {
   params: quickLivePublicParams,
@@ -27,7 +28,7 @@ export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promis
   r.get(
     '/cdn/:org/:project/live/:scope',
     {
-      schema: { tags: ['live'], summary: 'Live URL: image for a prompt, generated once and cached', params: livePublicParams, querystring: livePublicQuery, security: [] },
+      schema: { tags: ['live'], operationId: 'getLiveUrlImage', documentedResponses: imageBytesDoc, summary: 'Live URL: image for a prompt, generated once and cached', params: livePublicParams, querystring: livePublicQuery, security: [] },
       validatorCompiler: quickThenZod,
       errorHandler: noStoreErrorHandler(app),
     },

@@ -1,4 +1,4 @@
-import { generationIdParams, pageQuery } from '@banatie/contracts';
+import { generationIdParams, generationSchema, pageQuery, webhookAttemptSchema } from '@banatie/contracts';
 import { cancelGeneration, generationService, isTerminal, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -6,6 +6,7 @@ import type { AppDeps } from '../../deps.js';
 import { ok, page } from '../../lib/envelope.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf, streamOwnerOf } from '../../plugins/auth.js';
+import { eventStreamDoc, okDoc, pageDoc } from '../../lib/openapi-docs.js';
 
 /** Generation status stream (SSE), cancel, and webhook attempts (SPEC §4, §8). */
 export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -14,13 +15,13 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
 
   r.post(
     '/generations/:id/cancel',
-    { schema: { tags: ['generations'], summary: 'Cancel a pending or processing generation', params: generationIdParams } },
+    { schema: { tags: ['generations'], operationId: 'cancelGeneration', documentedResponses: okDoc(generationSchema), summary: 'Cancel a pending or processing generation', params: generationIdParams } },
     async (request) => ok(await cancelGeneration(svc, projectOf(request), request.params.id)),
   );
 
   r.get(
     '/generations/:id/webhooks',
-    { schema: { tags: ['generations'], summary: 'Webhook delivery attempts of a generation', params: generationIdParams, querystring: pageQuery } },
+    { schema: { tags: ['generations'], operationId: 'listGenerationWebhooks', documentedResponses: pageDoc(webhookAttemptSchema), summary: 'Webhook delivery attempts of a generation', params: generationIdParams, querystring: pageQuery } },
     async (request) => {
       const q = request.query;
       const { items, total } = await webhookService.listWebhookAttempts(deps, projectOf(request), request.params.id, q);
@@ -30,7 +31,7 @@ export async function generationEventRoutes(app: FastifyInstance, deps: AppDeps)
 
   r.get(
     '/generations/:id/events',
-    { schema: { tags: ['generations'], summary: 'Server-Sent Events: the current status, then each change until a terminal one', params: generationIdParams } },
+    { schema: { tags: ['generations'], operationId: 'streamGenerationEvents', documentedResponses: eventStreamDoc, summary: 'Server-Sent Events: the current status, then each change until a terminal one', params: generationIdParams } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const read = () => generationService.getGeneration(svc, ctx, request.params.id);

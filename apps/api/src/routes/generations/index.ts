@@ -1,4 +1,4 @@
-import { createGenerationBody, generationHeaders, generationIdParams, listGenerationsQuery, parseCancelAfter, submitGenerationHeaders } from '@banatie/contracts';
+import { createGenerationBody, generationHeaders, generationIdParams, generationSchema, listGenerationsQuery, parseCancelAfter, submitGenerationHeaders, submittedGenerationSchema } from '@banatie/contracts';
 import { generationService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +9,7 @@ import { serviceDeps } from '../../lib/service-deps.js';
 import { waitForGeneration } from '../../lib/wait-for-generation.js';
 import { projectOf } from '../../plugins/auth.js';
 import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
+import { okDoc, pageDoc, queuedDoc } from '../../lib/openapi-docs.js';
 
 export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -16,7 +17,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
 
   r.post(
     '/generations',
-    { config: WRITE_ROUTE, schema: { tags: ['generations'], summary: 'Submit a generation', body: createGenerationBody, headers: submitGenerationHeaders } },
+    { config: WRITE_ROUTE, schema: { tags: ['generations'], operationId: 'createGeneration', documentedResponses: queuedDoc(submittedGenerationSchema), summary: 'Submit a generation', body: createGenerationBody, headers: submitGenerationHeaders } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const cancelAfter = request.headers['cancel-after'];
@@ -38,7 +39,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
 
   r.get(
     '/generations',
-    { schema: { tags: ['generations'], summary: 'List generations', querystring: listGenerationsQuery } },
+    { schema: { tags: ['generations'], operationId: 'listGenerations', documentedResponses: pageDoc(generationSchema), summary: 'List generations', querystring: listGenerationsQuery } },
     async (request) => {
       const q = request.query;
       const { items, total } = await generationService.listGenerations(svc, projectOf(request), q);
@@ -48,7 +49,7 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
 
   r.get(
     '/generations/:id',
-    { schema: { tags: ['generations'], summary: 'Get a generation (Prefer: wait=N long-polls)', params: generationIdParams, headers: generationHeaders } },
+    { schema: { tags: ['generations'], operationId: 'getGeneration', documentedResponses: okDoc(generationSchema), summary: 'Get a generation (Prefer: wait=N long-polls)', params: generationIdParams, headers: generationHeaders } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const read = () => generationService.getGeneration(svc, ctx, request.params.id);

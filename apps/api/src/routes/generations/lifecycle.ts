@@ -1,4 +1,4 @@
-import { generationHeaders, generationIdParams, updateGenerationBody } from '@banatie/contracts';
+import { deletedSchema, generationHeaders, generationIdParams, generationSchema, updateGenerationBody } from '@banatie/contracts';
 import { generationLifecycle } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,6 +8,7 @@ import { respondQueued } from '../../lib/respond-generation.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf } from '../../plugins/auth.js';
 import { WRITE_ROUTE } from '../../plugins/rate-limit.js';
+import { okDoc, queuedDoc } from '../../lib/openapi-docs.js';
 
 /** Regenerate (and the deprecated /retry), PUT and DELETE of a generation (SPEC §4). */
 export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -21,6 +22,8 @@ export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppD
         config: WRITE_ROUTE,
         schema: {
           tags: ['generations'],
+          operationId: `${action}Generation`,
+          documentedResponses: queuedDoc(generationSchema),
           summary: action === 'retry' ? 'Deprecated alias of /regenerate' : 'Regenerate in place (same image id and URL, new ETag and version)',
           params: generationIdParams,
           headers: generationHeaders,
@@ -38,16 +41,13 @@ export async function generationLifecycleRoutes(app: FastifyInstance, deps: AppD
 
   r.put(
     '/generations/:id',
-    {
-      config: { rateLimit: { bucket: 'write', cost: mayRegenerate } },
-      schema: { tags: ['generations'], summary: 'Update; a new prompt or aspect ratio regenerates in place', params: generationIdParams, body: updateGenerationBody },
-    },
+    { config: { rateLimit: { bucket: 'write', cost: mayRegenerate } }, schema: { tags: ['generations'], operationId: 'updateGeneration', documentedResponses: okDoc(generationSchema), summary: 'Update; a new prompt or aspect ratio regenerates in place', params: generationIdParams, body: updateGenerationBody } },
     async (request) => ok(await generationLifecycle.updateGeneration(svc, projectOf(request), request.params.id, request.body)),
   );
 
   r.delete(
     '/generations/:id',
-    { schema: { tags: ['generations'], summary: 'Soft-delete; the output image goes unless it carries an alias', params: generationIdParams } },
+    { schema: { tags: ['generations'], operationId: 'deleteGeneration', documentedResponses: okDoc(deletedSchema), summary: 'Soft-delete; the output image goes unless it carries an alias', params: generationIdParams } },
     async (request) => ok(await generationLifecycle.deleteGeneration(svc, projectOf(request), request.params.id)),
   );
 }

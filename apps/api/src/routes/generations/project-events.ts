@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { serviceDeps } from '../../lib/service-deps.js';
 import { projectOf, streamOwnerOf } from '../../plugins/auth.js';
+import { eventStreamDoc } from '../../lib/openapi-docs.js';
 
 /**
  * GET /generations/events: every status change of the project's generations as
@@ -18,7 +19,7 @@ export async function projectGenerationEventRoutes(app: FastifyInstance, deps: A
 
   r.get(
     '/generations/events',
-    { schema: { tags: ['generations'], summary: "Server-Sent Events: status changes of every generation of the project" } },
+    { schema: { tags: ['generations'], operationId: 'streamProjectEvents', documentedResponses: eventStreamDoc, summary: "Server-Sent Events: status changes of every generation of the project" } },
     async (request, reply) => {
       const ctx = projectOf(request);
       const changed = new Set<string>();

@@ -1,21 +1,22 @@
-import { rotateSecretBody, updateProjectBody } from '@banatie/contracts';
+import { projectSchema, rotateSecretBody, updateProjectBody } from '@banatie/contracts';
 import { checkProjectModelDefaults, projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { ok } from '../../lib/envelope.js';
 import { ADMIN_ONLY, keyRoleOf, projectOf } from '../../plugins/auth.js';
+import { okDoc } from '../../lib/openapi-docs.js';
 
 export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/project', { schema: { tags: ['project'], summary: 'Project and settings; the secrets for admin keys' } }, async (request) =>
+  r.get('/project', { schema: { tags: ['project'], operationId: 'getProject', documentedResponses: okDoc(projectSchema), summary: 'Project and settings; the secrets for admin keys' } }, async (request) =>
     ok(await projectService.getProject(deps, projectOf(request).projectId, keyRoleOf(request))),
   );
 
   r.put(
     '/project',
-    { config: ADMIN_ONLY, schema: { tags: ['project'], summary: 'Update project settings (admin key)', body: updateProjectBody } },
+    { config: ADMIN_ONLY, schema: { tags: ['project'], operationId: 'updateProject', documentedResponses: okDoc(projectSchema), summary: 'Update project settings (admin key)', body: updateProjectBody } },
     async (request) => {
       if (request.body.webhookUrl) {
         await webhookService.assertWebhookUrlAllowed(request.body.webhookUrl, { allowPrivate: deps.config.webhook.allowPrivate });
@@ -31,7 +32,7 @@ export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promis
       config: ADMIN_ONLY,
       schema: {
         tags: ['project'],
-        summary: 'Rotate the webhook or live-URL signing secret; the old one stays valid for graceSeconds (admin key)',
+        operationId: 'rotateProjectSecret', documentedResponses: okDoc(projectSchema), summary: 'Rotate the webhook or live-URL signing secret; the old one stays valid for graceSeconds (admin key)',
         body: rotateSecretBody,
       },
     },

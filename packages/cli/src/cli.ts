@@ -1,29 +1,28 @@
 // The dispatcher: finds the command among the arguments, parses its options,
 // prints help, runs it and turns failures into one stderr line and an exit code.
-// Command modules are imported only when used, so `banatie generate` never
-// loads the database driver and `banatie key list` never loads the SDK.
+// Command modules are imported only when used. This package holds the API
+// commands (the SDK is all they need); the server's CLI (apps/cli) adds the
+// operator commands, which work on the database, to the same dispatcher.
 import { readFileSync } from 'node:fs';
 import { commandHelp, commandUsage, groupHelp, parseCommandArgs, positionals, PROGRAM, valueOptionNames } from './args.js';
 import { CliError, UsageError, type CommandGroup, type CommandNode, type LeafCommand } from './command.js';
 import { formatTable } from './format.js';
 import { print, type Io } from './io.js';
 
-interface Entry {
+export interface CommandEntry {
   name: string;
   summary: string;
   section: 'api' | 'operator';
   load: () => Promise<CommandNode>;
 }
 
-const COMMANDS: Entry[] = [
+/** The commands that call a running API (all this package ships). */
+export const API_COMMANDS: readonly CommandEntry[] = [
   { name: 'generate', section: 'api', summary: 'Generate an image from a prompt', load: async () => (await import('./commands/generate.js')).generate },
   { name: 'upload', section: 'api', summary: 'Upload an image file', load: async () => (await import('./commands/upload.js')).upload },
   { name: 'images', section: 'api', summary: 'List, show and delete images', load: async () => (await import('./commands/images.js')).images },
   { name: 'generations', section: 'api', summary: 'List and show generations', load: async () => (await import('./commands/generations.js')).generations },
   { name: 'live', section: 'api', summary: 'Signed live URLs', load: async () => (await import('./commands/live.js')).live },
-  { name: 'migrate', section: 'operator', summary: 'Apply pending database migrations', load: async () => (await import('./commands/migrate.js')).migrate },
-  { name: 'key', section: 'operator', summary: 'Create, list and revoke API keys', load: async () => (await import('./commands/key.js')).key },
-  { name: 'project', section: 'operator', summary: "Show a project's ids, settings and secrets", load: async () => (await import('./commands/project.js')).project },
 ];
 
 function version(): string {
@@ -31,10 +30,10 @@ function version(): string {
   return pkg.version;
 }
 
-export function programHelp(): string {
-  const section = (s: Entry['section']) =>
+export function programHelp(commands: readonly CommandEntry[] = API_COMMANDS): string {
+  const section = (s: CommandEntry['section']) =>
     formatTable(
-      COMMANDS.filter((c) => c.section === s),
+      commands.filter((c) => c.section === s),
       [
         { header: '', value: (c) => `  ${c.name}` },
         { header: '', value: (c) => c.summary },
@@ -49,9 +48,9 @@ export function programHelp(): string {
     'API commands (talk to a running API):',
     ...section('api'),
     '',
-    'Operator commands (work on the database, configured like the API: DATABASE_URL, REDIS_URL):',
-    ...section('operator'),
-    '',
+    ...(commands.some((c) => c.section === 'operator')
+      ? ['Operator commands (work on the database, configured like the API: DATABASE_URL, REDIS_URL):', ...section('operator'), '']
+      : []),
     'Options:',
     '  --json           print exactly one JSON value on stdout',
     '  --api-key <KEY>  API key for API commands (default: $BANATIE_API_KEY)',
@@ -101,9 +100,9 @@ function unknownCommand(typed: string, prefix: string, candidates: string[], hel
   return new UsageProblem(new UsageError(`unknown command: ${prefix}${typed}${hint}`), help);
 }
 
-async function loadNamed(name: string): Promise<CommandNode> {
-  const entry = COMMANDS.find((c) => c.name === name);
-  if (!entry) throw unknownCommand(name, '', COMMANDS.map((c) => c.name), programHelp());
+async function loadNamed(name: string, commands: readonly CommandEntry[]): Promise<CommandNode> {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) throw unknownCommand(name, '', commands.map((c) => c.name), programHelp(commands));
   return entry.load();
 }
 
@@ -115,17 +114,17 @@ function leafNamed(group: CommandGroup, name: string): LeafCommand {
 }
 
 /** Resolves the command named in `argv`; `undefined` when help was printed instead. */
-async function resolve(argv: readonly string[], io: Io): Promise<{ command: LeafCommand; rest: string[] } | undefined> {
+async function resolve(argv: readonly string[], io: Io, commands: readonly CommandEntry[]): Promise<{ command: LeafCommand; rest: string[] } | undefined> {
   const [first] = positionals(argv, valueOptionNames());
   const terminator = argv.indexOf('--');
   const beforeFirst = first?.index ?? (terminator === -1 ? argv.length : terminator);
   if (!first) {
     if (argv.slice(0, beforeFirst).includes('--version')) return void print(io, version());
-    if (argv.length === 0 || wantsHelp(argv, beforeFirst)) return void io.stdout.write(programHelp());
-    throw new UsageProblem(new UsageError('missing command'), programHelp());
+    if (argv.length === 0 || wantsHelp(argv, beforeFirst)) return void io.stdout.write(programHelp(commands));
+    throw new UsageProblem(new UsageError('missing command'), programHelp(commands));
   }
-  if (first.value === 'help') return void (await printHelpFor(argv.slice(first.index + 1), io));
-  const node = await loadNamed(first.value);
+  if (first.value === 'help') return void (await printHelpFor(argv.slice(first.index + 1), io, commands));
+  const node = await loadNamed(first.value, commands);
   const without = (...indexes: number[]) => argv.filter((_, i) => !indexes.includes(i));
   if (node.kind === 'command') return { command: node, rest: without(first.index) };
 
@@ -139,9 +138,9 @@ async function resolve(argv: readonly string[], io: Io): Promise<{ command: Leaf
 }
 
 /** `banatie help [command [subcommand]]`. */
-async function printHelpFor(names: string[], io: Io): Promise<void> {
-  if (!names[0]) return void io.stdout.write(programHelp());
-  const node = await loadNamed(names[0]);
+async function printHelpFor(names: string[], io: Io, commands: readonly CommandEntry[]): Promise<void> {
+  if (!names[0]) return void io.stdout.write(programHelp(commands));
+  const node = await loadNamed(names[0], commands);
   if (node.kind === 'command') return void io.stdout.write(commandHelp(node));
   if (!names[1]) return void io.stdout.write(groupHelp(node));
   io.stdout.write(commandHelp(leafNamed(node, names[1])));
@@ -168,9 +167,9 @@ function describe(err: unknown): string {
 }
 
 /** Runs the CLI; returns the exit code: 0, 1 (the command failed) or 2 (wrong usage). */
-export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+export async function runCli(argv: readonly string[], io: Io, commands: readonly CommandEntry[] = API_COMMANDS): Promise<number> {
   try {
-    const resolved = await resolve(argv, io);
+    const resolved = await resolve(argv, io, commands);
     if (!resolved) return 0;
     const { command, rest } = resolved;
     let parsed: ReturnType<typeof parseCommandArgs>;

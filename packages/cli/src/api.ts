@@ -1,8 +1,8 @@
 // The SDK client for API commands: key and URL from the flags, else from
-// BANATIE_API_KEY / BANATIE_API_URL (parsed by @banatie/config).
-import { loadCliClientConfig } from '@banatie/config';
+// BANATIE_API_KEY / BANATIE_API_URL.
 import { Banatie } from '@banatie/sdk';
 import { UsageError, type GlobalValues } from './command.js';
+import { loadCliClientConfig } from './config.js';
 import type { Io } from './io.js';
 
 export function apiClient(io: Io, values: GlobalValues): Banatie {

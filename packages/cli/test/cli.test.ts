@@ -2,7 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.js';
+import { API_COMMANDS, runCli } from '../src/cli.js';
+import { defineCommand, LOCAL_GLOBALS } from '../src/command.js';
 import type { Io } from '../src/io.js';
 
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -25,8 +26,20 @@ describe('help', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(/^Usage: banatie <command> \[options\]\n/);
-      for (const name of ['generate', 'upload', 'images', 'generations', 'live', 'migrate', 'key', 'project']) expect(r.stdout).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'));
+      for (const name of ['generate', 'upload', 'images', 'generations', 'live']) expect(r.stdout).toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'));
+      // The operator commands ship with the server (apps/cli), not in this package.
+      for (const name of ['migrate', 'key', 'project']) expect(r.stdout).not.toMatch(new RegExp(`^ {2}${name} +\\S`, 'm'));
+      expect(r.stdout).not.toContain('Operator commands');
     }
+  });
+
+  it('lists the operator commands a server CLI adds, in their own section', async () => {
+    const migrate = defineCommand({ name: 'migrate', summary: 'Apply migrations', synopsis: '', args: { min: 0, max: 0 }, options: {}, globals: LOCAL_GLOBALS, run: async () => {} });
+    const out: string[] = [];
+    const io: Io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: () => true }, env: {}, signal: new AbortController().signal };
+    const code = await runCli(['--help'], io, [...API_COMMANDS, { name: 'migrate', section: 'operator', summary: 'Apply migrations', load: async () => migrate }]);
+    expect(code).toBe(0);
+    expect(out.join('')).toMatch(/Operator commands [^\n]*:\n {2}migrate +Apply migrations\n/);
   });
 
   it('for a group and for a command, by --help or by help', async () => {
@@ -62,7 +75,7 @@ describe('usage errors: stderr, exit 2, nothing on stdout', () => {
     [['generate'], /^error: missing <prompt>\n\nUsage: banatie generate <prompt> \[options\]\n/],
     [['generate', 'x', '--ratio', '7:1', '--api-key', 'k'], /^error: --ratio must be one of 1:1 2:3 3:2 .* 21:9\n/],
     [['live', 'sign', 'x', '--api-key', 'k'], /^error: --scope is required\n/],
-    [['key', 'list', 'acme/site', '--api-key', 'k'], /^error: unknown option --api-key\n/],
+    [['key', 'list', 'acme/site'], /^error: unknown command: key\n/],
     [['--json'], /^error: missing command\n/],
   ];
   it.each(cases)('%j', async (argv, stderr) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `banatie` command (npx banatie …). npm links bins when it installs, before
+// The `banatie` command (npx @banatie/cli …). npm links bins when it installs, before
 // `tsc -b` has compiled dist/, and skips a bin whose file is missing; this file
 // is committed (executable) so the link always exists, and runs the compiled CLI.
 try {

@@ -10,7 +10,7 @@ export interface Io {
   stdout: OutStream;
   /** Progress, warnings and errors: never the command's result. */
   stderr: OutStream;
-  /** Read only by the config loaders in @banatie/config (and passed to child tools). */
+  /** Read only by the config loaders (and passed to child tools). */
   env: Record<string, string | undefined>;
   /**
    * Aborted on Ctrl-C, so a long wait can stop and say what is still running.
