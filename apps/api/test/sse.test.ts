@@ -7,6 +7,8 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RateLimitError } from '@banatie/core';
+import type { StreamSlots } from '@banatie/queue';
 import { OpenStreams, type EventStream } from '../src/lib/sse.js';
 
 const HEARTBEAT_MS = 1000;
@@ -21,17 +23,54 @@ interface Opened {
 let app: FastifyInstance;
 let opened: (o: Opened) => void;
 let nextOpened: Promise<Opened>;
+let streams: OpenStreams;
+/** Keys whose check at a heartbeat fails (revoked, expired). */
+let badKeys: Set<string>;
+let keyChecks: number;
+
+/** StreamSlots in memory, recording what the streams did with their slots. */
+class FakeSlots implements StreamSlots {
+  readonly held = new Map<string, Set<string>>();
+  renewals = 0;
+  constructor(private readonly max: number) {}
+  async acquire(keyId: string, streamId: string) {
+    const set = this.held.get(keyId) ?? new Set<string>();
+    if (set.size >= this.max) return false;
+    this.held.set(keyId, set.add(streamId));
+    return true;
+  }
+  async renew() {
+    this.renewals++;
+  }
+  async release(keyId: string, streamId: string) {
+    this.held.get(keyId)?.delete(streamId);
+  }
+  async count(keyId: string) {
+    return this.held.get(keyId)?.size ?? 0;
+  }
+}
+let slots: FakeSlots;
 
 beforeEach(async () => {
   app = Fastify();
-  const streams = new OpenStreams({ heartbeatMs: HEARTBEAT_MS });
+  badKeys = new Set();
+  keyChecks = 0;
+  slots = new FakeSlots(2);
+  streams = new OpenStreams({ heartbeatMs: HEARTBEAT_MS, maxPerKey: 2, slots });
   app.addHook('preClose', (done) => {
     streams.endAll();
     done();
   });
   await app.register(async (scope) => {
-    scope.get('/events', async (_request, reply) => {
-      const stream = await streams.create(reply, { keyId: 'k', stillAuthorized: async () => true });
+    scope.get('/events', async (request, reply) => {
+      const keyId = (request.headers['x-key'] as string | undefined) ?? 'k';
+      const stream = await streams.create(reply, {
+        keyId,
+        stillAuthorized: async () => {
+          keyChecks++;
+          return !badKeys.has(keyId);
+        },
+      });
       let done!: () => void;
       const finished = new Promise<void>((resolve) => (done = resolve));
       let n = 0;
@@ -60,12 +99,12 @@ afterEach(async () => {
 });
 
 /** A plain node:http client (no timers of its own) that keeps what the stream sends. */
-function connect(): { req: ClientRequest; response: Promise<IncomingMessage>; text: () => string; until: (check: (text: string) => boolean) => Promise<void>; ended: Promise<void> } {
+function connect(keyId = 'k'): { req: ClientRequest; response: Promise<IncomingMessage>; text: () => string; until: (check: (text: string) => boolean) => Promise<void>; ended: Promise<void> } {
   let body = '';
   const waiters: Array<() => void> = [];
   let onEnd!: () => void;
   const ended = new Promise<void>((resolve) => (onEnd = resolve));
-  const req = httpRequest({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port, path: '/events' });
+  const req = httpRequest({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port, path: '/events', headers: { 'x-key': keyId } });
   const response = new Promise<IncomingMessage>((resolve) =>
     req.on('response', (res) => {
       res.setEncoding('utf8');
@@ -158,5 +197,59 @@ describe('event streams', () => {
     await app.close();
     await Promise.all([first.finished, second.finished, ...clients.map((c) => c.ended)]);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('open streams of a key', () => {
+  /** Opens a stream for `keyId` and waits until the route holds it. */
+  const openFor = async (keyId: string) => {
+    nextOpened = new Promise((resolve) => (opened = resolve));
+    const client = connect(keyId);
+    const server = await nextOpened;
+    await client.response;
+    return { client, ...server };
+  };
+
+  it('each stream holds a slot of its key until it ends; past the limit, create refuses with RateLimitError', async () => {
+    const first = await openFor('k');
+    const second = await openFor('k');
+    expect(await slots.count('k')).toBe(2);
+    const reply = { raw: {} } as never;
+    await expect(streams.create(reply, { keyId: 'k', stillAuthorized: async () => true })).rejects.toBeInstanceOf(RateLimitError);
+    expect(streams.size).toBe(2);
+    const other = await openFor('other');
+    expect(await slots.count('other')).toBe(1);
+    first.client.req.destroy();
+    await first.finished;
+    expect(await slots.count('k')).toBe(1);
+    for (const s of [second, other]) s.client.req.destroy();
+    await Promise.all([second.finished, other.finished]);
+    expect(await slots.count('k')).toBe(0);
+    expect(streams.size).toBe(0);
+  });
+
+  it('every heartbeat renews the lease and checks the key once; a key that fails the check ends its stream', async () => {
+    const { client, finished } = await openFor('k');
+    for (let i = 1; i <= 5; i++) {
+      vi.advanceTimersByTime(HEARTBEAT_MS);
+      await client.until((t) => count(t, ': keep-alive') === i + 1);
+    }
+    expect([slots.renewals, keyChecks]).toEqual([5, 5]);
+    badKeys.add('k');
+    vi.advanceTimersByTime(HEARTBEAT_MS);
+    await Promise.all([finished, client.ended]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await slots.count('k')).toBe(0);
+  });
+
+  it('endKey (a revocation) ends the streams of that key only', async () => {
+    const revoked = await openFor('revoked');
+    const kept = await openFor('kept');
+    streams.endKey('revoked');
+    await Promise.all([revoked.finished, revoked.client.ended]);
+    expect(streams.size).toBe(1);
+    expect(kept.stream.isEnded).toBe(false);
+    kept.client.req.destroy();
+    await kept.finished;
   });
 });

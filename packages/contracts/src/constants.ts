@@ -19,6 +19,9 @@ export const MAX_META_BYTES = 16 * 1024;
 export const MAX_REFERENCE_IMAGES = 3;
 /** Largest accepted upload (bytes). */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+/** Bounded work per request (SPEC §11): the largest list `offset`, and the most entries of one `PUT /flows/:id/aliases`. */
+export const MAX_LIST_OFFSET = 10_000;
+export const MAX_FLOW_ALIASES_PER_REQUEST = 50;
 /** `Prefer: wait=N` is capped at this many seconds by the server. */
 export const MAX_WAIT_SECONDS = 60;
 

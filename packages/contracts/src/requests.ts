@@ -6,6 +6,8 @@ import {
   IMAGE_SOURCES,
   KEY_ROLES,
   LIVE_SCOPE_SLUG,
+  MAX_FLOW_ALIASES_PER_REQUEST,
+  MAX_LIST_OFFSET,
   MAX_META_BYTES,
   MAX_PROMPT_LENGTH,
   MAX_SECRET_GRACE_SECONDS,
@@ -55,7 +57,12 @@ const boolQuery = z.enum(['true', 'false'], { error: 'must be true or false' }).
 
 export const paginationQuery = {
   limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1, { error: 'limit must be between 1 and 100' }).max(100, { error: 'limit must be between 1 and 100' }).default(20),
-  offset: z.coerce.number({ error: 'offset must be a number' }).int().min(0, { error: 'offset must be ≥ 0' }).default(0),
+  offset: z.coerce
+    .number({ error: 'offset must be a number' })
+    .int()
+    .min(0, { error: 'offset must be ≥ 0' })
+    .max(MAX_LIST_OFFSET, { error: `offset must be ≤ ${MAX_LIST_OFFSET}` })
+    .default(0),
 };
 export const pageQuery = z.strictObject(paginationQuery);
 
@@ -146,7 +153,11 @@ export const setAliasBody = z.strictObject({ alias: aliasValue });
 export const flowIdParams = idParams;
 export const flowAliasParams = z.object({ id: idParam, alias: z.string().max(100) });
 export const setFlowAliasesBody = z.strictObject({
-  aliases: z.record(z.string().max(100), z.string({ error: 'alias values must be image ids' }).max(100), { error: 'aliases must be an object of "@name": "<imageId>"' }),
+  aliases: z
+    .record(z.string().max(100), z.string({ error: 'alias values must be image ids' }).max(100), { error: 'aliases must be an object of "@name": "<imageId>"' })
+    .refine((aliases) => Object.keys(aliases).length <= MAX_FLOW_ALIASES_PER_REQUEST, {
+      error: `At most ${MAX_FLOW_ALIASES_PER_REQUEST} aliases per request`,
+    }),
 });
 
 // ---- live URLs and scopes (SPEC §7)

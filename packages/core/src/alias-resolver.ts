@@ -73,10 +73,14 @@ export function aliasesInPrompt(prompt: string): string[] {
 
 export { MAX_REFERENCE_IMAGES };
 
+/** Distinct `@alias` tokens of one prompt that are looked up (SPEC §11); the rest stay plain text. */
+export const MAX_PROMPT_ALIAS_LOOKUPS = 10;
+
 /**
  * Reference images of a generation: explicit ids/aliases first (unknown → 404
  * `Image not found`), then aliases written in the prompt (unknown → a warning,
- * left as text); duplicates removed. The model's limit is checked by the caller (models.ts).
+ * left as text; only the first MAX_PROMPT_ALIAS_LOOKUPS distinct ones are looked
+ * up, the others stay text with a warning); duplicates removed. The model's limit is checked by the caller (models.ts).
  */
 export async function resolveReferenceImages(
   db: Db,
@@ -100,11 +104,15 @@ export async function resolveReferenceImages(
     if (!resolved) throw new NotFoundError('Image not found');
     add(resolved.image.id, ref);
   }
-  for (const alias of aliasesInPrompt(input.prompt)) {
-    if (input.explicit.includes(alias)) continue;
+  const inPrompt = aliasesInPrompt(input.prompt).filter((alias) => !input.explicit.includes(alias));
+  for (const alias of inPrompt.slice(0, MAX_PROMPT_ALIAS_LOOKUPS)) {
     const resolved = await resolveAlias(db, projectId, alias, ctx);
     if (resolved) add(resolved.image.id, alias);
     else warnings.push(`Alias ${alias} in the prompt did not resolve to an image and was left as text`);
+  }
+  const skipped = inPrompt.slice(MAX_PROMPT_ALIAS_LOOKUPS);
+  if (skipped.length) {
+    warnings.push(`Only the first ${MAX_PROMPT_ALIAS_LOOKUPS} aliases of a prompt are looked up; left as text: ${skipped.join(', ')}`);
   }
   return { references, warnings };
 }

@@ -1,3 +1,4 @@
+import { MAX_FLOW_ALIASES_PER_REQUEST } from '@banatie/contracts';
 import { flowRepository, imageRepository, type Db, type FlowWithCounts } from '@banatie/db';
 import { aliasProblem, isUuid } from './alias.js';
 import type { ProjectContext } from './auth.js';
@@ -53,6 +54,10 @@ export async function getFlow(deps: FlowDeps, ctx: ProjectContext, id: string): 
 
 /** Merges aliases into the flow's map; every value must be an image of this project. */
 export async function setFlowAliases(deps: FlowDeps, ctx: ProjectContext, id: string, aliases: Record<string, string>): Promise<FlowDto> {
+  // The API's schema says the same; here too so no caller makes one request do unbounded lookups.
+  if (Object.keys(aliases).length > MAX_FLOW_ALIASES_PER_REQUEST) {
+    throw new ValidationError(`At most ${MAX_FLOW_ALIASES_PER_REQUEST} aliases per request`, { field: 'aliases' });
+  }
   const flowId = await requireFlow(deps.db, ctx, id);
   const normalized: Record<string, string> = {};
   for (const [alias, imageId] of Object.entries(aliases)) {
