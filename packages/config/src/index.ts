@@ -156,8 +156,8 @@ interface S3Endpoint {
   useSSL?: boolean;
 }
 
-// Labels of letters, digits, `-` and `_` (Docker service names may hold `_`).
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+// Labels of letters and digits, with `-` and `_` inside (Docker service names may hold `_`).
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * `S3_ENDPOINT` as an operator writes it: a bare host (`minio`, `127.0.0.1`,

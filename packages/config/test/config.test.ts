@@ -188,7 +188,7 @@ describe('invalid configuration names every bad variable', () => {
   });
 
   it('S3_ENDPOINT that is neither a host nor an http(s) URL without a path names it; the secret never appears', () => {
-    for (const value of ['ftp://minio', 'https://s3.amazonaws.com/my-bucket', 'http://user:pw@minio:9000', 'minio/bucket', 'http://', 'mi nio', 'https://host?x=1', 'http://minio:99999']) {
+    for (const value of ['ftp://minio', 'https://s3.amazonaws.com/my-bucket', 'http://user:pw@minio:9000', 'minio/bucket', 'http://', 'mi nio', '_minio', 'https://host?x=1', 'http://minio:99999']) {
       const { problems, message } = problemsOf({ S3_ENDPOINT: value, S3_ACCESS_KEY: 'access', S3_SECRET_KEY: 'super-secret' });
       expect(named(problems), value).toEqual(['S3_ENDPOINT']);
       expect(message).not.toContain('super-secret');
