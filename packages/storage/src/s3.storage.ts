@@ -65,7 +65,12 @@ export class S3ObjectStorage implements ObjectStorage {
 
   async getStream(key: string): Promise<Readable> {
     try {
-      return await this.timed(this.client.getObject(this.bucket, key));
+      const opening = this.client.getObject(this.bucket, key);
+      return await this.timed(opening).catch((err: unknown) => {
+        // A stream that opens after its caller gave up would hold the connection: close it.
+        if (err instanceof StorageTimeoutError) opening.then((stream) => stream.destroy(), () => undefined);
+        throw err;
+      });
     } catch (err) {
       if (MISSING_OBJECT_CODES.has(errorCode(err))) throw new ObjectNotFoundError(key);
       throw err;
