@@ -56,4 +56,20 @@ describe.concurrent.each([
     expect(message).toContain('S3_ENDPOINT');
     expect(message).not.toMatch(/S3_ACCESS_KEY|S3_SECRET_KEY/);
   });
+
+  it('rate limits that are not non-negative integers, and an S3_ENDPOINT with a path, are named (issues 19, 21)', async () => {
+    const r = await runUntilExit(entry, {
+      ...UNREACHABLE,
+      RATE_LIMIT_PER_HOUR: '-1',
+      READ_RATE_LIMIT_PER_MINUTE: '2.5',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: 'many',
+      S3_ENDPOINT: 'https://s3.amazonaws.com/my-bucket',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'secret-never-printed',
+    });
+    expect(r.code).toBe(1);
+    const message = oneMessage(r.stderr);
+    for (const variable of ['RATE_LIMIT_PER_HOUR', 'READ_RATE_LIMIT_PER_MINUTE', 'AUTH_FAILURES_PER_IP_PER_MINUTE', 'S3_ENDPOINT']) expect(message).toContain(variable);
+    expect(message).not.toContain('secret-never-printed');
+  });
 });
