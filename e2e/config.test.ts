@@ -73,3 +73,20 @@ describe.concurrent.each([
     expect(message).not.toContain('secret-never-printed');
   });
 });
+
+describe('worker with storage it cannot use', () => {
+  it('exits 1 with one line naming the bucket, the endpoint and the error code, never the secret', async () => {
+    const r = await runUntilExit(WORKER_ENTRY, {
+      ...UNREACHABLE,
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      S3_BUCKET: 'pictures',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'secret-never-printed',
+      WORKER_METRICS_PORT: '0',
+    });
+    expect(r.code).toBe(1);
+    const output = r.stdout + r.stderr;
+    expect(output).toContain('cannot start: storage bucket pictures at http://127.0.0.1:1: ECONNREFUSED');
+    expect(output).not.toContain('secret-never-printed');
+  });
+});
