@@ -63,6 +63,39 @@ describe.concurrent.each([
     expect(message).toContain('S3_ENDPOINT');
     expect(message).not.toMatch(/S3_ACCESS_KEY|S3_SECRET_KEY/);
   });
+
+  it('rate limits that are not non-negative integers, and an S3_ENDPOINT with a path, are named (issues 19, 21)', async () => {
+    const r = await runUntilExit(entry, {
+      ...UNREACHABLE,
+      RATE_LIMIT_PER_HOUR: '-1',
+      READ_RATE_LIMIT_PER_MINUTE: '2.5',
+      AUTH_FAILURES_PER_IP_PER_MINUTE: 'many',
+      S3_ENDPOINT: 'https://s3.amazonaws.com/my-bucket',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'secret-never-printed',
+    });
+    expect(r.code).toBe(1);
+    const message = oneMessage(r.stderr);
+    for (const variable of ['RATE_LIMIT_PER_HOUR', 'READ_RATE_LIMIT_PER_MINUTE', 'AUTH_FAILURES_PER_IP_PER_MINUTE', 'S3_ENDPOINT']) expect(message).toContain(variable);
+    expect(message).not.toContain('secret-never-printed');
+  });
+});
+
+describe('worker with storage it cannot use', () => {
+  it('exits 1 with one line naming the bucket, the endpoint and the error code, never the secret', async () => {
+    const r = await runUntilExit(WORKER_ENTRY, {
+      ...UNREACHABLE,
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      S3_BUCKET: 'pictures',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'secret-never-printed',
+      WORKER_METRICS_PORT: '0',
+    });
+    expect(r.code).toBe(1);
+    const output = r.stdout + r.stderr;
+    expect(output).toContain('cannot start: storage bucket pictures at http://127.0.0.1:1: ECONNREFUSED');
+    expect(output).not.toContain('secret-never-printed');
+  });
 });
 
 describe('api with TRUST_PROXY=true', () => {

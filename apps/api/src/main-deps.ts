@@ -1,5 +1,5 @@
 import type { Config } from '@banatie/config';
-import { ApiKeyCache, CdnDelivery, LiveService, createStatusNotifier, systemClock } from '@banatie/core';
+import { ApiKeyCache, CdnDelivery, LiveService, StorageCheckError, createStatusNotifier, systemClock } from '@banatie/core';
 import { createDb, listenForLiveChanges } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
@@ -35,7 +35,9 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     conn.on('error', (err) => logger.warn({ err: err.message }, `${name} connection error`));
   }
   const storage = createObjectStorage(config.storage);
-  await storage.init().catch((err) => logger.warn({ err }, 'storage init failed; /ready will report it'));
+  await storage.init().catch((err: Error) =>
+    logger.warn({ storage: err instanceof StorageCheckError ? err.report : { error: err.message } }, `storage init failed (${err.message}); /ready reports it`),
+  );
   const queue = createGenerationQueue(redis, config.queuePrefix, config.worker.attempts);
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const events = new GenerationEventHub(subscriber, config.queuePrefix);

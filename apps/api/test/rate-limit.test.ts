@@ -1,3 +1,4 @@
+import { loadConfig } from '@banatie/config';
 import { apiKeyService, systemClock } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -143,5 +144,28 @@ describe('what counts where', () => {
   it('public routes carry no rate-limit headers', async () => {
     const res = await stack.app.inject({ method: 'GET', url: '/health' });
     expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+  });
+});
+
+describe('with Redis down', () => {
+  it('a read (which needs no Redis with the limits off) answers 503 with Retry-After: the limits are not skipped', async () => {
+    const config = loadConfig({
+      DATABASE_URL: stack.config.databaseUrl,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      STORAGE_DIR: '/tmp/banatie-unused',
+      LOG_LEVEL: 'silent',
+    });
+    const deps = await createAppDeps(config, createLogger({ level: 'silent' }));
+    const app = await buildApp(deps);
+    try {
+      const key = await stack.createKey('redis-down', 'site');
+      const res = await list(app, key.key);
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+      await deps.close();
+    }
   });
 });

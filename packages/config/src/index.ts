@@ -144,9 +144,16 @@ export const envSchema = z.object({
     .default('banatie'),
   STORAGE_DRIVER: z.enum(['fs', 's3'], { error: 'must be fs or s3' }).optional(),
   STORAGE_DIR: z.string().min(1).default('./data/storage'),
-  S3_ENDPOINT: z.string().min(1).optional(),
-  S3_PORT: int(1, 65535).default(9000),
-  S3_USE_SSL: bool.default(false),
+  S3_ENDPOINT: z
+    .string()
+    .refine((v) => parseS3Endpoint(v) !== null, {
+      error: 'must be a host name (minio, 127.0.0.1, optionally with :port) or an http(s) URL with no path, such as https://s3.eu-central-1.amazonaws.com',
+    })
+    .optional(),
+  S3_PORT: int(1, 65535).optional(),
+  S3_USE_SSL: bool.optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  S3_TIMEOUT_MS: int(1).default(30_000),
   S3_ACCESS_KEY: z.string().optional(),
   S3_SECRET_KEY: z.string().optional(),
   S3_BUCKET: z.string().min(3).default('banatie'),
@@ -201,9 +208,14 @@ export const envSchema = z.object({
 type Env = z.infer<typeof envSchema>;
 
 export interface S3Config {
+  /** Host name or IP address only: S3_ENDPOINT given as a URL is split into host, port and TLS. */
   endPoint: string;
   port: number;
   useSSL: boolean;
+  /** `bucket` in the path (MinIO, Garage, SeaweedFS…) rather than in the host name (AWS). */
+  pathStyle: boolean;
+  /** Every storage operation gives up after this long. */
+  timeoutMs: number;
   accessKey: string;
   secretKey: string;
   bucket: string;
@@ -285,6 +297,74 @@ export class ConfigError extends Error {
   }
 }
 
+interface S3Endpoint {
+  host: string;
+  /** Given by the endpoint itself (URL, or host:port). */
+  port?: number;
+  /** Given by the endpoint's scheme. */
+  useSSL?: boolean;
+}
+
+// Labels of letters and digits, with `-` and `_` inside (Docker service names may hold `_`).
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * `S3_ENDPOINT` as an operator writes it: a bare host (`minio`, `127.0.0.1`,
+ * `[::1]`, optionally `:port`) or an http(s) URL with nothing after the host
+ * but an optional `/`. Null when it is neither (a path, credentials, another scheme…).
+ */
+export function parseS3Endpoint(value: string): S3Endpoint | null {
+  if (/\s/.test(value)) return null;
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  let url: URL;
+  try {
+    url = new URL(isUrl ? value : `http://${value}`);
+  } catch {
+    return null;
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) return null;
+  if (url.pathname !== '/' || (!isUrl && value.includes('/'))) return null;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!HOST_NAME.test(host) && !host.includes(':')) return null;
+  const port = url.port ? Number(url.port) : undefined;
+  if (!isUrl) return { host, port };
+  return { host, port: port ?? (url.protocol === 'https:' ? 443 : 80), useSSL: url.protocol === 'https:' };
+}
+
+/** AWS's own endpoints, where buckets are addressed by host name (virtual-host style). */
+const isAwsEndpoint = (host: string) => /(^|\.)amazonaws\.com(\.cn)?$/i.test(host);
+
+function resolveS3Endpoint(
+  value: string,
+  port: number | undefined,
+  useSSL: boolean | undefined,
+  forcePathStyle: boolean | undefined,
+): Pick<S3Config, 'endPoint' | 'port' | 'useSSL' | 'pathStyle'> {
+  const endpoint = parseS3Endpoint(value)!;
+  return {
+    endPoint: endpoint.host,
+    port: endpoint.port ?? port ?? 9000,
+    useSSL: endpoint.useSSL ?? useSSL ?? false,
+    pathStyle: forcePathStyle ?? !isAwsEndpoint(endpoint.host),
+  };
+}
+
+/** S3_PORT / S3_USE_SSL set beside an S3_ENDPOINT that already says otherwise. */
+function s3EndpointConflicts(env: Record<string, string | undefined>): string[] {
+  const endpoint = env.S3_ENDPOINT ? parseS3Endpoint(env.S3_ENDPOINT) : null;
+  if (!endpoint) return [];
+  const problems: string[] = [];
+  const port = env.S3_PORT === undefined ? undefined : Number(env.S3_PORT);
+  if (endpoint.port !== undefined && port !== undefined && port !== endpoint.port) {
+    problems.push(`S3_PORT is ${port} but S3_ENDPOINT says port ${endpoint.port}; set one of them`);
+  }
+  const ssl = env.S3_USE_SSL === undefined ? undefined : ['true', '1', 'yes'].includes(env.S3_USE_SSL);
+  if (endpoint.useSSL !== undefined && ssl !== undefined && ssl !== endpoint.useSSL) {
+    problems.push(`S3_USE_SSL is ${ssl} but S3_ENDPOINT is an ${endpoint.useSSL ? 'https' : 'http'} URL; set one of them`);
+  }
+  return problems;
+}
+
 /** Checks between variables, run on the raw values so they are reported together with malformed ones. */
 function dependentProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
@@ -294,6 +374,7 @@ function dependentProblems(env: Record<string, string | undefined>): string[] {
       if (!env[name]) problems.push(`${name} is required when STORAGE_DRIVER=s3`);
     }
   }
+  problems.push(...s3EndpointConflicts(env));
   const provider = env.IMAGE_PROVIDER ?? (env.GEMINI_API_KEY ? 'gemini' : 'local');
   if (provider === 'gemini' && !env.GEMINI_API_KEY) problems.push('GEMINI_API_KEY is required when IMAGE_PROVIDER=gemini');
   const allowed = (env.GEMINI_IMAGE_MODELS ?? IMAGE_MODEL_IDS.join(',')).split(',').map((m) => m.trim());
@@ -371,9 +452,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? {
             driver: 's3' as const,
             s3: {
-              endPoint: e.S3_ENDPOINT!,
-              port: e.S3_PORT,
-              useSSL: e.S3_USE_SSL,
+              ...resolveS3Endpoint(e.S3_ENDPOINT!, e.S3_PORT, e.S3_USE_SSL, e.S3_FORCE_PATH_STYLE),
+              timeoutMs: e.S3_TIMEOUT_MS,
               accessKey: e.S3_ACCESS_KEY!,
               secretKey: e.S3_SECRET_KEY!,
               bucket: e.S3_BUCKET,

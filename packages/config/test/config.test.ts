@@ -84,16 +84,32 @@ describe('loadConfig defaults (SPEC §2)', () => {
   it('storage is s3 when S3_ENDPOINT is set, with the S3 defaults', () => {
     expect(loadConfig({ S3_ENDPOINT: 'minio', ...S3_KEYS }).storage).toEqual({
       driver: 's3',
-      s3: { endPoint: 'minio', port: 9000, useSSL: false, accessKey: 'access', secretKey: 'secret', bucket: 'banatie', region: 'us-east-1' },
+      s3: { endPoint: 'minio', port: 9000, useSSL: false, pathStyle: true, timeoutMs: 30_000, accessKey: 'access', secretKey: 'secret', bucket: 'banatie', region: 'us-east-1' },
     });
     expect(
       loadConfig({ S3_ENDPOINT: '127.0.0.1', S3_PORT: '9100', S3_USE_SSL: 'true', S3_BUCKET: 'pics', S3_REGION: 'eu-west-1', ...S3_KEYS }).storage,
     ).toEqual({
       driver: 's3',
-      s3: { endPoint: '127.0.0.1', port: 9100, useSSL: true, accessKey: 'access', secretKey: 'secret', bucket: 'pics', region: 'eu-west-1' },
+      s3: { endPoint: '127.0.0.1', port: 9100, useSSL: true, pathStyle: true, timeoutMs: 30_000, accessKey: 'access', secretKey: 'secret', bucket: 'pics', region: 'eu-west-1' },
     });
     // An explicit STORAGE_DRIVER wins.
     expect(loadConfig({ STORAGE_DRIVER: 'fs', STORAGE_DIR: '/srv/img', S3_ENDPOINT: 'minio' }).storage).toEqual({ driver: 'fs', dir: '/srv/img' });
+  });
+
+  it('S3_ENDPOINT as a URL gives host, port and TLS; AWS endpoints are addressed by host name', () => {
+    const s3 = (env: Record<string, string>) => {
+      const storage = loadConfig({ ...env, ...S3_KEYS }).storage;
+      return storage.driver === 's3' ? storage.s3 : null;
+    };
+    expect(s3({ S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com', S3_REGION: 'eu-central-1' })).toMatchObject({
+      endPoint: 's3.eu-central-1.amazonaws.com', port: 443, useSSL: true, pathStyle: false, region: 'eu-central-1',
+    });
+    expect(s3({ S3_ENDPOINT: 'http://minio:9000' })).toMatchObject({ endPoint: 'minio', port: 9000, useSSL: false, pathStyle: true });
+    expect(s3({ S3_ENDPOINT: 'https://abc123.r2.cloudflarestorage.com/' })).toMatchObject({ endPoint: 'abc123.r2.cloudflarestorage.com', port: 443, useSSL: true, pathStyle: true });
+    expect(s3({ S3_ENDPOINT: 'http://[::1]:3900' })).toMatchObject({ endPoint: '::1', port: 3900 });
+    expect(s3({ S3_ENDPOINT: 'my_garage:3900' })).toMatchObject({ endPoint: 'my_garage', port: 3900, useSSL: false });
+    expect(s3({ S3_ENDPOINT: 'https://s3.amazonaws.com', S3_FORCE_PATH_STYLE: 'true' })).toMatchObject({ pathStyle: true });
+    expect(s3({ S3_ENDPOINT: 'minio', S3_FORCE_PATH_STYLE: 'false', S3_TIMEOUT_MS: '5000' })).toMatchObject({ pathStyle: false, timeoutMs: 5000 });
   });
 
   it('the provider is gemini when GEMINI_API_KEY is set, unless IMAGE_PROVIDER says otherwise', () => {
@@ -177,6 +193,20 @@ describe('invalid configuration names every bad variable', () => {
     };
     const { problems } = problemsOf(bad);
     expect(named(problems)).toEqual(Object.keys(bad).sort());
+  });
+
+  it('S3_ENDPOINT that is neither a host nor an http(s) URL without a path names it; the secret never appears', () => {
+    for (const value of ['ftp://minio', 'https://s3.amazonaws.com/my-bucket', 'http://user:pw@minio:9000', 'minio/bucket', 'http://', 'mi nio', '_minio', 'https://host?x=1', 'http://minio:99999']) {
+      const { problems, message } = problemsOf({ S3_ENDPOINT: value, S3_ACCESS_KEY: 'access', S3_SECRET_KEY: 'super-secret' });
+      expect(named(problems), value).toEqual(['S3_ENDPOINT']);
+      expect(message).not.toContain('super-secret');
+    }
+  });
+
+  it('S3_PORT or S3_USE_SSL that contradict an S3_ENDPOINT URL are named', () => {
+    expect(named(problemsOf({ S3_ENDPOINT: 'https://s3.example.com', S3_PORT: '9000', ...S3_KEYS }).problems)).toEqual(['S3_PORT']);
+    expect(named(problemsOf({ S3_ENDPOINT: 'http://minio:9000', S3_USE_SSL: 'true', ...S3_KEYS }).problems)).toEqual(['S3_USE_SSL']);
+    expect(loadConfig({ S3_ENDPOINT: 'https://s3.example.com', S3_PORT: '443', S3_USE_SSL: 'true', ...S3_KEYS }).storage).toMatchObject({ s3: { port: 443, useSSL: true } });
   });
 
   it('STORAGE_DRIVER=s3 without S3_ENDPOINT (or keys) names them', () => {

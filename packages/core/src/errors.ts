@@ -114,8 +114,8 @@ export class AuthThrottledError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 5) {
-    super('unavailable', 'SERVICE_UNAVAILABLE', message, { retryAfterSeconds });
+  constructor(message = 'Service temporarily unavailable', retryAfterSeconds = 5, details?: unknown) {
+    super('unavailable', 'SERVICE_UNAVAILABLE', message, { retryAfterSeconds, details });
   }
 }
 

@@ -22,8 +22,28 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Deletes every object whose key starts with prefix. */
   deletePrefix(prefix: string): Promise<void>;
-  /** Resolves when the backend answers (readiness). */
+  /** Resolves when the backend answers (readiness); rejects with a StorageCheckError saying what is wrong. */
   ping(): Promise<void>;
+}
+
+/** What a storage check found wrong, safe to show an operator (never a credential). */
+export interface StorageCheckReport {
+  /** `http(s)://host:port` of an S3 server, or the directory of the fs driver. */
+  endpoint: string;
+  bucket?: string;
+  /** The server's error code (`NoSuchBucket`, `InvalidAccessKeyId`, `AccessDenied`…) or the network's (`ECONNREFUSED`, `ETIMEDOUT`…). */
+  code: string;
+}
+
+/** Storage unusable as configured: wrong bucket or credentials, or an endpoint that does not answer. */
+export class StorageCheckError extends Error {
+  readonly code: string;
+
+  constructor(readonly report: StorageCheckReport, options?: { cause?: unknown }) {
+    super(`storage ${report.bucket ? `bucket ${report.bucket} at ` : ''}${report.endpoint}: ${report.code}`, options);
+    this.name = 'StorageCheckError';
+    this.code = report.code;
+  }
 }
 
 export class ObjectNotFoundError extends Error {

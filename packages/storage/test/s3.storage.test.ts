@@ -54,24 +54,40 @@ describe('S3ObjectStorage', () => {
   it('ping rejects while the bucket is missing and resolves after init', async () => {
     const storage = new S3ObjectStorage({ ...server.options, bucket: 'ping-bucket' });
 
-    await expect(storage.ping()).rejects.toThrow(/does not exist/);
+    await expect(storage.ping()).rejects.toMatchObject({ name: 'StorageCheckError', report: { bucket: 'ping-bucket', code: 'NoSuchBucket' } });
     await storage.init();
     await expect(storage.ping()).resolves.toBeUndefined();
   });
 
   it('ping rejects when the server is unreachable', async () => {
-    const storage = new S3ObjectStorage({ ...server.options, port: await closedPort() });
+    const port = await closedPort();
+    const storage = new S3ObjectStorage({ ...server.options, port });
 
-    await expect(storage.ping()).rejects.toThrow();
+    await expect(storage.ping()).rejects.toMatchObject({ report: { endpoint: `http://127.0.0.1:${port}`, code: 'ECONNREFUSED' } });
+    await expect(storage.init()).rejects.toMatchObject({ report: { code: 'ECONNREFUSED' } });
   });
 
   it('ping rejects instead of hanging when the server never answers', async () => {
     const silent = await silentServer();
     try {
       const storage = new S3ObjectStorage({ ...server.options, port: silent.port });
-      await expect(storage.ping()).rejects.toThrow(/timed out/);
+      await expect(storage.ping()).rejects.toMatchObject({ report: { code: 'ETIMEDOUT' } });
+      // S3_TIMEOUT_MS bounds every operation, not only the readiness check.
+      const bounded = new S3ObjectStorage({ ...server.options, port: silent.port, timeoutMs: 200 });
+      await expect(bounded.put('k', Buffer.from('x'), 'text/plain')).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      await expect(bounded.stat('k')).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      await expect(bounded.init()).rejects.toMatchObject({ report: { code: 'ETIMEDOUT' } });
     } finally {
       await silent.close();
+    }
+  });
+
+  it('wrong credentials: init and ping say which bucket, where, and the server\'s code; never the secret', async () => {
+    const storage = new S3ObjectStorage({ ...server.options, accessKey: 'NOT-THE-KEY', secretKey: 'very-secret-value' });
+    const failures = await Promise.all([storage.init().catch((e: unknown) => e), storage.ping().catch((e: unknown) => e)]);
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ name: 'StorageCheckError', report: { bucket: 'banatie', code: 'AccessDenied' } });
+      expect(JSON.stringify((failure as { report: unknown }).report) + String(failure)).not.toContain('very-secret-value');
     }
   });
 

@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '@banatie/core';
+import { ServiceUnavailableError, StorageCheckError } from '@banatie/core';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -27,18 +27,30 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
       redis: () => deps.redis.ping(),
       storage: () => deps.storage.ping(),
     };
+    const failures: Record<string, unknown> = {};
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
           await withTimeout(check(), 2000);
           return [name, 'ok'] as const;
-        } catch {
+        } catch (err) {
+          // Storage says what is wrong (bucket, endpoint, the server's error code); never a credential.
+          if (err instanceof StorageCheckError) failures[name] = err.report;
           return [name, 'down'] as const;
         }
       }),
     );
     const down = results.filter(([, s]) => s === 'down').map(([n]) => n);
-    if (down.length) throw new ServiceUnavailableError(`Not ready: ${down.join(', ')} unavailable`);
+    if (down.length) throw new ServiceUnavailableError(notReadyMessage(down, failures), 5, Object.keys(failures).length ? failures : undefined);
     return { success: true, data: Object.fromEntries(results) };
   });
+}
+
+function notReadyMessage(down: string[], failures: Record<string, unknown>): string {
+  const parts = down.map((name) => {
+    const report = failures[name] as { endpoint: string; bucket?: string; code: string } | undefined;
+    if (!report) return `${name} unavailable`;
+    return `${name} unavailable (${report.bucket ? `bucket ${report.bucket} at ` : ''}${report.endpoint}: ${report.code})`;
+  });
+  return `Not ready: ${parts.join(', ')}`;
 }
