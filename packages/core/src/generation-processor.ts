@@ -3,7 +3,7 @@ import { flowRepository, generationRepository, imageRepository, type Db, type Ge
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
-import { readImageMetadata } from './image-metadata.js';
+import { storableImage } from './image-metadata.js';
 import type { Clock, ImageProvider, InputImage, ObjectStorage, PromptTemplate } from './ports.js';
 import { contentEtag, imageStorageKey, imageVariantPrefix } from './storage-keys.js';
 
@@ -183,12 +183,13 @@ async function storeOutput(
   output: { data: Buffer; mimeType: string },
   processingTimeMs: number,
 ): Promise<GenerationRow | undefined> {
-  const meta = await readImageMetadata(output.data, output.mimeType);
+  // Stored only as PNG, JPEG or WebP: anything else the model answers is converted here (PNG answers pass untouched).
+  const { data, ...meta } = await storableImage(output.data);
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
   // One object per run: a late, superseded run never overwrites the bytes of the run that won.
   const key = imageStorageKey(row.project_id, imageId, row.run);
-  await deps.storage.put(key, output.data, meta.mimeType);
-  const image: StoredImage = { id: imageId, key, etag: contentEtag(output.data), size: output.data.length, ...meta };
+  await deps.storage.put(key, data, meta.mimeType);
+  const image: StoredImage = { id: imageId, key, etag: contentEtag(data), size: data.length, ...meta };
   const store = row.alias || (row.flow_alias && row.flow_id) ? storeWithAliases : storeWithoutAliases;
   try {
     const stored = await store(deps, row, prompt, image, processingTimeMs, deps.clock.now());
