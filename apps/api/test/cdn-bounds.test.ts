@@ -138,6 +138,11 @@ describe('rendering', () => {
       expect(new Set(responses.map((r) => r.rawPayload.toString('base64'))).size).toBe(1);
       expect(stack.deps.cdn.rendersStarted + peer.deps.cdn.rendersStarted - before).toBe(1);
       expect(await variantKeys(img)).toHaveLength(1);
+      for (const instance of [stack, peer]) {
+        const metrics = (await instance.app.inject({ method: 'GET', url: '/metrics' })).body;
+        expect(metrics).toContain(`banatie_cdn_variant_renders_total ${instance.deps.cdn.rendersStarted}\n`);
+        expect(metrics).toContain('banatie_cdn_renders{state="running"} 0');
+      }
     } finally {
       await peer.close();
     }
