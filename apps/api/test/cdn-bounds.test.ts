@@ -123,6 +123,28 @@ describe('variant misses per client IP', () => {
     expect((await getVariant(img, '?w=1&h=1', ip)).statusCode).toBe(200);
     expect((await getVariant(other, '?w=50', freshIp())).statusCode).toBe(200);
   });
+
+  it('the allowance holds across API instances, and so does the variant cap', async () => {
+    const peer = await startPeerApp(stack);
+    try {
+      const img = await uploadPng(300, 300);
+      const ip = freshIp();
+      // Alternating instances: three stored (the cap), three refused by the cap, then the seventh miss is over the allowance.
+      for (let w = 1; w <= 6; w++) expect((await getVariant(img, `?w=${w}`, ip, w % 2 ? peer.app : stack.app)).statusCode).toBe(w <= 3 ? 200 : 400);
+      expect(await variantKeys(img)).toHaveLength(3);
+      const other = await uploadPng(300, 300);
+      expect((await getVariant(other, '?w=7', ip, peer.app)).statusCode).toBe(429);
+      expect((await getVariant(other, '?w=7', ip, stack.app)).statusCode).toBe(429);
+      expect(await variantKeys(other)).toEqual([]);
+      // Concurrent distinct variants on both instances: the cap is never passed.
+      const third = await uploadPng(300, 300);
+      const burst = await Promise.all([11, 12, 13, 14, 15, 16, 17, 18, 19, 20].map((w, i) => getVariant(third, `?w=${w}`, freshIp(), i % 2 ? peer.app : stack.app)));
+      expect(burst.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 400, 400, 400, 400, 400, 400, 400]);
+      expect(await variantKeys(third)).toHaveLength(3);
+    } finally {
+      await peer.close();
+    }
+  });
 });
 
 describe('rendering', () => {
