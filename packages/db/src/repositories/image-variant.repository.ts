@@ -25,7 +25,7 @@ export async function reserveVariant(db: Db, imageId: string, variantId: string,
     const { total, registered } = await variantCount(tx, imageId, variantId);
     if (registered) return 'registered';
     if (total >= max) return 'limit';
-    await tx.insertInto('image_variants').values({ image_id: imageId, variant_id: variantId, created_at: new Date() }).execute();
+    await tx.insertInto('image_variants').values({ image_id: imageId, variant_id: variantId }).execute();
     return 'reserved';
   });
 }
