@@ -1,5 +1,5 @@
 import { CdnDelivery, ServiceUnavailableError, VariantTooLargeError, planVariant, renderVariant, variantGeometry, type ObjectStorage } from '@banatie/core';
-import { imageRepository } from '@banatie/db';
+import { imageRepository, imageVariantRepository } from '@banatie/db';
 import { createSharedState } from '@banatie/queue';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,18 @@ describe('variants per image', () => {
     // Another image has its own allowance.
     const other = await uploadPng(120, 80);
     expect((await getVariant(other, '?w=40', ip)).statusCode).toBe(200);
+  });
+
+  it('a reservation computed from an image that changed meanwhile takes no slot', async () => {
+    const img = await uploadPng(50, 50);
+    const row = (await imageRepository.findImage(stack.db, img.projectId, img.id))!;
+    const slots = async () => (await imageVariantRepository.variantCount(stack.db, img.id, 'x')).total;
+    expect(await imageVariantRepository.reserveVariant(stack.db, { ...row, etag: '"before-a-regeneration"' }, 'a', 16)).toBe('stale');
+    expect(await imageVariantRepository.reserveVariant(stack.db, { ...row, focal_point: { x: 0.1, y: 0.2 } }, 'a', 16)).toBe('stale');
+    expect(await slots()).toBe(0);
+    expect(await imageVariantRepository.reserveVariant(stack.db, row, 'a', 16)).toBe('reserved');
+    expect(await imageVariantRepository.reserveVariant(stack.db, row, 'a', 16)).toBe('registered');
+    expect(await slots()).toBe(1);
   });
 
   it('a new focal point drops the stale renditions, and with them their slots', async () => {
