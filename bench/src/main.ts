@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     /** Writes V8 CPU profiles of the API and workers (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
-    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads); default all. */
+    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads,variants); default all. */
     only: { type: 'string' },
     /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
     render: { type: 'string' },
@@ -270,6 +270,32 @@ async function measureUploads(stack: Stack, rows: Row[]): Promise<void> {
   rows.push(row);
 }
 
+/** SPEC §11: a burst of anonymous variant misses (200 distinct sizes, 50 connections) on one image. */
+const VARIANT_SIZES = 200;
+/** The API's default CDN_VARIANTS_PER_IMAGE. */
+const VARIANT_CAP = 16;
+
+async function measureVariants(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('variants')) return;
+  log('variants');
+  const label = `${VARIANT_SIZES} distinct variant misses, ${durations.connections} conns`;
+  const m = await s.variantBurst(stack, VARIANT_SIZES, durations.connections);
+  if (!m) {
+    rows.push(naRow('variants.rss', `API peak RSS, ${label}`, '< 400 MB', 'upload route not available'));
+    return;
+  }
+  const statuses = Object.entries(m.result.statuses).map(([st, n]) => `${n}× ${st}`).join(', ');
+  const rss = limitRow('variants.rss', `API peak RSS, ${label}`, 'MB', [m.rss.api ?? 0], 400);
+  rss.note = statuses;
+  rows.push(rss);
+  rows.push(limitRow('variants.health', `/health slowest answer during the variant burst`, 'ms', [m.result.healthMaxMs], 100));
+  const stored = Math.max(m.result.storedRows, m.result.storedObjects);
+  const cap = limitRow('variants.stored', 'stored variants after the burst (rows, objects)', 'variants', [stored], VARIANT_CAP + 1);
+  cap.target = `≤ ${VARIANT_CAP}`;
+  cap.note = `${m.result.storedRows} rows, ${m.result.storedObjects} objects`;
+  rows.push(cap);
+}
+
 function memoryRows(): Row[] {
   const rows: Row[] = [];
   for (const load of ['submit', 'poll', 'live', 'pipeline']) {
@@ -298,6 +324,7 @@ async function main(): Promise<void> {
     if (['pickup', 'poll', 'live', 'pipeline'].some(want)) await measureWithWorkers(stack, rows);
     await measureScaling(stack, rows);
     await measureUploads(stack, rows);
+    await measureVariants(stack, rows);
     rows.push(...memoryRows());
   } catch (err) {
     log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);

@@ -1,5 +1,7 @@
 // One function per measured row. Each returns raw numbers; main.ts turns them
 // into ratios, medians and the table.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -361,5 +363,58 @@ export async function uploads(stack: Stack, d: Durations): Promise<Measured<{ by
   return withRss({ api: stack.api.pid }, async () => {
     const statuses = await Promise.all(Array.from({ length: d.uploads }, send));
     return { bytes: png.length, statuses };
+  });
+}
+
+// ---- a burst of anonymous variant misses ------------------------------------------------------
+
+export interface VariantBurst {
+  statuses: Record<string, number>;
+  /** Slowest `/health` answer while the burst ran (ms). */
+  healthMaxMs: number;
+  /** Stored renditions of the image afterwards (rows and objects). */
+  storedRows: number;
+  storedObjects: number;
+}
+
+/**
+ * `sizes` distinct variant URLs of one 1280×1300 upload from `connections`
+ * anonymous clients at once (SPEC §11): the API must stay small and
+ * responsive, and never store more renditions than CDN_VARIANTS_PER_IMAGE.
+ */
+export async function variantBurst(stack: Stack, sizes: number, connections: number): Promise<Measured<VariantBurst> | null> {
+  const form = new FormData();
+  form.append('file', new Blob([await fiveMbPng()], { type: 'image/png' }), 'variants.png');
+  const uploaded = await fetch(`${stack.api.url}/api/v1/images/upload`, { method: 'POST', headers: { 'x-api-key': stack.key }, body: form });
+  if (uploaded.status !== 201) return null;
+  const image = ((await uploaded.json()) as { data: { id: string; url: string } }).data;
+  const urls = Array.from({ length: sizes }, (_, i) => `${image.url}?w=${64 + i * 5}&h=${48 + i * 3}&fit=cover&format=webp`);
+  return withRss({ api: stack.api.pid }, async () => {
+    let healthMaxMs = 0;
+    let bursting = true;
+    const probe = (async () => {
+      while (bursting) {
+        const t0 = performance.now();
+        await fetch(`${stack.api.url}/health`).then((r) => r.arrayBuffer());
+        healthMaxMs = Math.max(healthMaxMs, performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const statuses: Record<string, number> = {};
+    let next = 0;
+    const client = async () => {
+      while (next < urls.length) {
+        const res = await fetch(urls[next++]!);
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, client));
+    bursting = false;
+    await probe;
+    const rows = await stack.db.db.selectFrom('image_variants').select((eb) => eb.fn.countAll<string>().as('n')).where('image_id', '=', image.id).executeTakeFirst();
+    const dir = join(stack.storageDir, stack.projectId, 'variants', image.id);
+    const storedObjects = await readdir(dir).then((f) => f.length, () => 0);
+    return { statuses, healthMaxMs, storedRows: Number(rows?.n ?? 0), storedObjects };
   });
 }

@@ -40,12 +40,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     genReqId: requestIdOf,
     // Bad percent-encoding or an over-long path parameter (e.g. an alias in a CDN URL): the usual envelope, not Fastify's.
-    frameworkErrors: (err, request, reply) =>
-      sendError(reply.header('x-request-id', request.id), request, {
-        status: 400,
-        code: 'VALIDATION_ERROR',
-        message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'Malformed URL',
-      }),
+    // Public URLs (/cdn/…) answer it like their other errors: request id in the body, never cached (SPEC §11).
+    frameworkErrors: (err, request, reply) => {
+      const isPublic = request.url.startsWith('/cdn/');
+      if (isPublic) reply.header('cache-control', 'no-store');
+      return sendError(
+        reply.header('x-request-id', request.id),
+        request,
+        { status: 400, code: 'VALIDATION_ERROR', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'Malformed URL' },
+        isPublic,
+      );
+    },
   });
   // JSON only: a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');

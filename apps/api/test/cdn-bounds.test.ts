@@ -1,5 +1,5 @@
 import { CdnDelivery, ServiceUnavailableError, VariantTooLargeError, planVariant, renderVariant, variantGeometry, type ObjectStorage } from '@banatie/core';
-import { imageRepository } from '@banatie/db';
+import { imageRepository, imageVariantRepository } from '@banatie/db';
 import { createSharedState } from '@banatie/queue';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,18 @@ describe('variants per image', () => {
     expect((await getVariant(other, '?w=40', ip)).statusCode).toBe(200);
   });
 
+  it('a reservation computed from an image that changed meanwhile takes no slot', async () => {
+    const img = await uploadPng(50, 50);
+    const row = (await imageRepository.findImage(stack.db, img.projectId, img.id))!;
+    const slots = async () => (await imageVariantRepository.variantCount(stack.db, img.id, 'x')).total;
+    expect(await imageVariantRepository.reserveVariant(stack.db, { ...row, etag: '"before-a-regeneration"' }, 'a', 16)).toBe('stale');
+    expect(await imageVariantRepository.reserveVariant(stack.db, { ...row, focal_point: { x: 0.1, y: 0.2 } }, 'a', 16)).toBe('stale');
+    expect(await slots()).toBe(0);
+    expect(await imageVariantRepository.reserveVariant(stack.db, row, 'a', 16)).toBe('reserved');
+    expect(await imageVariantRepository.reserveVariant(stack.db, row, 'a', 16)).toBe('registered');
+    expect(await slots()).toBe(1);
+  });
+
   it('a new focal point drops the stale renditions, and with them their slots', async () => {
     const img = await uploadPng(120, 80);
     const ip = freshIp();
@@ -123,6 +135,28 @@ describe('variant misses per client IP', () => {
     expect((await getVariant(img, '?w=1&h=1', ip)).statusCode).toBe(200);
     expect((await getVariant(other, '?w=50', freshIp())).statusCode).toBe(200);
   });
+
+  it('the allowance holds across API instances, and so does the variant cap', async () => {
+    const peer = await startPeerApp(stack);
+    try {
+      const img = await uploadPng(300, 300);
+      const ip = freshIp();
+      // Alternating instances: three stored (the cap), three refused by the cap, then the seventh miss is over the allowance.
+      for (let w = 1; w <= 6; w++) expect((await getVariant(img, `?w=${w}`, ip, w % 2 ? peer.app : stack.app)).statusCode).toBe(w <= 3 ? 200 : 400);
+      expect(await variantKeys(img)).toHaveLength(3);
+      const other = await uploadPng(300, 300);
+      expect((await getVariant(other, '?w=7', ip, peer.app)).statusCode).toBe(429);
+      expect((await getVariant(other, '?w=7', ip, stack.app)).statusCode).toBe(429);
+      expect(await variantKeys(other)).toEqual([]);
+      // Concurrent distinct variants on both instances: the cap is never passed.
+      const third = await uploadPng(300, 300);
+      const burst = await Promise.all([11, 12, 13, 14, 15, 16, 17, 18, 19, 20].map((w, i) => getVariant(third, `?w=${w}`, freshIp(), i % 2 ? peer.app : stack.app)));
+      expect(burst.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 400, 400, 400, 400, 400, 400, 400]);
+      expect(await variantKeys(third)).toHaveLength(3);
+    } finally {
+      await peer.close();
+    }
+  });
 });
 
 describe('rendering', () => {
@@ -138,6 +172,11 @@ describe('rendering', () => {
       expect(new Set(responses.map((r) => r.rawPayload.toString('base64'))).size).toBe(1);
       expect(stack.deps.cdn.rendersStarted + peer.deps.cdn.rendersStarted - before).toBe(1);
       expect(await variantKeys(img)).toHaveLength(1);
+      for (const instance of [stack, peer]) {
+        const metrics = (await instance.app.inject({ method: 'GET', url: '/metrics' })).body;
+        expect(metrics).toContain(`banatie_cdn_variant_renders_total ${instance.deps.cdn.rendersStarted}\n`);
+        expect(metrics).toContain('banatie_cdn_renders{state="running"} 0');
+      }
     } finally {
       await peer.close();
     }

@@ -33,6 +33,9 @@ describe('id URLs and versioned URLs', () => {
     expect((await get(`${img.url}?w=20`)).headers['cache-control']).toBe(REVALIDATE);
     // The same versions through the API: GET, list.
     expect((await call(stack, 'GET', `/api/v1/images/${img.id}`)).json().data.versionedUrl).toBe(img.versionedUrl);
+    const openapi = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(openapi.components.schemas.Image.properties.versionedUrl).toEqual({ type: 'string' });
+    expect(openapi.components.schemas.Image.required).toContain('versionedUrl');
   });
 
   it('a new focal point is a new version: the old versionedUrl answers the current bytes with a short max-age', async () => {

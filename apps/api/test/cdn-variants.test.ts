@@ -108,8 +108,11 @@ describe('public delivery variants', () => {
     ['/api/v1/images/resolve/%E0%A4%A', 'Malformed URL'],
   ])('%s → 400 in the usual envelope', async (url, message) => {
     const res = await stack.app.inject({ method: 'GET', url, headers: { 'x-api-key': stack.key.key } });
-    expect([res.statusCode, res.json()]).toEqual([400, { success: false, error: { code: 'VALIDATION_ERROR', message } }]);
-    expect(res.headers['x-request-id']).toBeTruthy();
+    const isPublic = url.startsWith('/cdn/');
+    const requestId = res.headers['x-request-id'];
+    expect(requestId).toBeTruthy();
+    expect([res.statusCode, res.json()]).toEqual([400, { success: false, error: { code: 'VALIDATION_ERROR', message, ...(isPublic ? { requestId } : {}) } }]);
+    expect(res.headers['cache-control']).toBe(isPublic ? 'no-store' : undefined);
   });
 
   it('a regeneration drops stale variants; the new rendition has a new ETag', async () => {

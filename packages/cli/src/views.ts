@@ -19,6 +19,7 @@ export const imageFields = (image: Image): Array<[string, string]> => [
   ['id', image.id],
   ['source', image.source],
   ['url', image.url],
+  ['versioned url', image.versionedUrl],
   ['size', `${dimensions(image)} · ${formatBytes(image.fileSize)} · ${image.mimeType}`],
   ['aliases', aliasesOf(image)],
   ['flow', orDash(image.flowId)],

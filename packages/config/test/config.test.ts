@@ -54,11 +54,27 @@ describe('loadConfig defaults (SPEC §2)', () => {
       liveMissPerIpPerHour: 10,
       live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
+      cdn: { variantsPerImage: 16, renderConcurrency: 2, variantMissPerIpPerHour: 200 },
       sse: { maxPerKey: 20, heartbeatMs: 15_000 },
       trustProxy: false,
       corsOrigins: [],
       logLevel: 'info',
     });
+  });
+
+  it('CDN limits (SPEC §11): set, 0 disables the per-IP allowance, a bad value names its variable', () => {
+    expect(loadConfig({ CDN_VARIANTS_PER_IMAGE: '4', CDN_RENDER_CONCURRENCY: '1', CDN_VARIANT_MISS_PER_IP_PER_HOUR: '0' }).cdn).toEqual({
+      variantsPerImage: 4,
+      renderConcurrency: 1,
+      variantMissPerIpPerHour: 0,
+    });
+    let problems: string[] = [];
+    try {
+      loadConfig({ CDN_VARIANTS_PER_IMAGE: '0', CDN_RENDER_CONCURRENCY: 'many', CDN_VARIANT_MISS_PER_IP_PER_HOUR: '-1' });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(named(problems)).toEqual(['CDN_RENDER_CONCURRENCY', 'CDN_VARIANTS_PER_IMAGE', 'CDN_VARIANT_MISS_PER_IP_PER_HOUR']);
   });
 
   it('reads only the environment it is given', () => {

@@ -130,9 +130,11 @@ export class CdnDelivery {
   private async renderAndStore(image: ImageRow, plan: VariantPlan, id: string, key: string): Promise<DeliveredImage> {
     const release = await this.gate.enter();
     try {
-      const reservation = await imageVariantRepository.reserveVariant(this.deps.db, image.id, id, this.deps.variantsPerImage);
+      const reservation = await imageVariantRepository.reserveVariant(this.deps.db, image, id, this.deps.variantsPerImage);
       if (reservation === 'limit') throw new VariantLimitError();
       if (reservation === 'image_gone') throw new NotFoundError('Image not found');
+      // Regenerated or re-focused while this request ran: a retry renders the new state.
+      if (reservation === 'stale') throw new ServiceUnavailableError('The image just changed; retry', 1);
       try {
         this.rendersStarted++;
         const rendered = await renderVariant(await this.deps.storage.get(image.storage_key), image, plan);

@@ -15,7 +15,7 @@ import {
 import type { Logger } from '@banatie/logger';
 import { sql } from 'kysely';
 import { ProviderError, type GenerationErrorCode } from './errors.js';
-import { readImageMetadata } from './image-metadata.js';
+import { readImageMetadata, storableImage } from './image-metadata.js';
 import type { ImageSize } from '@banatie/contracts';
 import type { Clock, GenerateImageRequest, ImageProvider, InputImage, ObjectStorage, PromptTemplate, ProviderUsage } from './ports.js';
 import { BUILT_IN_PRICES, costOf, type PriceTable } from './pricing.js';
@@ -349,12 +349,13 @@ async function storeOutput(
   processingTimeMs: number,
   usage: UsageWrite,
 ): Promise<GenerationRow | undefined> {
-  const meta = await readImageMetadata(output.data, output.mimeType);
+  // Stored only as PNG, JPEG or WebP: anything else the model answers is converted here (PNG answers pass untouched).
+  const { data, ...meta } = await storableImage(output.data);
   const imageId = row.output_image_id ?? outputImageIdFor(row.id);
   // One object per run: a late, superseded run never overwrites the bytes of the run that won.
   const key = imageStorageKey(row.project_id, imageId, row.run);
-  await deps.storage.put(key, output.data, meta.mimeType);
-  const image: StoredImage = { id: imageId, key, etag: contentEtag(output.data), size: output.data.length, ...meta };
+  await deps.storage.put(key, data, meta.mimeType);
+  const image: StoredImage = { id: imageId, key, etag: contentEtag(data), size: data.length, ...meta };
   const store = row.alias || (row.flow_alias && row.flow_id) ? storeWithAliases : storeWithoutAliases;
   try {
     const stored = await store(deps, row, prompt, image, processingTimeMs, deps.clock.now(), usage);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import { encodeBmp } from './bmp.js';
 
 /**
  * Fake Gemini API speaking the real wire format of
@@ -345,9 +346,15 @@ function imageCanvas(prompt: string, aspectRatio: string): Sharp {
   return sharp({ create: { width, height, channels: 3, background: fakeImageColour(prompt) } });
 }
 
-function encode(image: Sharp, mimeType: string): Promise<Buffer> {
+async function encode(image: Sharp, mimeType: string): Promise<Buffer> {
   if (mimeType === 'image/jpeg') return image.jpeg().toBuffer();
   if (mimeType === 'image/webp') return image.webp({ lossless: true }).toBuffer();
+  if (mimeType === 'image/gif') return image.gif().toBuffer();
+  if (mimeType === 'image/tiff') return image.tiff().toBuffer();
+  if (mimeType === 'image/bmp') {
+    const { data, info } = await image.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return encodeBmp(data, info.width, info.height);
+  }
   return image.png().toBuffer();
 }
 

@@ -4,3 +4,4 @@ export * from './s3.js';
 export * from './webhook-receiver.js';
 export * from './pgbouncer.js';
 export * from './fake-dns.js';
+export * from './bmp.js';

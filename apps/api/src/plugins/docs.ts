@@ -1,7 +1,9 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { generationSchema, imageSchema } from '@banatie/contracts';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ERROR_RESPONSE } from '../lib/openapi-docs.js';
 
 type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
@@ -22,6 +24,11 @@ export async function registerDocs(app: FastifyInstance, publicBaseUrl: string, 
       servers: [{ url: publicBaseUrl }],
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+        // The objects responses carry (`data` of the envelope), from the same zod schemas the SDK's types come from.
+        schemas: {
+          Image: z.toJSONSchema(imageSchema, { target: 'openapi-3.0' }) as Record<string, unknown>,
+          Generation: z.toJSONSchema(generationSchema, { target: 'openapi-3.0' }) as Record<string, unknown>,
+        },
       },
       security: [{ apiKey: [] }],
     },

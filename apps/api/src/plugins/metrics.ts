@@ -1,6 +1,6 @@
 import { createMetricsRegistry, queueMetrics, startMetricsServer, type MetricsServer } from '@banatie/metrics';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { AppDeps } from '../deps.js';
 import type { RecordRequest } from '../lib/live-fast-path.js';
 
@@ -9,7 +9,7 @@ import type { RecordRequest } from '../lib/live-fast-path.js';
  * latencies per route, and the queues' depth read from BullMQ at scrape time.
  * Returns the request recorder, for requests answered before Fastify (live HITs).
  */
-export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger' | 'config'>): Promise<RecordRequest> {
+export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 'queue' | 'webhookQueue' | 'logger' | 'config' | 'cdn'>): Promise<RecordRequest> {
   const registry = createMetricsRegistry();
   const requests = new Counter({
     name: 'banatie_http_requests_total',
@@ -24,6 +24,7 @@ export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  cdnMetrics(registry, deps.cdn);
   queueMetrics(registry, [deps.queue, deps.webhookQueue], {
     onError: (err) => deps.logger.warn({ err: err.message }, 'queue metrics unavailable for this scrape'),
   });
@@ -50,4 +51,28 @@ export async function registerMetrics(app: FastifyInstance, deps: Pick<AppDeps, 
     app.addHook('onClose', async () => server?.close());
   }
   return record;
+}
+
+/** CDN renditions of this process, read at scrape time (SPEC §11: the render gate and single flight). */
+function cdnMetrics(registry: ReturnType<typeof createMetricsRegistry>, cdn: AppDeps['cdn']): void {
+  new Counter({
+    name: 'banatie_cdn_variant_renders_total',
+    help: 'CDN variants rendered by this process (identical concurrent misses across instances render once)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cdn.rendersStarted);
+    },
+  });
+  new Gauge({
+    name: 'banatie_cdn_renders',
+    help: 'CDN variant renders in this process now, running or queued behind CDN_RENDER_CONCURRENCY',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const { running, queued } = cdn.renderStats;
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'queued' }, queued);
+    },
+  });
 }

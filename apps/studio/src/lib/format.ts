@@ -23,7 +23,7 @@ export function cdnImageUrl(project: Pick<Project, 'orgSlug' | 'slug'>, idOrAlia
   return `${location.origin}/cdn/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/img/${encodeURIComponent(idOrAlias)}`;
 }
 
-/** A cover-cropped variant (`?w=&h=&fit=cover`) of a CDN image URL. */
+/** A cover-cropped variant (`w=&h=&fit=cover`) of a CDN image URL (plain or a `versionedUrl`). */
 export function variantUrl(url: string, w: number, h: number): string {
-  return `${url}?w=${w}&h=${h}&fit=cover`;
+  return `${url}${url.includes('?') ? '&' : '?'}w=${w}&h=${h}&fit=cover`;
 }

@@ -48,10 +48,10 @@ function FlowCard({ flow: initial }: { flow: Flow }) {
   const [error, setError] = useState<string | null>(null);
   // Generations and uploads, oldest first.
   const ordered = [
-    ...(chain.data?.data ?? []).map((g) => ({ key: g.id, at: g.createdAt, href: `#/generations/${g.id}`, url: g.outputImage?.url, label: g.originalPrompt, status: g.status as string | null })),
+    ...(chain.data?.data ?? []).map((g) => ({ key: g.id, at: g.createdAt, href: `#/generations/${g.id}`, url: g.outputImage?.versionedUrl, label: g.originalPrompt, status: g.status as string | null })),
     ...(images.data?.data ?? [])
       .filter((i) => i.source === 'uploaded')
-      .map((i) => ({ key: i.id, at: i.createdAt, href: `#/images/${i.id}`, url: i.url as string | undefined, label: `Upload ${i.alias ?? shortId(i.id)}`, status: null })),
+      .map((i) => ({ key: i.id, at: i.createdAt, href: `#/images/${i.id}`, url: i.versionedUrl as string | undefined, label: `Upload ${i.alias ?? shortId(i.id)}`, status: null })),
   ].sort((a, b) => a.at.localeCompare(b.at));
   const aliasEntries = Object.entries(flow.aliases);
   const idBase = `flow-${flow.id}`;

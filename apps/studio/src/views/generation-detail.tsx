@@ -87,8 +87,8 @@ export function GenerationDetailView({ id }: { id: string }) {
         <div>
           {g.outputImage ? (
             <a href={`#/images/${g.outputImage.id}`}>
-              {/* Regeneration replaces the bytes behind the same (immutably cached) URL: revalidate per version. */}
-              <FreshImage class="output" src={g.outputImage.url} refresh={`${g.outputImage.version}:${g.completedAt}`} alt={`Output: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} testId="generation-output" />
+              {/* A regeneration is a new version, so a new versionedUrl; fetched fresh anyway (same-version reloads after a run). */}
+              <FreshImage class="output" src={g.outputImage.versionedUrl} refresh={`${g.outputImage.version}:${g.completedAt}`} alt={`Output: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} testId="generation-output" />
             </a>
           ) : (
             <p class="placeholder">{g.status === 'success' ? 'The image was deleted' : running ? 'Generating…' : 'No image'}</p>

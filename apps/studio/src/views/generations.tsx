@@ -120,7 +120,7 @@ export function GenerationsView({ query }: { query: URLSearchParams }) {
         {items.map((g) => (
           <li key={g.id} data-generation-id={g.id}>
             <a class="generation-row" href={`#/generations/${g.id}`}>
-              <Thumb url={g.outputImage?.url} alt="" size={64} />
+              <Thumb url={g.outputImage?.versionedUrl} alt="" size={64} />
               <span class="grow">
                 <span class="prompt">{g.originalPrompt}</span>
                 <span class="muted small">

@@ -92,17 +92,18 @@ export function ImageDetailView({ id }: { id: string }) {
         <ul class="crops">
           {CROPS.map((c) => (
             <li key={c.label}>
-              <FreshImage src={variantUrl(img.url, c.w * 2, c.h * 2)} refresh={`${img.focalPoint?.x},${img.focalPoint?.y}`} alt={`${c.label} crop`} width={c.w} height={c.h} />
+              <FreshImage src={variantUrl(img.versionedUrl, c.w * 2, c.h * 2)} refresh={`${img.focalPoint?.x},${img.focalPoint?.y}`} alt={`${c.label} crop`} width={c.w} height={c.h} />
               <span class="small">{c.label}</span>
             </li>
           ))}
         </ul>
       </Section>
       <Section title="URLs">
-        <CopyField label="By id (cached for good)" value={img.url} />
+        <CopyField label="This version (cached for good)" value={img.versionedUrl} />
+        <CopyField label="By id (always the current version, revalidated)" value={img.url} />
         {img.alias && <CopyField label={`By alias ${img.alias} (follows the alias)`} value={cdnImageUrl(project, img.alias)} />}
-        <CopyField label="Cover crop 1200×630" value={variantUrl(img.url, 1200, 630)} />
-        <CopyField label="WebP 800 wide" value={`${img.url}?w=800&format=webp`} />
+        <CopyField label="Cover crop 1200×630" value={variantUrl(img.versionedUrl, 1200, 630)} />
+        <CopyField label="WebP 800 wide" value={`${img.versionedUrl}&w=800&format=webp`} />
       </Section>
     </section>
   );
@@ -168,7 +169,7 @@ function FocalPicker({ image, onSave }: { image: Image; onSave(p: { x: number; y
         onClick={onClick}
         onKeyDown={onKey}
       >
-        <img src={image.url} alt={image.alias ? `Image ${image.alias}` : 'The image'} width={image.width} height={image.height} draggable={false} />
+        <img src={image.versionedUrl} alt={image.alias ? `Image ${image.alias}` : 'The image'} width={image.width} height={image.height} draggable={false} />
         <span class="focal-marker" style={{ left: `${point.x * 100}%`, top: `${point.y * 100}%` }} aria-hidden="true" />
       </div>
       <figcaption class="small muted">Click where the subject is: cover crops keep that point in view.</figcaption>

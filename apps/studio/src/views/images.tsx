@@ -72,7 +72,7 @@ export function ImagesView({ query }: { query: URLSearchParams }) {
         {images.data?.data.map((img) => (
           <li key={img.id} data-image-id={img.id}>
             <a href={`#/images/${img.id}`}>
-              <Thumb url={img.url} alt={img.alias ? `Image ${img.alias}` : `Image ${shortId(img.id)}`} size={140} />
+              <Thumb url={img.versionedUrl} alt={img.alias ? `Image ${img.alias}` : `Image ${shortId(img.id)}`} size={140} />
               <span class="small">
                 {img.alias ?? shortId(img.id)} · {img.source}
               </span>

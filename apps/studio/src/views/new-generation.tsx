@@ -122,7 +122,7 @@ export function NewGenerationView() {
                 <li key={img.id}>
                   <label class={checked ? 'picked' : ''}>
                     <input type="checkbox" checked={checked} disabled={!checked && references.length >= MAX_REFERENCES} onChange={() => toggleReference(img.id)} />
-                    <Thumb url={img.url} alt="" size={64} />
+                    <Thumb url={img.versionedUrl} alt="" size={64} />
                     <span class="small">{img.alias ?? shortId(img.id)}</span>
                   </label>
                 </li>
@@ -152,7 +152,7 @@ function Result({ generation: g, warnings }: { generation: Generation; warnings:
       {warnings.length > 0 && <p class="warning">Not found, left as text: {warnings.join(', ')}</p>}
       {g.outputImage ? (
         <a href={`#/images/${g.outputImage.id}`}>
-          <img class="output" src={g.outputImage.url} alt={`Generated: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} data-testid="result-image" />
+          <img class="output" src={g.outputImage.versionedUrl} alt={`Generated: ${g.originalPrompt}`} width={g.outputImage.width} height={g.outputImage.height} data-testid="result-image" />
         </a>
       ) : g.error ? (
         <p class="error" role="alert">

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Executor } from '../database.js';
+import type { ImageRow } from '../types.js';
 
 /** Stored renditions of an image and whether this one is among them (one round trip). */
 export async function variantCount(db: Executor, imageId: string, variantId: string): Promise<{ total: number; registered: boolean }> {
@@ -11,21 +12,34 @@ export async function variantCount(db: Executor, imageId: string, variantId: str
   return { total: Number(row?.total ?? 0), registered: Boolean(row?.registered) };
 }
 
-export type Reservation = 'reserved' | 'registered' | 'limit' | 'image_gone';
+/** `stale`: the image's bytes or focal point changed since the variant id was computed from it. */
+export type Reservation = 'reserved' | 'registered' | 'limit' | 'image_gone' | 'stale';
+
+const sameFocalPoint = (a: { x: number; y: number } | null, b: { x: number; y: number } | null): boolean =>
+  a === null || b === null ? a === b : a.x === b.x && a.y === b.y;
 
 /**
- * Takes one of the image's `max` variant slots for `variantId`. The image row is
- * locked for the check, so concurrent reservations of different variants never
- * go past the cap; a variant already registered keeps its slot.
+ * Takes one of the image's `max` variant slots for `variantId`, computed from
+ * `image` as it was read. The image row is locked for the check, so concurrent
+ * reservations of different variants never go past the cap, and a reservation
+ * racing a regeneration or a new focal point (whose trigger drops the slots)
+ * does not leave a slot for a rendition nobody can ask for any more.
  */
-export async function reserveVariant(db: Db, imageId: string, variantId: string, max: number): Promise<Reservation> {
+export async function reserveVariant(
+  db: Db,
+  image: Pick<ImageRow, 'id' | 'etag' | 'focal_point'>,
+  variantId: string,
+  max: number,
+): Promise<Reservation> {
+  const imageId = image.id;
   return db.transaction().execute(async (tx) => {
-    const image = await tx.selectFrom('images').select('id').where('id', '=', imageId).forUpdate().executeTakeFirst();
-    if (!image) return 'image_gone';
+    const current = await tx.selectFrom('images').select(['etag', 'focal_point']).where('id', '=', imageId).forUpdate().executeTakeFirst();
+    if (!current) return 'image_gone';
+    if (current.etag !== image.etag || !sameFocalPoint(current.focal_point, image.focal_point)) return 'stale';
     const { total, registered } = await variantCount(tx, imageId, variantId);
     if (registered) return 'registered';
     if (total >= max) return 'limit';
-    await tx.insertInto('image_variants').values({ image_id: imageId, variant_id: variantId, created_at: new Date() }).execute();
+    await tx.insertInto('image_variants').values({ image_id: imageId, variant_id: variantId }).execute();
     return 'reserved';
   });
 }
