@@ -77,3 +77,10 @@ export function launchChromium(): Promise<Browser> {
     args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
+
+/** `vite build` of an app in `root` (its index.html, its .env files, its node_modules) into `root/dist`; no Node built-ins. */
+export async function buildViteApp(root: string): Promise<string> {
+  const outDir = join(root, 'dist');
+  await build({ configFile: false, logLevel: 'silent', root, plugins: [noNodeBuiltins], build: { outDir, emptyOutDir: true, target: 'es2022' } });
+  return outDir;
+}
