@@ -1,6 +1,6 @@
 import type { Config } from '@banatie/config';
 import { createStatusNotifier, systemClock, type ImageProvider, type ObjectStorage, type ProcessorDeps } from '@banatie/core';
-import { createDb } from '@banatie/db';
+import { createDb, generationRepository } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
   createMetricsRegistry,
@@ -19,6 +19,7 @@ import {
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
   createGenerationQueue,
+  createConcurrencySlots,
   createJobQueue,
   createProviderQuota,
   createRedis,
@@ -32,7 +33,11 @@ import { createObjectStorage } from '@banatie/storage';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
+import { cachedMaxConcurrency, createProjectGate } from './jobs/project-gate.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
+
+/** How long a worker trusts what it read of a project's maxConcurrency (the operator's change applies within it). */
+const MAX_CONCURRENCY_CACHE_MS = 5000;
 
 /** How long a stopping worker lets its jobs in flight finish (the Kubernetes grace period outlasts it). */
 export const WORKER_SHUTDOWN_DEADLINE_MS = 5 * 60_000;
@@ -99,7 +104,17 @@ export async function startWorkerRuntime(
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   const worker: Worker<GenerationJobData> = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
-    createGenerateImageHandler(deps),
+    createGenerateImageHandler(
+      deps,
+      createProjectGate({
+        // A slot outlives any run (the deadline ends it); a dead worker's slot comes back when its lease ends.
+        slots: createConcurrencySlots(publisher, config.queuePrefix, config.generationDeadlineMs + config.worker.lockMs),
+        maxConcurrencyOf: cachedMaxConcurrency((projectId) => generationRepository.findProjectMaxConcurrency(db, projectId), MAX_CONCURRENCY_CACHE_MS),
+        queue: generationQueue,
+        recheckMs: config.worker.lockMs,
+        logger,
+      }),
+    ),
     {
       connection,
       prefix: config.queuePrefix,

@@ -59,6 +59,8 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  /** Pending only: how many queued jobs will be taken before this one (SPEC §12); otherwise null. */
+  queuePosition: z.number().int().min(0).nullable(),
 });
 
 /** What `POST /generations` (and regenerate) answer: the generation plus the prompt aliases that did not resolve. */

@@ -379,7 +379,7 @@ export class LiveService {
           flowId: null,
           meta: { liveScope: scope.slug },
         },
-        { liveScopeId: scope.id, generationId },
+        { liveScopeId: scope.id, generationId, interactive: true },
       );
     } catch (err) {
       await liveRepository.refundScopeBudget(db, scope.id).catch(() => undefined);

@@ -53,6 +53,8 @@ export interface GenerationDto {
   completedAt: string | null;
   updatedAt: string;
   deletedAt: string | null;
+  /** Pending only: queued jobs that will be taken before this one (SPEC §12); else null. */
+  queuePosition: number | null;
   /** Submit only: prompt aliases that did not resolve. */
   warnings?: string[];
 }
@@ -111,6 +113,7 @@ export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: Imag
     completedAt: iso(row.completed_at),
     updatedAt: row.updated_at.toISOString(),
     deletedAt: iso(row.deleted_at),
+    queuePosition: null,
   };
 }
 

@@ -6,3 +6,4 @@ export * from './webhook.queue.js';
 export * from './job-queue.js';
 export * from './shared-state.js';
 export * from './provider-quota.js';
+export * from './fair-scheduler.js';
