@@ -17,6 +17,7 @@ import {
   GENERATION_QUEUE,
   MAX_STALLED_COUNT,
   WEBHOOK_BACKOFF_TYPE,
+  hasStalledOut,
   WEBHOOK_QUEUE,
   createGenerationQueue,
   createConcurrencySlots,
@@ -100,21 +101,19 @@ export async function startWorkerRuntime(
     },
   };
 
+  const gate = createProjectGate({
+    // A slot outlives any run (the deadline ends it); a dead worker's slot comes back when its lease ends.
+    slots: createConcurrencySlots(publisher, config.queuePrefix, config.generationDeadlineMs + config.worker.lockMs),
+    maxConcurrencyOf: cachedMaxConcurrency((projectId) => generationRepository.findProjectMaxConcurrency(db, projectId), MAX_CONCURRENCY_CACHE_MS),
+    queue: generationQueue,
+    recheckMs: config.worker.lockMs,
+    logger,
+  });
   const connection = createRedis(config.redisUrl, 'worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   const worker: Worker<GenerationJobData> = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
-    createGenerateImageHandler(
-      deps,
-      createProjectGate({
-        // A slot outlives any run (the deadline ends it); a dead worker's slot comes back when its lease ends.
-        slots: createConcurrencySlots(publisher, config.queuePrefix, config.generationDeadlineMs + config.worker.lockMs),
-        maxConcurrencyOf: cachedMaxConcurrency((projectId) => generationRepository.findProjectMaxConcurrency(db, projectId), MAX_CONCURRENCY_CACHE_MS),
-        queue: generationQueue,
-        recheckMs: config.worker.lockMs,
-        logger,
-      }),
-    ),
+    createGenerateImageHandler(deps, gate),
     {
       connection,
       prefix: config.queuePrefix,
@@ -127,6 +126,7 @@ export async function startWorkerRuntime(
   );
   worker.on('failed', (job, err) => {
     onGenerationJobFailed(deps, job, err).catch((e) => logger.error({ err: e }, 'could not settle a failed job'));
+    if (job && hasStalledOut(job)) gate.forget(job).catch((e) => logger.warn({ err: e }, 'could not free the slot of a stalled job'));
   });
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();

@@ -11,6 +11,8 @@ export interface ProjectGate {
    * waits (delayed, no attempt counted) until a release wakes it: throws DelayedError.
    */
   enter(job: Job<GenerationJobData>, token: string | undefined): Promise<LeaveSlot>;
+  /** The queue gave up on the job outside its handler (stalled out): free its slot now rather than when its lease ends. */
+  forget(job: Job<GenerationJobData>): Promise<void>;
 }
 
 const NOTHING_HELD: LeaveSlot = async () => undefined;
@@ -51,6 +53,13 @@ export function createProjectGate(opts: {
       // A slot freed between the acquire and the move woke nobody (this job was not delayed yet): look again.
       await wakeNext(projectId, '', max).catch((err) => logger.warn({ err, projectId }, 'could not look for a free concurrency slot'));
       throw new DelayedError();
+    },
+
+    forget: async (job) => {
+      const projectId = job.data.projectId;
+      if (!projectId || !job.id) return;
+      const max = await opts.maxConcurrencyOf(projectId);
+      if (max !== null) await wakeNext(projectId, job.id, max);
     },
   };
 }
