@@ -1,6 +1,8 @@
 import type { CreatedKey, GenerateImageRequest, ImageProvider } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import { LocalImageProvider } from '@banatie/providers';
+import { GENERATION_QUEUE, createRedis, fairPriority, waitForRedis } from '@banatie/queue';
+import { TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
@@ -31,6 +33,30 @@ function recordingProvider(delayMs: number) {
   };
   return { provider, starts, peak };
 }
+
+describe('fair tags', () => {
+  it('grow while the queue holds work, and start again from 0 once it is empty', async () => {
+    const redis = createRedis(TEST_REDIS_URL, 'producer');
+    try {
+      await waitForRedis(redis, 5000);
+      const prefix = testQueuePrefix();
+      const project = '00000000-0000-4000-8000-00000000000a';
+      // Plain lane: priority 2 × tag + 1. An empty queue: tag 1 each time.
+      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: 3, ahead: 0 });
+      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: 3, ahead: 0 });
+      // A job runs (BullMQ's active list): tags are history no more, so they grow.
+      await redis.lpush(`${prefix}:${GENERATION_QUEUE}:active`, 'some-job');
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(5);
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(7);
+      // Interactive lane: tag V (0 here), lane 0, ahead of the project's plain jobs.
+      expect((await fairPriority(redis, prefix, project, true)).priority).toBe(2);
+      await redis.del(`${prefix}:${GENERATION_QUEUE}:active`);
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(3);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
 
 describe('fair scheduling between projects (SPEC §12)', () => {
   let stack: Stack;
@@ -92,13 +118,15 @@ describe('fair scheduling between projects (SPEC §12)', () => {
     await startWorker(provider, 2);
     const backlog: string[] = [];
     for (let i = 0; i < 120; i++) backlog.push((await submit(stack.key, `A-backlog-${i}`)).id);
-    const startedBeforeB = starts.length;
-    expect(startedBeforeB).toBeLessThan(100); // A's backlog is still there when B submits
     const b = await submit(other, 'B-single');
+    const startedWhenBQueued = starts.length;
+    expect(startedWhenBQueued).toBeLessThan(100); // A's backlog is still there when B submits
+    // Placed right behind A's head job and its tie, whatever A's backlog.
+    expect(b.queuePosition).toBeLessThanOrEqual(2);
     const doneB = await waitForTerminal(stack, b.id, other.key);
     expect(doneB.status).toBe('success');
-    // Between B's submit and B's start, at most a slot's worth of A's jobs started (the head, and a tie).
-    expect(starts.indexOf('B-single') - startedBeforeB).toBeLessThanOrEqual(2);
+    // Started after B was queued and before B: the jobs ahead of it, plus those the two slots had already taken.
+    expect(starts.indexOf('B-single') - startedWhenBQueued).toBeLessThanOrEqual(b.queuePosition! + 2);
     const doneA = await Promise.all(backlog.map((id) => waitForTerminal(stack, id)));
     expect(doneA.filter((g) => g.status === 'success')).toHaveLength(120);
   });

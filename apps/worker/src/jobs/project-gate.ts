@@ -30,14 +30,14 @@ export function createProjectGate(opts: {
 }): ProjectGate {
   const { slots, queue, logger } = opts;
 
-  /** Promotes the next waiting job while a slot is free; a release and a parking job may both call it. */
-  const wakeNext = async (projectId: string, jobId: string, max: number): Promise<void> => {
-    for (let i = 0, release = jobId; i < MAX_WAKE_TRIES; i++, release = '') {
-      const next = await slots.release(projectId, release, max);
-      if (!next) return;
+  /** Promotes waiting jobs while a slot is free, starting from `first` (popped already); skips jobs that are gone. */
+  const wake = async (projectId: string, first: string | null, max: number): Promise<void> => {
+    for (let i = 0, next = first; next && i < MAX_WAKE_TRIES; i++) {
       if (await promote(queue, next)) return;
+      next = await slots.release(projectId, '', max);
     }
   };
+  const wakeNext = async (projectId: string, jobId: string, max: number): Promise<void> => wake(projectId, await slots.release(projectId, jobId, max), max);
 
   return {
     enter: async (job, token) => {
@@ -49,9 +49,12 @@ export function createProjectGate(opts: {
       if (await slots.acquire(projectId, jobId, max)) {
         return () => wakeNext(projectId, jobId, max).catch((err) => logger.warn({ err, projectId }, 'could not release a concurrency slot'));
       }
+      // Delayed first, then on the waiting set: whoever pops it can promote it. A slot freed since the acquire is seen by park.
       await job.moveToDelayed(Date.now() + opts.recheckMs, token);
-      // A slot freed between the acquire and the move woke nobody (this job was not delayed yet): look again.
-      await wakeNext(projectId, '', max).catch((err) => logger.warn({ err, projectId }, 'could not look for a free concurrency slot'));
+      await slots
+        .park(projectId, jobId, max)
+        .then((next) => wake(projectId, next, max))
+        .catch((err) => logger.warn({ err, projectId }, 'could not wait for a concurrency slot'));
       throw new DelayedError();
     },
 
