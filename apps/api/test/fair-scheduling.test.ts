@@ -1,7 +1,7 @@
 import type { CreatedKey, GenerateImageRequest, ImageProvider } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
 import { LocalImageProvider } from '@banatie/providers';
-import { GENERATION_QUEUE, createRedis, fairPriority, waitForRedis } from '@banatie/queue';
+import { GENERATION_QUEUE, INTERACTIVE_HEAD_START, createRedis, fairPriority, waitForRedis } from '@banatie/queue';
 import { TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
@@ -41,17 +41,19 @@ describe('fair tags', () => {
       await waitForRedis(redis, 5000);
       const prefix = testQueuePrefix();
       const project = '00000000-0000-4000-8000-00000000000a';
-      // Plain lane: priority 2 × tag + 1. An empty queue: tag 1 each time.
-      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: 3, ahead: 0 });
-      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: 3, ahead: 0 });
+      const plain = (tag: number) => 2 * (tag + INTERACTIVE_HEAD_START) + 1;
+      // An empty queue: tag 1 each time.
+      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: plain(1), ahead: 0 });
+      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: plain(1), ahead: 0 });
       // A job runs (BullMQ's active list): tags are history no more, so they grow.
       await redis.lpush(`${prefix}:${GENERATION_QUEUE}:active`, 'some-job');
-      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(5);
-      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(7);
-      // Interactive lane: tag V (0 here), lane 0, ahead of the project's plain jobs.
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(2));
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(3));
+      // Interactive lane: its own tags (1, 2…), priority 2 × tag: ahead of the project's plain jobs.
       expect((await fairPriority(redis, prefix, project, true)).priority).toBe(2);
+      expect((await fairPriority(redis, prefix, project, true)).priority).toBe(4);
       await redis.del(`${prefix}:${GENERATION_QUEUE}:active`);
-      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(3);
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(1));
     } finally {
       redis.disconnect();
     }
@@ -70,7 +72,7 @@ describe('fair scheduling between projects (SPEC §12)', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ worker: false, env: { WORKER_LOCK_MS: '5000' } });
+    stack = await startStack({ worker: false, env: { WORKER_LOCK_MS: '5000', LIVE_WAIT_TIMEOUT_MS: '500', LIVE_MISS_PER_IP_PER_HOUR: '0' } });
     other = await stack.createKey('acme', 'other');
   });
   afterEach(async () => {
@@ -98,19 +100,23 @@ describe('fair scheduling between projects (SPEC §12)', () => {
     const a3 = await submit(stack.key, 'A-3');
     // A's backlog has tags 1, 2, 3; B was idle, so its job comes right after A's head (the tie goes to the earlier job).
     expect([a1, a2, b1, a3].map((g) => g.queuePosition)).toEqual([0, 1, 2, 3]);
-    // Prefer: wait is interactive: ahead of everything A queued (no worker runs, so it answers 202 after the wait).
+    // Prefer: wait and live MISSes are interactive: ahead of everything A queued (no worker runs: the waits end unanswered).
     const interactive = await submit(stack.key, 'A-interactive', { prefer: 'wait=1' });
     expect(interactive.queuePosition).toBe(0);
-    const order = [interactive, a1, a2, b1, a3];
+    const miss = await stack.app.inject({ method: 'GET', url: `/cdn/acme/site/live/hero?prompt=A-live&autoEnhance=false` });
+    expect(miss.statusCode).toBe(504);
+    const liveRow = await stack.db.selectFrom('generations').select('id').where('original_prompt', '=', 'A-live').executeTakeFirstOrThrow();
+    const live = { id: liveRow.id, queuePosition: null };
+    const order = [interactive, live, a1, a2, b1, a3];
     const positions = await Promise.all(order.map((g) => positionOf(g === b1 ? other : stack.key, g.id)));
-    expect(positions).toEqual([0, 1, 2, 3, 4]);
+    expect(positions).toEqual([0, 1, 2, 3, 4, 5]);
 
     const { provider, starts } = recordingProvider(0);
     await startWorker(provider, 1);
     const done = await Promise.all(order.map((g) => waitForTerminal(stack, g.id, g === b1 ? other.key : stack.key.key)));
-    expect(done.map((g) => g.status)).toEqual(Array(5).fill('success'));
-    expect(done.map((g) => g.queuePosition)).toEqual(Array(5).fill(null));
-    expect(starts).toEqual(['A-interactive', 'A-1', 'A-2', 'B-1', 'A-3']);
+    expect(done.map((g) => g.status)).toEqual(Array(6).fill('success'));
+    expect(done.map((g) => g.queuePosition)).toEqual(Array(6).fill(null));
+    expect(starts).toEqual(['A-interactive', 'A-live', 'A-1', 'A-2', 'B-1', 'A-3']);
   });
 
   it("B's single job starts within about one job while A has a backlog of hundreds, and A's jobs all finish", async () => {

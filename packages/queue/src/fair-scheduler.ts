@@ -11,13 +11,18 @@ import { GENERATION_QUEUE } from './queue-names.js';
  * takes the lowest priority first (O(log n) in its sorted set), so taking a job costs
  * the same with ten projects or ten thousand, and no project has a loop of its own.
  *
- * Priority = 2 × tag + lane: an interactive job (live MISS, `Prefer: wait`) has its own
- * tag sequence per project and wins ties, so it goes ahead of its project's plain backlog.
+ * Lanes: an interactive job (live MISS, `Prefer: wait`) has its own tag sequence per
+ * project, and interactive tags get a head start of INTERACTIVE_HEAD_START rounds over
+ * plain ones (priority 2 × tag for interactive, 2 × (tag + head start) + 1 for plain):
+ * a project's waiting requests go ahead of its plain backlog, and stay fair between
+ * projects among themselves.
  */
 
 /** A backlog deeper than this many rounds ahead of V ties (FIFO among itself) instead of growing priorities. */
 export const FAIR_MAX_AHEAD = 50_000;
-const MAX_TAG = Math.floor(PRIORITY_LIMIT / 2) - 1;
+/** Rounds by which interactive work is ahead of plain work: a project's first this-many waiting requests pass its whole plain backlog. */
+export const INTERACTIVE_HEAD_START = 100;
+const MAX_TAG = Math.floor(PRIORITY_LIMIT / 2) - 1 - INTERACTIVE_HEAD_START;
 
 /**
  * KEYS: V, the last tags of this lane (a hash by project), BullMQ's prioritized set,
@@ -35,9 +40,12 @@ if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0
   v = 0
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[7])
 end
+local headStart = tonumber(ARGV[5])
 local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if head[2] then
-  local t = math.floor(math.floor(tonumber(head[2]) / 4294967296) / 2)
+  local p = math.floor(tonumber(head[2]) / 4294967296)
+  local t
+  if p % 2 == 1 then t = (p - 1) / 2 - headStart else t = p / 2 end
   if t > v then v = t; redis.call('SET', KEYS[1], v) end
 end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
@@ -46,7 +54,8 @@ local tag
 if lane == 0 then tag = math.max(v, last + 1) else tag = math.max(v, last) + 1 end
 tag = math.min(tag, v + tonumber(ARGV[2]), tonumber(ARGV[3]))
 if tag > last then redis.call('HSET', KEYS[2], ARGV[1], tag) end
-local priority = 2 * tag + lane
+local priority = 2 * tag
+if lane == 1 then priority = 2 * (tag + headStart) + 1 end
 local ahead = redis.call('ZCOUNT', KEYS[3], '-inf', (priority + 1) * 4294967296 - 1) + redis.call('LLEN', KEYS[4])
 return { priority, ahead }
 `;
@@ -107,6 +116,7 @@ interface FairScripts {
     maxAhead: number,
     maxTag: number,
     lane: number,
+    headStart: number,
   ): Promise<[number, number]>;
   banatieSlotAcquire(running: string, waiting: string, jobId: string, max: number, leaseMs: number): Promise<number>;
   banatieSlotRelease(running: string, waiting: string, jobId: string, max: number, park: string): Promise<string | null>;
@@ -152,6 +162,7 @@ export async function fairPriority(
     FAIR_MAX_AHEAD,
     MAX_TAG,
     lane,
+    INTERACTIVE_HEAD_START,
   );
   return { priority: Number(priority), ahead: Number(ahead) };
 }
