@@ -26,7 +26,8 @@ const MAX_TAG = Math.floor(PRIORITY_LIMIT / 2) - 1 - INTERACTIVE_HEAD_START;
 
 /**
  * KEYS: V, the last tags of this lane (a hash by project), BullMQ's prioritized set,
- * wait list, delayed set and active list. ARGV: project, max ahead, max tag, lane.
+ * wait list, delayed set and active list, the other lane's last tags. ARGV: project,
+ * max ahead, max tag, lane (0 interactive, 1 plain), the interactive head start.
  * Returns the job's priority and how many queued jobs will be taken before it (ties
  * go to the earlier job). V advances to the head of the queue (the next job to start),
  * so it never goes back and costs the workers nothing. When the queue is empty (no job
