@@ -83,6 +83,23 @@ describe('deadlines', () => {
     expect(stack.fake!.requests.filter((r) => r.text === 'nobody takes me')).toHaveLength(0);
   });
 
+  it('a regeneration is a new run with a new deadline', async () => {
+    const res = await submit({ prompt: 'late but retried', autoEnhance: false }, { 'cancel-after': '30s' });
+    const id = res.json().data.id;
+    await waitForTerminal(stack, id);
+    const first = await rowOf(id);
+    const before = Date.now();
+    const regen = await stack.app.inject({ method: 'POST', url: `/api/v1/generations/${id}/regenerate`, headers: { 'x-api-key': stack.key.key } });
+    const after = Date.now();
+    expect(regen.statusCode).toBe(202);
+    const again = await rowOf(id);
+    expect(again.run).toBe(first.run + 1);
+    // The configured deadline from the regeneration on (the first run's Cancel-After does not carry over).
+    expect(again.deadline_at!.getTime()).toBeGreaterThanOrEqual(before + 120_000);
+    expect(again.deadline_at!.getTime()).toBeLessThanOrEqual(after + 120_000);
+    expect((await waitForTerminal(stack, id)).status).toBe('success');
+  });
+
   it('passing while waiting for provider quota: RATE_LIMITED, job removed, webhook sent', async () => {
     stack.fake!.reset();
     stack.fake!.rateLimitFor(10 * 60_000, '600s');

@@ -82,11 +82,12 @@ describe('submit', () => {
     expect(a.aspect_ratio).toBe('16:9');
     expect(a.flow_id).not.toBeNull();
     expect(b.flow_id).not.toBeNull();
-    const differing = ['id', 'flow_id', 'idempotency_key', 'request_hash', 'created_at', 'updated_at'];
+    const differing = ['id', 'flow_id', 'idempotency_key', 'request_hash', 'created_at', 'updated_at', 'deadline_at'];
     const strip = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([k]) => !differing.includes(k)));
     expect(strip(a)).toEqual(strip(b));
-    const { id: _a, flowId: _fa, createdAt: _ca, updatedAt: _ua, ...plainDto } = plain.json().data;
-    const { id: _b, flowId: _fb, createdAt: _cb, updatedAt: _ub, ...generalDto } = general.json().data;
+    // The second job queues behind the first: only their queue positions differ.
+    const { id: _a, flowId: _fa, createdAt: _ca, updatedAt: _ua, queuePosition: _qa, ...plainDto } = plain.json().data;
+    const { id: _b, flowId: _fb, createdAt: _cb, updatedAt: _ub, queuePosition: _qb, ...generalDto } = general.json().data;
     expect(plainDto).toEqual(generalDto);
   });
 

@@ -136,7 +136,9 @@ describe('metrics', () => {
         (t) => (sample(t, 'banatie_queue_oldest_waiting_seconds{queue="generations"}') ?? 0) > 0,
         'an oldest waiting job',
       );
-      expect(sample(text, 'banatie_queue_jobs{queue="generations",state="waiting"}')).toBe(1);
+      // Queued at its place in the fair order: BullMQ keeps jobs with a priority in its prioritized set.
+      expect(sample(text, 'banatie_queue_jobs{queue="generations",state="prioritized"}')).toBe(1);
+      expect(sample(text, 'banatie_queue_jobs{queue="generations",state="waiting"}')).toBe(0);
       expect(sample(text, 'banatie_queue_jobs{queue="generations",state="active"}')).toBe(0);
       expect(sample(text, 'banatie_queue_jobs{queue="webhooks",state="waiting"}')).toBe(0);
       expect(sample(text, 'banatie_queue_oldest_waiting_seconds{queue="webhooks"}')).toBe(0);

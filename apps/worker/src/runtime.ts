@@ -9,7 +9,7 @@ import {
   type PriceTable,
   type ProcessorDeps,
 } from '@banatie/core';
-import { createDb } from '@banatie/db';
+import { createDb, generationRepository } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import {
   createMetricsRegistry,
@@ -27,8 +27,10 @@ import {
   GENERATION_QUEUE,
   MAX_STALLED_COUNT,
   WEBHOOK_BACKOFF_TYPE,
+  hasStalledOut,
   WEBHOOK_QUEUE,
   createGenerationQueue,
+  createConcurrencySlots,
   createJobQueue,
   createProviderQuota,
   createRedis,
@@ -42,7 +44,11 @@ import { createObjectStorage } from '@banatie/storage';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
+import { cachedMaxConcurrency, createProjectGate } from './jobs/project-gate.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
+
+/** How long a worker trusts what it read of a project's maxConcurrency (the operator's change applies within it). */
+const MAX_CONCURRENCY_CACHE_MS = 5000;
 
 /** How long a stopping worker lets its jobs in flight finish (the Kubernetes grace period outlasts it). */
 export const WORKER_SHUTDOWN_DEADLINE_MS = 5 * 60_000;
@@ -109,11 +115,19 @@ export async function startWorkerRuntime(
     },
   };
 
+  const gate = createProjectGate({
+    // A slot outlives any run (the deadline ends it); a dead worker's slot comes back when its lease ends.
+    slots: createConcurrencySlots(publisher, config.queuePrefix, config.generationDeadlineMs + config.worker.lockMs),
+    maxConcurrencyOf: cachedMaxConcurrency((projectId) => generationRepository.findProjectMaxConcurrency(db, projectId), MAX_CONCURRENCY_CACHE_MS),
+    queue: generationQueue,
+    recheckMs: config.worker.lockMs,
+    logger,
+  });
   const connection = createRedis(config.redisUrl, 'worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   const worker: Worker<GenerationJobData> = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
-    createGenerateImageHandler(deps),
+    createGenerateImageHandler(deps, gate),
     {
       connection,
       prefix: config.queuePrefix,
@@ -126,6 +140,7 @@ export async function startWorkerRuntime(
   );
   worker.on('failed', (job, err) => {
     onGenerationJobFailed(deps, job, err).catch((e) => logger.error({ err: e }, 'could not settle a failed job'));
+    if (job && hasStalledOut(job)) gate.forget(job).catch((e) => logger.warn({ err: e }, 'could not free the slot of a stalled job'));
   });
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();

@@ -71,6 +71,8 @@ export const generationSchema = z.strictObject({
   completedAt: isoDate.nullable(),
   updatedAt: isoDate,
   deletedAt: isoDate.nullable(),
+  /** Pending only: how many queued jobs will be taken before this one (SPEC §12); otherwise null. */
+  queuePosition: z.number().int().min(0).nullable(),
   model: z.string().nullable(),
   imageSize: z.enum(IMAGE_SIZES).nullable(),
   groundWithSearch: z.boolean(),

@@ -52,6 +52,8 @@ export interface SubmitOptions {
   generationId?: string;
   /** `Cancel-After`, in ms: a deadline sooner than the configured one. */
   deadlineMs?: number;
+  /** Someone waits for it (live MISS, `Prefer: wait`): taken before the project's plain submits. */
+  interactive?: boolean;
 }
 
 export interface SubmitGenerationInput {
@@ -183,8 +185,8 @@ export async function submitGeneration(
     return { generation: await presentGeneration(deps, ctx, existing), created: false };
   }
 
-  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
-  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings }, created: true };
+  const queuePosition = await enqueueOrWithdraw(deps, row, input.flowId === undefined, opts.interactive);
+  return { generation: { ...(await presentGeneration(withoutQueue(deps), ctx, row)), queuePosition, warnings }, created: true };
 }
 
 /**
@@ -235,8 +237,8 @@ async function submitPlain(
     deadlineAt: deadlineFor(deps, at, opts.deadlineMs),
   });
   if (!row) throw new NotFoundError('Project not found');
-  await enqueueOrWithdraw(deps, row, input.flowId === undefined);
-  return { generation: { ...(await presentGeneration(deps, ctx, row)), warnings: [] }, created: true };
+  const queuePosition = await enqueueOrWithdraw(deps, row, input.flowId === undefined, opts.interactive);
+  return { generation: { ...(await presentGeneration(withoutQueue(deps), ctx, row)), queuePosition, warnings: [] }, created: true };
 }
 
 /** Each allowed model's sizes, smallest first (the plain submit's defaults are chosen in SQL from these). */
@@ -245,9 +247,13 @@ function modelSizesOf(models: ModelSettings): Record<string, string[]> {
 }
 
 /** After the commit: a worker never sees a job whose row is missing. */
-async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean): Promise<void> {
+/** The enqueue already said where the new job stands: presenting it needs no second look at the queue. */
+const withoutQueue = (deps: GenerationDeps) => ({ db: deps.db, publicBaseUrl: deps.publicBaseUrl });
+
+/** Resolves with the job's queue position. */
+async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean, interactive = false): Promise<number | null> {
   try {
-    await deps.queue.enqueueGeneration({ generationId: row.id, run: row.run });
+    return await deps.queue.enqueueGeneration({ generationId: row.id, run: row.run, projectId: row.project_id, interactive });
   } catch (err) {
     deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
     await withdrawGeneration(deps.db, row, flowCreated).catch((e) =>
@@ -266,7 +272,7 @@ async function withdrawGeneration(db: Db, row: GenerationRow, flowCreated: boole
 }
 
 export async function presentGeneration(
-  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'> & { queue?: Pick<JobQueue, 'queuePositions'> },
   ctx: ProjectContext,
   row: GenerationRow,
 ): Promise<GenerationDto> {
@@ -275,22 +281,31 @@ export async function presentGeneration(
 }
 
 export async function presentGenerations(
-  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'> & { queue?: Pick<JobQueue, 'queuePositions'> },
   ctx: ProjectContext,
   rows: GenerationRow[],
 ): Promise<GenerationDto[]> {
   const ids = rows.map((r) => r.output_image_id).filter((id): id is string => id !== null);
   const images = new Map((await imageRepository.findImagesByIds(deps.db, ids)).map((i) => [i.id, i]));
   const flowAliases = await imageRepository.flowAliasesOfImages(deps.db, ctx.projectId, ids);
+  const positions = await queuePositionsOf(deps, rows);
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
   return rows.map((row) => {
     const image = row.output_image_id ? images.get(row.output_image_id) : undefined;
-    return toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image, flowAliases.get(image.id)) : null);
+    const dto = toGenerationDto(urlCtx, row, image ? toImageDto(urlCtx, image, flowAliases.get(image.id)) : null);
+    return { ...dto, queuePosition: positions.get(row.id) ?? null };
   });
 }
 
+/** Only pending rows have a place in the queue: the others cost no Redis call. */
+async function queuePositionsOf(deps: { queue?: Pick<JobQueue, 'queuePositions'> }, rows: GenerationRow[]): Promise<Map<string, number | null>> {
+  const pending = rows.filter((r) => r.status === 'pending').map((r) => ({ generationId: r.id, run: r.run }));
+  if (!deps.queue || !pending.length) return new Map();
+  return deps.queue.queuePositions(pending);
+}
+
 export async function getGeneration(
-  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'> & { queue?: Pick<JobQueue, 'queuePositions'> },
   ctx: ProjectContext,
   id: string,
 ): Promise<GenerationDto> {
@@ -298,11 +313,12 @@ export async function getGeneration(
   if (!found) throw new NotFoundError('Generation not found');
   const urlCtx = { publicBaseUrl: deps.publicBaseUrl, orgSlug: ctx.orgSlug, projectSlug: ctx.projectSlug };
   const image = found.outputImage ? toImageDto(urlCtx, found.outputImage, found.outputImageFlowAliases) : null;
-  return toGenerationDto(urlCtx, found.row, image);
+  const positions = await queuePositionsOf(deps, [found.row]);
+  return { ...toGenerationDto(urlCtx, found.row, image), queuePosition: positions.get(found.row.id) ?? null };
 }
 
 export async function listGenerations(
-  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'>,
+  deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'> & { queue?: Pick<JobQueue, 'queuePositions'> },
   ctx: ProjectContext,
   filter: { flowId?: string; status?: GenerationStatus; includeDeleted?: boolean; limit: number; offset: number },
 ): Promise<{ items: GenerationDto[]; total: number }> {

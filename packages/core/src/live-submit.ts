@@ -29,7 +29,7 @@ export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, 
         flowId: null,
         meta: { liveScope: scope.slug },
       },
-    { liveScopeId: scope.id, generationId },
+    { liveScopeId: scope.id, generationId, interactive: true },
   );
 }
 

@@ -62,6 +62,8 @@ export interface GenerationDto {
   groundWithSearch: boolean;
   /** The batch this generation is an item of (SPEC §13). */
   batchId: string | null;
+  /** Pending only: queued jobs that will be taken before this one (SPEC §12); else null. */
+  queuePosition: number | null;
   /** Submit only: prompt aliases that did not resolve. */
   warnings?: string[];
 }
@@ -150,6 +152,7 @@ export function toGenerationDto(ctx: UrlContext, row: GenerationRow, image: Imag
     imageSize: row.image_size,
     groundWithSearch: row.ground_with_search,
     batchId: row.batch_id,
+    queuePosition: null,
   };
 }
 

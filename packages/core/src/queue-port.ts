@@ -13,6 +13,13 @@ export interface GenerationRun {
   run: number;
 }
 
+/** A run to queue, with what the fair scheduler needs to place it. */
+export interface GenerationJob extends GenerationRun {
+  projectId: string;
+  /** A live MISS or a `Prefer: wait` submit: taken before the project's plain submits. */
+  interactive?: boolean;
+}
+
 /** A webhook event of one run, as a delivery job carries it (ids only: the body is built at delivery). */
 export interface WebhookDeliveryJob extends GenerationRun {
   event: WebhookEventType;
@@ -41,10 +48,11 @@ export type GenerationJobState =
 /** The job queue shared by API and workers. */
 export interface JobQueue {
   /**
-   * Queues the run for a worker; queuing the same run again is a no-op. Rejects
-   * at once (never hangs) when the queue cannot take it now.
+   * Queues the run for a worker at its place in the fair order; queuing the same run
+   * again is a no-op. Resolves with how many queued jobs are ahead of it (null when
+   * unknown). Rejects at once (never hangs) when the queue cannot take it now.
    */
-  enqueueGeneration(run: GenerationRun): Promise<void>;
+  enqueueGeneration(job: GenerationJob): Promise<number | null>;
   /**
    * Best effort and bounded in time: takes the run's job out of the queue unless
    * a worker holds it, or the queue is unreachable (the job then finds its row
@@ -53,7 +61,13 @@ export interface JobQueue {
   withdrawGeneration(run: GenerationRun): Promise<void>;
   generationJobState(run: GenerationRun): Promise<GenerationJobState>;
   /** Drops whatever job the run still has (not one a worker holds) and queues it afresh. */
-  requeueGeneration(run: GenerationRun): Promise<void>;
+  requeueGeneration(job: GenerationJob): Promise<void>;
+  /**
+   * For each run, how many queued jobs will be taken before its job (SPEC §12
+   * `queuePosition`); null when its job is not waiting in the queue (delayed, running,
+   * gone) or the queue cannot say now. Never rejects.
+   */
+  queuePositions(runs: GenerationRun[]): Promise<Map<string, number | null>>;
   /** Queues a webhook delivery; a message already queued or delivered (same `webhookId`) is not queued twice. */
   enqueueWebhook(message: WebhookMessage): Promise<void>;
 }

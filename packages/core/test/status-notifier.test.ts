@@ -15,6 +15,7 @@ function doubles() {
     withdrawGeneration: unused,
     generationJobState: unused,
     requeueGeneration: unused,
+    queuePositions: unused,
     enqueueWebhook: async (message) => void webhooks.push(message),
   };
   const notify = createStatusNotifier({ broadcast: { publish: async (e) => void published.push(e) }, jobs });

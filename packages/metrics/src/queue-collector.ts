@@ -10,6 +10,9 @@ export interface MeasuredQueue {
   getJobs(types: QueueState[], start?: number, end?: number, asc?: boolean): Promise<Array<{ timestamp: number } | undefined>>;
 }
 
+/** How many jobs of each waiting state are looked at for the oldest. */
+const OLDEST_LOOKAHEAD = 50;
+
 interface QueueSnapshot {
   name: string;
   counts: Record<string, number>;
@@ -73,10 +76,12 @@ export function queueMetrics(registry: Registry, queues: MeasuredQueue[], opts: 
 async function readQueue(queue: MeasuredQueue, now: () => number): Promise<QueueSnapshot> {
   const [counts, oldest] = await Promise.all([
     queue.getJobCounts(...QUEUE_STATES),
-    // Ascending: the job at the tail of the wait list, i.e. the one added first.
-    queue.getJobs(['waiting'], 0, 0, true),
+    // Ascending: the first jobs added to the wait list, and the next ones in the fair order (the generation queue's
+    // jobs wait in BullMQ's prioritized set, ordered by their place, not their age: the oldest is among the next few).
+    queue.getJobs(['waiting', 'prioritized'], 0, OLDEST_LOOKAHEAD - 1, true),
   ]);
-  const added = oldest[0]?.timestamp;
+  const stamps = oldest.map((j) => j?.timestamp).filter((t): t is number => typeof t === 'number');
+  const added = stamps.length ? Math.min(...stamps) : undefined;
   return { name: queue.name, counts, oldestWaitingSeconds: added === undefined ? 0 : Math.max(0, (now() - added) / 1000) };
 }
 

@@ -1,15 +1,19 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { waitForRedis } from './redis.js';
 import { z } from 'zod';
+import { fairPriority } from './fair-scheduler.js';
+import { GENERATION_QUEUE } from './queue-names.js';
+import { waitForRedis } from './redis.js';
 
-export const GENERATION_QUEUE = 'generations';
+export { GENERATION_QUEUE } from './queue-names.js';
 
 /** Job data carries ids only; the row in PostgreSQL is the source of truth. */
 export const generationJobSchema = z.object({
   generationId: z.uuid(),
   /** Regeneration counter: a job for an older run is ignored. */
   run: z.number().int().min(0),
+  /** Whose share of the workers it uses (fairness, maxConcurrency); absent on jobs queued before issue 15. */
+  projectId: z.uuid().optional(),
 });
 export type GenerationJobData = z.infer<typeof generationJobSchema>;
 
@@ -77,17 +81,29 @@ export async function untilQueueConnected(queue: Queue): Promise<void> {
 }
 
 /**
- * Adds the job, failing fast (never hanging) while Redis is unreachable: BullMQ
- * would otherwise wait for the connection. A late add after a timeout is harmless
- * because the job id is deterministic.
+ * Adds the job at its place in the fair order (when it names its project), failing
+ * fast (never hanging) while Redis is unreachable: BullMQ would otherwise wait for the
+ * connection. A late add after a timeout is harmless because the job id is
+ * deterministic. Resolves with how many queued jobs are ahead of it (null: unknown).
  */
-export async function enqueueGeneration(queue: GenerationQueue, data: GenerationJobData, timeoutMs = 2000): Promise<void> {
+export async function enqueueGeneration(
+  queue: GenerationQueue,
+  data: GenerationJobData,
+  opts: { interactive?: boolean; timeoutMs?: number } = {},
+): Promise<number | null> {
   await untilQueueConnected(queue);
   let timer: NodeJS.Timeout | undefined;
+  const add = async (): Promise<number | null> => {
+    const place = data.projectId
+      ? await fairPriority(queue.opts.connection as Redis, queue.opts.prefix ?? 'bull', data.projectId, opts.interactive ?? false)
+      : undefined;
+    await queue.add('generate-image', data, { jobId: generationJobId(data), priority: place?.priority });
+    return place?.ahead ?? null;
+  };
   try {
-    await Promise.race([
-      queue.add('generate-image', data, { jobId: generationJobId(data) }),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueueUnavailableError()), timeoutMs))),
+    return await Promise.race([
+      add(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new QueueUnavailableError()), opts.timeoutMs ?? 2000))),
     ]);
   } catch (err) {
     throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError(err);

@@ -1,4 +1,6 @@
 import type { GenerationJobState, GenerationRun, JobQueue } from '@banatie/core';
+import type { Redis } from 'ioredis';
+import { queuePosition } from './fair-scheduler.js';
 import { enqueueGeneration, generationJobId, hasStalledOut, isQueueConnected, type GenerationQueue } from './generation.queue.js';
 import { enqueueWebhook, type WebhookQueue } from './webhook.queue.js';
 
@@ -10,7 +12,7 @@ const WITHDRAW_TIMEOUT_MS = 2000;
 export function createJobQueue(queues: { generations: GenerationQueue; webhooks: WebhookQueue }): JobQueue {
   const { generations, webhooks } = queues;
   return {
-    enqueueGeneration: (run) => enqueueGeneration(generations, run),
+    enqueueGeneration: ({ interactive, ...data }) => enqueueGeneration(generations, data, { interactive }),
 
     withdrawGeneration: async (run) => {
       if (!isQueueConnected(generations)) return;
@@ -34,9 +36,23 @@ export function createJobQueue(queues: { generations: GenerationQueue; webhooks:
       return { kind: 'completed' };
     },
 
-    requeueGeneration: async (run) => {
-      await generations.remove(generationJobId(run));
-      await enqueueGeneration(generations, run);
+    requeueGeneration: async ({ interactive, ...data }) => {
+      await generations.remove(generationJobId(data));
+      await enqueueGeneration(generations, data, { interactive });
+    },
+
+    queuePositions: async (runs) => {
+      const positions = new Map<string, number | null>(runs.map((r) => [r.generationId, null]));
+      if (!runs.length || !isQueueConnected(generations)) return positions;
+      const redis = generations.opts.connection as Redis;
+      const prefix = generations.opts.prefix ?? 'bull';
+      await Promise.all(
+        runs.map(async (r) => {
+          const position = await queuePosition(redis, prefix, generationJobId(r)).catch(() => null);
+          positions.set(r.generationId, position);
+        }),
+      );
+      return positions;
     },
 
     enqueueWebhook: (message) => enqueueWebhook(webhooks, message),

@@ -1,16 +1,19 @@
 import { QuotaWaitError, RetryableGenerationError, failGeneration, processGeneration, type ProcessorDeps } from '@banatie/core';
 import { generationJobSchema, hasStalledOut, type GenerationJobData } from '@banatie/queue';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { ProjectGate } from './project-gate.js';
 
-/** One handler per job: parses the ids and runs one attempt of the generation. */
-export function createGenerateImageHandler(deps: ProcessorDeps) {
+/** One handler per job: parses the ids, takes a slot of its project (maxConcurrency) and runs one attempt of the generation. */
+export function createGenerateImageHandler(deps: ProcessorDeps, gate?: ProjectGate) {
   return async (job: Job<GenerationJobData>, token?: string): Promise<string> => {
     const parsed = generationJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid job data');
     const maxAttempts = job.opts.attempts ?? 1;
+    const leave = gate ? await gate.enter(job, token) : undefined;
     try {
       return await processGeneration(deps, {
-        ...parsed.data,
+        generationId: parsed.data.generationId,
+        run: parsed.data.run,
         isFinalAttempt: job.attemptsMade + 1 >= maxAttempts,
       });
     } catch (err) {
@@ -20,6 +23,8 @@ export function createGenerateImageHandler(deps: ProcessorDeps) {
         throw new DelayedError();
       }
       throw err;
+    } finally {
+      await leave?.();
     }
   };
 }

@@ -21,13 +21,14 @@ export async function generationRoutes(app: FastifyInstance, deps: AppDeps): Pro
     async (request, reply) => {
       const ctx = projectOf(request);
       const cancelAfter = request.headers['cancel-after'];
+      const wait = parsePreferWait(request.headers.prefer);
       const { generation, created } = await generationService.submitGeneration(svc, ctx, request.body, {
         idempotencyKey: request.headers['idempotency-key'],
         deadlineMs: cancelAfter === undefined ? undefined : parseCancelAfter(cancelAfter),
+        interactive: wait !== undefined && wait > 0,
       });
       reply.header('location', `/api/v1/generations/${generation.id}`);
       if (!created) reply.header('idempotent-replayed', 'true');
-      const wait = parsePreferWait(request.headers.prefer);
       if (wait === undefined) return reply.code(202).send(ok(generation));
       reply.header('preference-applied', `wait=${wait}`);
       const final = await waitForGeneration(deps.events, generation.id, wait * 1000, () =>
