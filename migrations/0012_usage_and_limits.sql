@@ -38,3 +38,55 @@ CREATE TABLE project_usage_days (
   cost_usd numeric(20, 10) NOT NULL DEFAULT 0,
   PRIMARY KEY (project_id, day)
 );
+
+-- Limits set by the operator (SPEC §12); null = unlimited. No row: no limits.
+CREATE TABLE project_limits (
+  project_id uuid PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
+  generations_per_day integer CHECK (generations_per_day >= 0),
+  monthly_cost_usd numeric(20, 10) CHECK (monthly_cost_usd >= 0),
+  max_concurrency integer CHECK (max_concurrency >= 1),
+  updated_at timestamptz NOT NULL
+);
+
+-- May one more generation of the project be created at p_at? 'ok', 'day'
+-- (generationsPerDay reached) or 'month' (monthlyCostUsd reached). A project
+-- without limits costs one primary-key probe. With limits and p_lock, the
+-- limits row stays locked until the caller's transaction ends: admissions of
+-- one project are serialised across API instances, and each one counts the
+-- generations committed by the ones before it (every query of a volatile
+-- function takes a fresh snapshot under READ COMMITTED), so racing submits at
+-- the cap cannot both pass. The caller inserts the generation in that same
+-- transaction (or statement). p_lock false: a read-only pre-check.
+CREATE FUNCTION banatie_admit_generation(p_project uuid, p_at timestamptz, p_lock boolean DEFAULT true)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  lim project_limits%ROWTYPE;
+  day_start timestamptz := date_trunc('day', p_at, 'UTC');
+  month_start date := date_trunc('month', p_at, 'UTC')::date;
+  used bigint;
+  spent numeric;
+BEGIN
+  SELECT * INTO lim FROM project_limits WHERE project_id = p_project;
+  IF NOT FOUND OR (lim.generations_per_day IS NULL AND lim.monthly_cost_usd IS NULL) THEN
+    RETURN 'ok';
+  END IF;
+  IF p_lock THEN
+    SELECT * INTO lim FROM project_limits WHERE project_id = p_project FOR UPDATE;
+  END IF;
+  IF lim.monthly_cost_usd IS NOT NULL THEN
+    SELECT COALESCE(sum(d.cost_usd), 0) INTO spent FROM project_usage_days d
+      WHERE d.project_id = p_project AND d.day >= month_start AND d.day < (month_start + interval '1 month')::date;
+    IF spent >= lim.monthly_cost_usd THEN
+      RETURN 'month';
+    END IF;
+  END IF;
+  IF lim.generations_per_day IS NOT NULL THEN
+    SELECT count(*) INTO used FROM generations g
+      WHERE g.project_id = p_project AND g.created_at >= day_start AND g.created_at < day_start + interval '1 day';
+    IF used >= lim.generations_per_day THEN
+      RETURN 'day';
+    END IF;
+  END IF;
+  RETURN 'ok';
+END
+$$;

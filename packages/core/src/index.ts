@@ -47,3 +47,5 @@ export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.
 export * from './pricing.js';
 export * as usageService from './usage.service.js';
 export type { UsageReport, UsageFigures } from './usage.service.js';
+export * as limitsService from './limits.service.js';
+export { QuotaExceededError, type LimitsView } from './limits.service.js';

@@ -4,6 +4,7 @@ import { generationRepository, imageRepository, liveRepository, projectRepositor
 import type { Logger } from '@banatie/logger';
 import { NotFoundError, ServiceUnavailableError } from './errors.js';
 import { submitGeneration } from './generation.service.js';
+import { checkQuota, QuotaExceededError } from './limits.service.js';
 import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNotGeneratedError, LiveTimeoutError } from './live-errors.js';
 import { TtlCache, WeightedLru, canonicalLiveParams, hashCanonicalLiveParams, normalizeLivePrompt, type LiveParams } from './live-cache.js';
 import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
@@ -327,6 +328,8 @@ export class LiveService {
         if (joined) return joined;
         continue;
       }
+      // The project's limits before anything is created (the scope may be auto-created): a refused MISS leaves nothing behind.
+      if (!scope) await checkQuota(this.deps, t.project.id, true);
       scope ??= await prepare();
       const generationId = randomUUID();
       if (!(await this.deps.shared.tryLock(lockKey, generationId, this.deps.lockTtlMs ?? 60_000))) continue;
@@ -375,6 +378,8 @@ export class LiveService {
     } catch (err) {
       await liveRepository.refundScopeBudget(db, scope.id).catch(() => undefined);
       await this.releaseLock(t, generationId);
+      // A limit reached between the pre-check and the submit: still a live refusal (403).
+      if (err instanceof QuotaExceededError) throw new QuotaExceededError(err.verdict, clock.now(), true);
       throw err;
     }
     await liveRepository.upsertPendingEntry(db, {

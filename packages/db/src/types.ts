@@ -121,6 +121,15 @@ export interface UsageRecordsTable {
   created_at: Timestamp;
 }
 
+export interface ProjectLimitsTable {
+  project_id: string;
+  generations_per_day: number | null;
+  /** numeric: a string from pg. */
+  monthly_cost_usd: ColumnType<string | null, string | number | null, string | number | null>;
+  max_concurrency: number | null;
+  updated_at: Timestamp;
+}
+
 export interface ProjectUsageDaysTable {
   project_id: string;
   day: ColumnType<Date, string, string>;
@@ -204,6 +213,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   usage_records: UsageRecordsTable;
   project_usage_days: ProjectUsageDaysTable;
+  project_limits: ProjectLimitsTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

@@ -1,5 +1,5 @@
 import { rotateSecretBody, updateProjectBody } from '@banatie/contracts';
-import { projectService, webhookService } from '@banatie/core';
+import { limitsService, projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -9,9 +9,11 @@ import { ADMIN_ONLY, keyRoleOf, projectOf } from '../../plugins/auth.js';
 export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/project', { schema: { tags: ['project'], summary: 'Project and settings; the secrets for admin keys' } }, async (request) =>
-    ok(await projectService.getProject(deps, projectOf(request).projectId, keyRoleOf(request))),
-  );
+  r.get('/project', { schema: { tags: ['project'], summary: 'Project, settings and limits with their current usage; the secrets for admin keys' } }, async (request) => {
+    const { projectId } = projectOf(request);
+    const [project, limits] = await Promise.all([projectService.getProject(deps, projectId, keyRoleOf(request)), limitsService.limitsView(deps, projectId)]);
+    return ok({ ...project, limits });
+  });
 
   r.put(
     '/project',
