@@ -27,6 +27,13 @@ const countRows = async (projectId: string) => {
   const scopes = await stack.db.selectFrom('live_scopes').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
   return { generations: Number(gens.n), flows: Number(flows.n), scopes: Number(scopes.n) };
 };
+/** What the worker records with a provider call's usage: today's cost of the project. */
+const addCost = (projectId: string, usd: string) =>
+  stack.db
+    .insertInto('project_usage_days')
+    .values({ project_id: projectId, day: new Date().toISOString().slice(0, 10), cost_usd: usd })
+    .onConflict((oc) => oc.columns(['project_id', 'day']).doUpdateSet({ cost_usd: usd }))
+    .execute();
 const secondsToUtcMidnight = () => {
   const now = new Date();
   return Math.ceil((Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000);
@@ -67,7 +74,7 @@ describe('admin limits API (master key)', () => {
     const key = await stack.createKey('acme', 'limits-shown', { role: 'standard' });
     await putLimits('limits-shown', { generationsPerDay: 10 });
     expect((await submit(stack.app, key.key, { prompt: 'one' })).statusCode).toBe(202);
-    await stack.db.insertInto('project_usage_days').values({ project_id: key.projectId, day: new Date().toISOString().slice(0, 10), cost_usd: '1.25' }).execute();
+    await addCost(key.projectId, '1.25');
     const res = await stack.app.inject({ method: 'GET', url: '/api/v1/project', headers: { 'x-api-key': key.key } });
     expect(res.json().data.limits).toEqual({ generationsPerDay: 10, monthlyCostUsd: null, maxConcurrency: null, usage: { generationsToday: 1, costUsdThisMonth: 1.25 } });
   });
@@ -110,13 +117,20 @@ describe('limits refuse work before anything is created', () => {
     // Raising the limit admits again.
     await putLimits('limits-day', { generationsPerDay: 3 });
     expect((await submit(stack.app, key.key, { prompt: 'three' })).statusCode).toBe(202);
+    expect((await submit(stack.app, key.key, { prompt: 'four' })).statusCode).toBe(429);
+    // Generations made while unlimited still count once a limit is back.
+    await putLimits('limits-day', { generationsPerDay: null });
+    expect((await submit(stack.app, key.key, { prompt: 'four' })).statusCode).toBe(202);
+    await putLimits('limits-day', { generationsPerDay: 4 });
+    expect((await submit(stack.app, key.key, { prompt: 'five' })).statusCode).toBe(429);
+    expect((await countRows(key.projectId)).generations).toBe(4);
   });
 
   it('monthlyCostUsd: once the month’s recorded cost reaches it, submits are 429 until the end of the UTC month', async () => {
     const key = await stack.createKey('acme', 'limits-month');
     await putLimits('limits-month', { monthlyCostUsd: 1 });
     expect((await submit(stack.app, key.key, { prompt: 'under budget' })).statusCode).toBe(202);
-    await stack.db.insertInto('project_usage_days').values({ project_id: key.projectId, day: new Date().toISOString().slice(0, 10), cost_usd: '1.0000000001' }).execute();
+    await addCost(key.projectId, '1.0000000001');
     const refused = await submit(stack.app, key.key, { prompt: 'over budget' });
     expect(refused.statusCode).toBe(429);
     expect(refused.json().error).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { limit: 'monthlyCostUsd' } });

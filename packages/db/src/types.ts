@@ -133,7 +133,9 @@ export interface ProjectLimitsTable {
 export interface ProjectUsageDaysTable {
   project_id: string;
   day: ColumnType<Date, string, string>;
-  cost_usd: ColumnType<string, string | number, string | number>;
+  cost_usd: ColumnType<string, string | number | undefined, string | number>;
+  /** Admitted generations of the day while the project has limits; null: not counted. */
+  generations: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ImagesTable {

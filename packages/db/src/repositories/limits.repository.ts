@@ -42,6 +42,8 @@ export async function upsertLimits(db: Executor, projectId: string, patch: Parti
     .values({ project_id: projectId, ...values })
     .onConflict((oc) => oc.column('project_id').doUpdateSet(values))
     .execute();
+  // The day's counter may have missed generations made while there was no limit: the next admission counts the rows again.
+  await db.updateTable('project_usage_days').set({ generations: null }).where('project_id', '=', projectId).where('day', '=', sql<Date>`${at.toISOString().slice(0, 10)}::date`).execute();
   return next;
 }
 
