@@ -3,6 +3,7 @@ import { Generations } from './resources/generations.js';
 import { Images } from './resources/images.js';
 import { Live } from './resources/live.js';
 import { ProjectResource } from './resources/project.js';
+import { UsageResource } from './resources/usage.js';
 import { Transport, type BanatieOptions } from './transport.js';
 import { verifyWebhook } from './webhooks.js';
 
@@ -18,6 +19,7 @@ export class Banatie {
   readonly flows: Flows;
   readonly live: Live;
   readonly project: ProjectResource;
+  readonly usage: UsageResource;
   readonly webhooks = { verify: verifyWebhook };
   private readonly http: Transport;
 
@@ -28,6 +30,7 @@ export class Banatie {
     this.flows = new Flows(this.http);
     this.live = new Live(this.http);
     this.project = new ProjectResource(this.http);
+    this.usage = new UsageResource(this.http);
   }
 
   /** The API origin requests go to (no trailing slash). */
