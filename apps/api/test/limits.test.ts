@@ -3,6 +3,7 @@ import { apiKeyService, systemClock } from '@banatie/core';
 import { limitsRepository } from '@banatie/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../cli/src/cli.js';
 import { buildApp } from '../src/app.js';
 import { createAppDeps } from '../src/main-deps.js';
 import { startStack, type Stack } from './harness.js';
@@ -179,5 +180,37 @@ describe('limits across API instances', () => {
     expect(statuses.filter((s) => s === 202)).toHaveLength(1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(11);
     expect((await countRows(key.projectId)).generations).toBe(3);
+  });
+});
+
+describe('CLI: limits and usage (operator commands on the database)', () => {
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+      env: { DATABASE_URL: stack.config.databaseUrl, LOG_LEVEL: 'silent' },
+      signal: new AbortController().signal,
+    });
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  };
+
+  it('limits set / show, and usage of the project, as JSON and as text', async () => {
+    const key = await stack.createKey('acme', 'limits-cli');
+    const set = await cli('limits', 'set', 'acme/limits-cli', '--generations-per-day', '1', '--max-concurrency', '2', '--json');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ generationsPerDay: 1, monthlyCostUsd: null, maxConcurrency: 2 });
+    expect((await submit(stack.app, key.key, { prompt: 'one' })).statusCode).toBe(202);
+    expect((await submit(stack.app, key.key, { prompt: 'two' })).statusCode).toBe(429);
+    const shown = await cli('limits', 'show', 'acme/limits-cli');
+    expect(shown.stdout).toMatch(/generations per day: 1 \(today: 1\)/);
+    expect((await cli('limits', 'set', 'acme/limits-cli', '--generations-per-day', 'none', '--json')).stdout).toMatch(/"generationsPerDay":null/);
+    const usage = await cli('usage', 'acme/limits-cli', '--json');
+    expect(usage.code).toBe(0);
+    expect(JSON.parse(usage.stdout).totals.generations).toBe(1);
+    expect((await cli('usage')).stdout).toMatch(/^acme\/limits-cli +1 /m);
+    const missing = await cli('limits', 'show', 'acme/no-such-project');
+    expect(missing.code).toBe(1);
   });
 });
