@@ -62,7 +62,8 @@ describe('usage on the generation object', () => {
     const retried = await submit({ prompt: 'retry me', autoEnhance: false });
     expect(retried).toMatchObject({ status: 'success', attempts: 2 });
     expect(retried.usage.providerCalls).toBe(1);
-    expect(retried.usage).toMatchObject(reported(stack.fake!.requests.slice(1)) as object);
+    const expected = reported(stack.fake!.requests.slice(1));
+    expect(retried.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
     stack.fake!.reset();
 
     stack.fake!.script({ kind: 'safety', level: 'candidate' });
@@ -81,6 +82,15 @@ describe('usage on the generation object', () => {
     ]);
     const sum = rows.reduce((s, r) => s + Number(r.cost_usd), 0);
     expect(sum).toBeCloseTo(done.usage.costUsd, 8);
+  });
+
+  it('is recorded on the alias path (image, aliases and success in one transaction) as on the plain one', async () => {
+    const done = await submit({ prompt: 'with an alias', alias: '@usage-hero', autoEnhance: false });
+    expect(done.status).toBe('success');
+    const expected = reported(stack.fake!.requests);
+    expect(done.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
+    const rows = await stack.db.selectFrom('usage_records').select('id').where('generation_id', '=', done.id).execute();
+    expect(rows).toHaveLength(1);
   });
 
   it('counts tokens and cost by model in the worker’s Prometheus counters', async () => {
