@@ -73,6 +73,15 @@ describe('usage on the generation object', () => {
     expect(blocked.usage.costUsd).toBeGreaterThan(0);
   });
 
+  it('keeps the calls of a retried attempt: its enhancement was answered and billed before the image call failed', async () => {
+    stack.fake!.script({ kind: 'error', status: 503 }, { kind: 'image' });
+    const done = await submit({ prompt: 'enhanced then retried' });
+    expect(done).toMatchObject({ status: 'success', attempts: 2 });
+    const expected = reported(stack.fake!.requests);
+    expect(expected.providerCalls).toBe(3); // enhance, (image 503: nothing), enhance, image
+    expect(done.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
+  });
+
   it('is stored per call with model, size, tier and source', async () => {
     const done = await submit({ prompt: 'records', autoEnhance: true });
     const rows = await stack.db.selectFrom('usage_records').selectAll().where('generation_id', '=', done.id).orderBy('id').execute();
