@@ -1,7 +1,8 @@
 // The Studio end to end: the compiled API (serving apps/studio/dist) and a
 // worker as processes, driven in Debian's headless Chromium by playwright-core
 // (which never downloads a browser; scripts/test.sh installs chromium).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -33,6 +34,7 @@ describe('Studio in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
+  let pricingDir: string | undefined;
 
   const apiGet = async (path: string) => {
     const res = await fetch(`${api.url}/api/v1${path}`, { headers: { 'x-api-key': key } });
@@ -65,7 +67,11 @@ describe('Studio in headless Chromium', () => {
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/test.sh (installs Debian's chromium) or apt-get install chromium`).toBe(true);
     expect(existsSync(STUDIO_BUILD), 'apps/studio is not built: run npm run build').toBe(true);
-    stack = await startTestStack({ key: 'acme/studio' });
+    // The local provider is free; priced here so the usage page has a cost chart to draw.
+    pricingDir = mkdtempSync(join(tmpdir(), 'banatie-studio-pricing-'));
+    const pricingFile = join(pricingDir, 'prices.json');
+    writeFileSync(pricingFile, JSON.stringify({ local: { standard: { input: 1, textOutput: 2, imageOutput: { '1K': 0.05 } } } }));
+    stack = await startTestStack({ key: 'acme/studio', env: { PRICING_FILE: pricingFile } });
     ({ env, api } = stack);
     ({ key, keyId } = stack.key);
     adminKey = (await createKey('acme/studio', env, 'admin')).key;
@@ -93,6 +99,7 @@ describe('Studio in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    if (pricingDir) rmSync(pricingDir, { recursive: true, force: true });
   });
 
   it('a wrong key shows a clear message and stays on the sign-in screen', async () => {
@@ -239,6 +246,21 @@ describe('Studio in headless Chromium', () => {
       await shot('flows');
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('the usage page shows this month’s totals as the API reports them, and a chart of cost per day', async () => {
+    const report = await apiGet('/usage');
+    expect(report.totals.costUsd).toBeGreaterThan(0);
+    await nav('Usage');
+    const cost = page.getByTestId('usage-cost');
+    await cost.waitFor();
+    expect(await cost.textContent()).toBe(`$${report.totals.costUsd.toFixed(2)}`);
+    expect(await page.getByTestId('usage-totals').textContent()).toContain(`${report.totals.generations} (${report.totals.succeeded} succeeded`);
+    const bars = page.getByTestId('usage-chart').locator('rect');
+    expect(await bars.count()).toBe(new Date().getUTCDate());
+    expect(await bars.last().getAttribute('height')).toBe('120');
+    await page.getByTestId('usage-models').getByRole('cell', { name: 'local', exact: true }).waitFor();
+    await shot('usage');
   });
 
   it('a standard key: the role is shown, settings are read-only, the secrets hidden', async () => {

@@ -62,7 +62,8 @@ describe('usage on the generation object', () => {
     const retried = await submit({ prompt: 'retry me', autoEnhance: false });
     expect(retried).toMatchObject({ status: 'success', attempts: 2 });
     expect(retried.usage.providerCalls).toBe(1);
-    expect(retried.usage).toMatchObject(reported(stack.fake!.requests.slice(1)) as object);
+    const expected = reported(stack.fake!.requests.slice(1));
+    expect(retried.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
     stack.fake!.reset();
 
     stack.fake!.script({ kind: 'safety', level: 'candidate' });
@@ -70,6 +71,15 @@ describe('usage on the generation object', () => {
     expect(blocked).toMatchObject({ status: 'failed', error: { code: 'CONTENT_BLOCKED' } });
     expect(blocked.usage).toMatchObject({ providerCalls: 1, inputTokens: stack.fake!.requests[0]!.usage!.promptTokenCount, outputTokens: 0 });
     expect(blocked.usage.costUsd).toBeGreaterThan(0);
+  });
+
+  it('keeps the calls of a retried attempt: its enhancement was answered and billed before the image call failed', async () => {
+    stack.fake!.script({ kind: 'error', status: 503 }, { kind: 'image' });
+    const done = await submit({ prompt: 'enhanced then retried' });
+    expect(done).toMatchObject({ status: 'success', attempts: 2 });
+    const expected = reported(stack.fake!.requests);
+    expect(expected.providerCalls).toBe(3); // enhance, (image 503: nothing), enhance, image
+    expect(done.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
   });
 
   it('is stored per call with model, size, tier and source', async () => {
@@ -81,6 +91,15 @@ describe('usage on the generation object', () => {
     ]);
     const sum = rows.reduce((s, r) => s + Number(r.cost_usd), 0);
     expect(sum).toBeCloseTo(done.usage.costUsd, 8);
+  });
+
+  it('is recorded on the alias path (image, aliases and success in one transaction) as on the plain one', async () => {
+    const done = await submit({ prompt: 'with an alias', alias: '@usage-hero', autoEnhance: false });
+    expect(done.status).toBe('success');
+    const expected = reported(stack.fake!.requests);
+    expect(done.usage).toEqual({ ...expected, costUsd: expect.closeTo(expected.costUsd, 7) });
+    const rows = await stack.db.selectFrom('usage_records').select('id').where('generation_id', '=', done.id).execute();
+    expect(rows).toHaveLength(1);
   });
 
   it('counts tokens and cost by model in the worker’s Prometheus counters', async () => {

@@ -15,6 +15,7 @@ import { LiveView } from './views/live.js';
 import { NewGenerationView } from './views/new-generation.js';
 import { ProjectView } from './views/project.js';
 import { SignIn } from './views/sign-in.js';
+import { UsageView } from './views/usage.js';
 
 const NAV = [
   { path: 'generations', label: 'Generations' },
@@ -22,6 +23,7 @@ const NAV = [
   { path: 'flows', label: 'Flows' },
   { path: 'images', label: 'Images' },
   { path: 'live', label: 'Live URLs' },
+  { path: 'usage', label: 'Usage' },
   { path: 'project', label: 'Project' },
 ];
 
@@ -177,6 +179,8 @@ function View({ route }: { route: Route }) {
       return id ? <ImageDetailView key={id} id={id} /> : <ImagesView query={route.query} />;
     case 'live':
       return <LiveView />;
+    case 'usage':
+      return <UsageView />;
     case 'project':
       return <ProjectView />;
     default:

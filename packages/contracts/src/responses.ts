@@ -204,6 +204,8 @@ export const projectSchema = z.strictObject({
     .optional(),
   createdAt: isoDate,
   updatedAt: isoDate,
+  /** GET /project only: the operator's limits (SPEC §12) with the current usage. */
+  limits: projectLimitsUsageSchema.optional(),
 });
 
 export const webhookAttemptSchema = z.strictObject({

@@ -3,6 +3,7 @@ import {
   flowRepository,
   generationRepository,
   imageRepository,
+  limitsRepository,
   projectRepository,
   type Db,
   type GenerationRow,
@@ -16,6 +17,7 @@ import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
 import type { JobQueue } from './queue-port.js';
+import { assertAdmitted, QuotaExceededError } from './limits.service.js';
 import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
 
 export { MAX_REFERENCE_IMAGES };
@@ -139,6 +141,8 @@ export async function submitGeneration(
   let row: GenerationRow;
   try {
     row = await db.transaction().execute(async (tx) => {
+      // Serialises this project's admissions until the commit: racing submits at a limit cannot both pass.
+      assertAdmitted(await limitsRepository.admitGeneration(tx, ctx.projectId, now), now);
       const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
       const prompt = input.prompt;
       const values = {
@@ -174,13 +178,16 @@ export async function submitGeneration(
       return res.row;
     });
   } catch (err) {
-    if (!(err instanceof DuplicateIdempotencyKey)) throw err;
+    const replayable = err instanceof DuplicateIdempotencyKey || (err instanceof QuotaExceededError && opts.idempotencyKey);
+    if (!replayable) throw err;
     const existing = await db
       .selectFrom('generations')
       .selectAll()
       .where('project_id', '=', ctx.projectId)
       .where('idempotency_key', '=', opts.idempotencyKey!)
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    // A replay of a request admitted before the limit was reached answers as before; a new one is refused.
+    if (!existing) throw err;
     if (existing.request_hash !== hash) throw new IdempotencyMismatchError();
     return { generation: await presentGeneration(deps, ctx, existing), created: false };
   }
@@ -216,7 +223,7 @@ async function submitPlain(
   const models = modelSettingsOf(deps);
   // An explicit model is checked here; the project's defaults are applied in the statement.
   if (input.model !== undefined) chooseModel(models, null, input);
-  const row = await generationRepository.insertPlainGeneration(deps.db, {
+  const { row, verdict } = await generationRepository.insertPlainGeneration(deps.db, {
     projectId: ctx.projectId,
     newFlow: input.flowId === undefined,
     prompt: input.prompt,
@@ -236,6 +243,7 @@ async function submitPlain(
     at,
     deadlineAt: deadlineFor(deps, at, opts.deadlineMs),
   });
+  assertAdmitted(verdict, at);
   if (!row) throw new NotFoundError('Project not found');
   const queuePosition = await enqueueOrWithdraw(deps, row, input.flowId === undefined, opts.interactive);
   return { generation: { ...(await presentGeneration(withoutQueue(deps), ctx, row)), queuePosition, warnings: [] }, created: true };

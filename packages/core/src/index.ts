@@ -53,3 +53,5 @@ export * from './pricing.js';
 export * as usageService from './usage.service.js';
 export type { UsageReport, UsageFigures } from './usage.service.js';
 export * from './models.js';
+export * as limitsService from './limits.service.js';
+export { QuotaExceededError, type LimitsView } from './limits.service.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generationRepository, imageRepository, liveRepository, type Db } from '@banatie/db';
 import type { LiveReservation } from './live-access.js';
 import { ServiceUnavailableError } from './errors.js';
+import { checkQuota, QuotaExceededError } from './limits.service.js';
 import type { LiveDeliveryCache } from './live-delivery-cache.js';
 import { LiveGenerationFailedError, LiveTimeoutError } from './live-errors.js';
 import { recordPendingEntry, submitLiveGeneration, type LiveSubmitDeps } from './live-submit.js';
@@ -63,7 +64,11 @@ export class LiveSingleFlight {
         if (joined) return joined;
         continue;
       }
-      if (!prepared) await gate.prepare();
+      if (!prepared) {
+        await gate.prepare();
+        // The project's limits (SPEC §12) before anything is created: a refused MISS leaves nothing behind.
+        await checkQuota(this.deps, t.project.id, true);
+      }
       prepared = true;
       const generationId = randomUUID();
       if (!(await shared.tryLock(lockKey, generationId, this.deps.lockTtlMs ?? 60_000))) continue;
@@ -89,6 +94,8 @@ export class LiveSingleFlight {
     } catch (err) {
       await reservation?.refund().catch(() => undefined);
       await this.release(t, generationId);
+      // A limit reached between the pre-check and the submit is still a live refusal (403).
+      if (err instanceof QuotaExceededError) throw new QuotaExceededError(err.verdict, this.deps.clock.now(), true);
       throw err;
     }
     await recordPendingEntry(this.deps, t, reservation.scope, generationId);

@@ -168,6 +168,16 @@ export interface ProjectDto {
   secrets?: ProjectSecretsView;
   createdAt: string;
   updatedAt: string;
+  /** GET /project only: the operator's limits with the current usage (SPEC §12). */
+  limits?: LimitsView;
+}
+
+/** A project's limits (null = unlimited) with what it used of them this UTC day and month. */
+export interface LimitsView {
+  generationsPerDay: number | null;
+  monthlyCostUsd: number | null;
+  maxConcurrency: number | null;
+  usage: { generationsToday: number; costUsdThisMonth: number };
 }
 
 /** The project as a key of `role` sees it at `now` (the secrets only for admin keys). */

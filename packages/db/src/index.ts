@@ -19,3 +19,5 @@ export type { FlowWithCounts } from './repositories/flow.repository.js';
 export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';
 export * as usageRepository from './repositories/usage.repository.js';
 export type { UsageCall, UsageWrite, UsageTotals, UsageGroupBy, UsageGroupRow } from './repositories/usage.repository.js';
+export * as limitsRepository from './repositories/limits.repository.js';
+export type { ProjectLimits, AdmissionVerdict } from './repositories/limits.repository.js';

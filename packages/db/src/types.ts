@@ -174,10 +174,21 @@ export interface UsageRecordsTable {
   created_at: Timestamp;
 }
 
+export interface ProjectLimitsTable {
+  project_id: string;
+  generations_per_day: number | null;
+  /** numeric: a string from pg. */
+  monthly_cost_usd: ColumnType<string | null, string | number | null, string | number | null>;
+  max_concurrency: number | null;
+  updated_at: Timestamp;
+}
+
 export interface ProjectUsageDaysTable {
   project_id: string;
   day: ColumnType<Date, string, string>;
-  cost_usd: ColumnType<string, string | number, string | number>;
+  cost_usd: ColumnType<string, string | number | undefined, string | number>;
+  /** Admitted generations of the day while the project has limits; null: not counted. */
+  generations: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ImagesTable {
@@ -276,6 +287,7 @@ export interface Database {
   gemini_batches: GeminiBatchesTable;
   usage_records: UsageRecordsTable;
   project_usage_days: ProjectUsageDaysTable;
+  project_limits: ProjectLimitsTable;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

@@ -4,6 +4,7 @@ import { Images } from './resources/images.js';
 import { Live } from './resources/live.js';
 import { Models } from './resources/models.js';
 import { ProjectResource } from './resources/project.js';
+import { UsageResource } from './resources/usage.js';
 import { Transport, type BanatieOptions } from './transport.js';
 import { verifyWebhook } from './webhooks.js';
 
@@ -20,6 +21,7 @@ export class Banatie {
   readonly live: Live;
   readonly project: ProjectResource;
   readonly models: Models;
+  readonly usage: UsageResource;
   readonly webhooks = { verify: verifyWebhook };
   private readonly http: Transport;
 
@@ -31,6 +33,7 @@ export class Banatie {
     this.live = new Live(this.http);
     this.project = new ProjectResource(this.http);
     this.models = new Models(this.http);
+    this.usage = new UsageResource(this.http);
   }
 
   /** The API origin requests go to (no trailing slash). */

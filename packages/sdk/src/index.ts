@@ -13,6 +13,7 @@ export type { Images } from './resources/images.js';
 export type { Flows } from './resources/flows.js';
 export type { Live, LiveScopes } from './resources/live.js';
 export type { ProjectResource } from './resources/project.js';
+export type { UsageResource } from './resources/usage.js';
 export {
   ASPECT_RATIOS,
   PROMPT_TEMPLATES,
@@ -34,6 +35,10 @@ export type {
   Generation,
   GenerationError,
   GenerationUsage,
+  UsageReport,
+  UsageFigures,
+  UsageQuery,
+  ProjectLimitsUsage,
   ReferenceImage,
   Image,
   ResolvedImage,

@@ -10,6 +10,7 @@ import {
   paginationSchema,
   projectSchema,
   resolvedImageSchema,
+  usageReportSchema,
 } from '@banatie/contracts';
 import { signLiveUrl as serverSignLiveUrl } from '@banatie/core';
 import sharp from 'sharp';
@@ -326,5 +327,20 @@ describe('typed errors', () => {
 
   it('webhook attempts of an unknown generation are a 404 too', async () => {
     expect(await caught(client.generations.webhooks(randomUUID()))).toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('usage (SPEC §12)', () => {
+  it('reads the project usage and the limits on the project, both matching the strict schemas', async () => {
+    const done = await terminal((await client.generations.create({ prompt: 'usage through the sdk', flowId: null })).generation.id);
+    expect(done.usage.providerCalls).toBeGreaterThan(0);
+    const report = expectShape(usageReportSchema, await client.usage.get({ groupBy: 'model' }));
+    expect(report.groups.map((g) => g.key)).toContain('local');
+    expect(report.totals.generations).toBeGreaterThan(0);
+    const day = expectShape(usageReportSchema, await client.usage.get({ from: '2000-01-01', to: '2000-01-01' }));
+    expect(day.groups).toEqual([]);
+    expect(await caught(client.usage.get({ from: 'soon' }))).toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
+    const project = expectShape(projectSchema, await client.project.get());
+    expect(project.limits).toMatchObject({ generationsPerDay: null, monthlyCostUsd: null, maxConcurrency: null });
   });
 });

@@ -2,6 +2,7 @@ import { pageWithTotal } from './paging.js';
 import { sql } from 'kysely';
 import type { Executor } from '../database.js';
 import type { GenerationRow, GenerationStatus, ImageRow, NewGeneration, ProjectSettings } from '../types.js';
+import type { AdmissionVerdict } from './limits.repository.js';
 import { usageIncrements, usageInsertCtes, type UsageWrite } from './usage.repository.js';
 
 export async function insertGeneration(db: Executor, values: NewGeneration): Promise<GenerationRow> {
@@ -347,14 +348,20 @@ export interface PlainGenerationInsert {
  * reads the project's defaults, creates the flow and the generation in a single
  * (atomic) statement. Undefined when the project does not exist.
  */
-export async function insertPlainGeneration(db: Executor, g: PlainGenerationInsert): Promise<GenerationRow | undefined> {
+export async function insertPlainGeneration(
+  db: Executor,
+  g: PlainGenerationInsert,
+): Promise<{ row: GenerationRow | undefined; verdict: AdmissionVerdict }> {
   const sizes = JSON.stringify(g.modelSizes);
-  const { rows } = await sql<GenerationRow>`
+  // The project's limits are checked in the same statement (migration 0012): nothing is inserted past them.
+  const { rows } = await sql<GenerationRow & { admission: AdmissionVerdict }>`
     WITH p AS (SELECT id, settings FROM projects WHERE id = ${g.projectId}),
          m AS (SELECT COALESCE(${g.model}::text,
                  CASE WHEN ${sizes}::jsonb ? (p.settings->>'defaultModel') THEN p.settings->>'defaultModel' END,
                  ${g.defaultModel}::text) AS model FROM p),
-         f AS (INSERT INTO flows (project_id) SELECT id FROM p WHERE ${g.newFlow}::boolean RETURNING id)
+         adm AS (SELECT banatie_admit_generation(${g.projectId}::uuid, ${g.at}::timestamptz) AS verdict),
+         f AS (INSERT INTO flows (project_id) SELECT p.id FROM p, adm WHERE ${g.newFlow}::boolean AND adm.verdict = 'ok' RETURNING id),
+         ins AS (
     INSERT INTO generations (
       project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
       reference_images, requested_references, alias, flow_alias, meta, webhook_url,
@@ -368,9 +375,11 @@ export async function insertPlainGeneration(db: Executor, g: PlainGenerationInse
         CASE WHEN (${sizes}::jsonb -> m.model) ? (p.settings->>'defaultImageSize') THEN p.settings->>'defaultImageSize'
              ELSE ${sizes}::jsonb -> m.model ->> 0 END),
       ${g.groundWithSearch}::boolean, ${g.at}, ${g.at}, ${g.deadlineAt}
-    FROM p, m
-    RETURNING *`.execute(db);
-  return rows[0];
+    FROM p, m, adm WHERE adm.verdict = 'ok'
+    RETURNING *)
+    SELECT ins.*, adm.verdict AS admission FROM adm LEFT JOIN ins ON true`.execute(db);
+  const { admission, ...row } = rows[0]!;
+  return { row: row.id ? (row as GenerationRow) : undefined, verdict: admission };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { adminUsageQuery, apiKeySchema, createKeyBody, createdKeySchema, deletedSchema, idParams, listKeysQuery } from '@banatie/contracts';
-import { apiKeyService, usageService } from '@banatie/core';
+import { adminUsageQuery, apiKeySchema, createKeyBody, createdKeySchema, deletedSchema, idParams, listKeysQuery, projectLimitsBody, projectSlugParams } from '@banatie/contracts';
+import { apiKeyService, limitsService, usageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -35,6 +35,25 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       },
     },
     async (request) => ok(await usageService.usageReport(deps, null, request.query)),
+  );
+
+  r.get(
+    '/projects/:orgSlug/:projectSlug/limits',
+    { schema: { tags: ['admin'], summary: "A project's limits and their current usage", params: projectSlugParams } },
+    async (request) => ok(await limitsService.getLimits(deps, request.params.orgSlug, request.params.projectSlug)),
+  );
+
+  r.put(
+    '/projects/:orgSlug/:projectSlug/limits',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Set limits: generationsPerDay, monthlyCostUsd, maxConcurrency (null = unlimited; left out = unchanged)',
+        params: projectSlugParams,
+        body: projectLimitsBody,
+      },
+    },
+    async (request) => ok(await limitsService.setLimits(deps, request.params.orgSlug, request.params.projectSlug, request.body)),
   );
 
   r.delete(

@@ -1,5 +1,5 @@
 import { projectSchema, rotateSecretBody, updateProjectBody } from '@banatie/contracts';
-import { checkProjectModelDefaults, projectService, webhookService } from '@banatie/core';
+import { checkProjectModelDefaults, limitsService, projectService, webhookService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
@@ -10,9 +10,11 @@ import { okDoc } from '../../lib/openapi-docs.js';
 export async function projectRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/project', { schema: { tags: ['project'], operationId: 'getProject', documentedResponses: okDoc(projectSchema), summary: 'Project and settings; the secrets for admin keys' } }, async (request) =>
-    ok(await projectService.getProject(deps, projectOf(request).projectId, keyRoleOf(request))),
-  );
+  r.get('/project', { schema: { tags: ['project'], operationId: 'getProject', documentedResponses: okDoc(projectSchema), summary: 'Project, settings and limits with their current usage; the secrets for admin keys' } }, async (request) => {
+    const { projectId } = projectOf(request);
+    const [project, limits] = await Promise.all([projectService.getProject(deps, projectId, keyRoleOf(request)), limitsService.limitsView(deps, projectId)]);
+    return ok({ ...project, limits });
+  });
 
   r.put(
     '/project',
