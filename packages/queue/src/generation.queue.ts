@@ -1,5 +1,5 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { waitForRedis } from './redis.js';
 import { z } from 'zod';
 
@@ -46,7 +46,7 @@ export function generationJobId(data: GenerationJobData): string {
 
 export type GenerationQueue = Queue<GenerationJobData>;
 
-export function createGenerationQueue(connection: Redis, prefix: string, attempts: number): GenerationQueue {
+export function createGenerationQueue(connection: RedisClient, prefix: string, attempts: number): GenerationQueue {
   return new Queue<GenerationJobData>(GENERATION_QUEUE, {
     connection,
     prefix,
@@ -71,7 +71,7 @@ export const CONNECT_GRACE_MS = 1500;
 
 /** Resolves when the queue's connection is ready; QueueUnavailableError if it is not within CONNECT_GRACE_MS. */
 export async function untilQueueConnected(queue: Queue): Promise<void> {
-  await waitForRedis(queue.opts.connection as Redis, CONNECT_GRACE_MS).catch(() => {
+  await waitForRedis(queue.opts.connection as RedisClient, CONNECT_GRACE_MS).catch(() => {
     throw new QueueUnavailableError();
   });
 }
