@@ -17,6 +17,7 @@ beforeAll(async () => {
   world = await startChaosWorld({ env: { REDIS_CLUSTER_NODES: TEST_REDIS_CLUSTER_NODES } });
   api = await startApi(world.env);
   cluster = new Cluster(testRedisClusterNodes());
+  await cluster.ping(); // connected: cluster.nodes() lists the masters
 });
 
 afterAll(async () => {
