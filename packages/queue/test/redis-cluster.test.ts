@@ -9,7 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishApiKeyRevoked, watchApiKeyRevocations } from '../src/api-key-events.js';
 import { GenerationEventHub, publishGenerationEvent } from '../src/generation-events.js';
-import { GENERATION_QUEUE, createGenerationQueue, enqueueGeneration, generationJobId, type GenerationJobData } from '../src/generation.queue.js';
+import {
+  GENERATION_QUEUE,
+  QueueUnavailableError,
+  createGenerationQueue,
+  enqueueGeneration,
+  generationJobId,
+  type GenerationJobData,
+} from '../src/generation.queue.js';
 import { createProviderQuota } from '../src/provider-quota.js';
 import { createRedis, isCluster, waitForRedis, type RedisClient } from '../src/redis.js';
 import { createRequestLimits } from '../src/request-limits.js';
@@ -174,6 +181,29 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
       await expect(queue.add('generate-image', { generationId: randomUUID(), run: 0 })).rejects.toThrow(/CROSSSLOT/);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('a cluster that cannot be reached is refused at once (503 upstream), never waited for', async () => {
+    const down = { redisUrl: TEST_REDIS_URL, redisClusterNodes: [{ host: '127.0.0.1', port: 1 }] };
+    const producer = createRedis(down, 'producer');
+    const subscriber = createRedis(down, 'subscriber');
+    opened.push(producer, subscriber);
+    producer.on('error', () => undefined);
+    subscriber.on('error', () => undefined);
+    const queue = createGenerationQueue(producer, `${prefix}-down`, 1);
+    queue.on('error', () => undefined);
+    try {
+      // SPEC §14: each answered within 3 s.
+      const timed = async (p: Promise<unknown>) => {
+        const started = Date.now();
+        await expect(p).rejects.toBeInstanceOf(QueueUnavailableError);
+        return Date.now() - started;
+      };
+      expect(await timed(enqueueGeneration(queue, { generationId: randomUUID(), run: 0 }))).toBeLessThan(3000);
+      expect(await timed(new GenerationEventHub(subscriber, prefix).subscribe(randomUUID(), () => undefined))).toBeLessThan(3000);
+    } finally {
+      await queue.close().catch(() => undefined);
     }
   });
 });
