@@ -32,7 +32,8 @@ export function createRedis(target: RedisTarget, role: RedisRole): RedisClient {
 
 /** REDIS_URL's credentials and TLS apply to every node; the offline queue is the cluster's own setting. */
 function clusterOptions(url: string, options: RedisOptions): ClusterOptions {
-  const { enableOfflineQueue, retryStrategy: _perNode, ...perNode } = options;
+  // ioredis replaces the nodes' own retryStrategy with clusterRetryStrategy.
+  const { enableOfflineQueue, ...perNode } = options;
   const parsed = new URL(url);
   return {
     enableOfflineQueue: enableOfflineQueue ?? true,
