@@ -10,7 +10,3 @@ ALTER TABLE generations ADD COLUMN waiting_for_quota boolean NOT NULL DEFAULT fa
 -- The sweeper's deadline scan: only unfinished rows with a deadline.
 CREATE INDEX generations_deadline_idx ON generations (deadline_at)
   WHERE status IN ('pending', 'processing') AND deadline_at IS NOT NULL;
-
--- Jobs of the project running at once across every worker (SPEC §12 limits); NULL = unlimited.
--- The operator's limits API (issue 15 part B) owns this value; this column is its minimal source.
-ALTER TABLE projects ADD COLUMN max_concurrency integer CHECK (max_concurrency IS NULL OR max_concurrency > 0);

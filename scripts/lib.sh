@@ -470,3 +470,66 @@ ensure_redis() {
   _ensure_service name=Redis var=REDIS_URL default_url="$BANATIE_DEFAULT_REDIS_URL" default_port=6379 \
     compose=redis apt=redis-server wanted='Redis 7' logs='' hooks=_redis
 }
+
+# ------------------------------------------------------------- Redis Cluster
+
+# Ports of the suite's own 3-master Redis Cluster (SPEC §14), away from 6379.
+BANATIE_REDIS_CLUSTER_PORTS="${BANATIE_REDIS_CLUSTER_PORTS:-17101 17102 17103}"
+# Set by ensure_redis_cluster when it started the cluster (stop_redis_cluster removes it).
+_BANATIE_REDIS_CLUSTER_DIR=""
+
+_redis_cluster_nodes() {
+  local port nodes=""
+  for port in $BANATIE_REDIS_CLUSTER_PORTS; do nodes="${nodes:+$nodes,}127.0.0.1:$port"; done
+  printf '%s\n' "$nodes"
+}
+
+# True when every node answers and the cluster covers all slots.
+_redis_cluster_ok() {
+  local port
+  for port in $BANATIE_REDIS_CLUSTER_PORTS; do
+    with_timeout 3 redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+# ensure_redis_cluster: a 3-master Redis Cluster from Debian's redis-server on
+# BANATIE_REDIS_CLUSTER_PORTS (data in a temporary directory), reused when one
+# already runs there; exports TEST_REDIS_CLUSTER_NODES for the cluster tests.
+ensure_redis_cluster() {
+  export TEST_REDIS_CLUSTER_NODES
+  TEST_REDIS_CLUSTER_NODES="$(_redis_cluster_nodes)"
+  ensure_apt_package redis-server redis-server || die "redis-server is needed for the Redis Cluster tests"
+  ensure_apt_package redis-cli redis-tools || die "redis-cli is needed for the Redis Cluster tests"
+  if _redis_cluster_ok; then
+    log "reusing the Redis Cluster on $TEST_REDIS_CLUSTER_NODES"
+    return 0
+  fi
+  local dir port
+  dir="$(mktemp -d -t banatie-redis-cluster.XXXXXX)"
+  _BANATIE_REDIS_CLUSTER_DIR="$dir"
+  log "starting a 3-master Redis Cluster on $TEST_REDIS_CLUSTER_NODES (data in $dir)"
+  for port in $BANATIE_REDIS_CLUSTER_PORTS; do
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 5000 \
+      --maxmemory-policy noeviction --dir "$dir" --logfile "$dir/redis-$port.log" --pidfile "$dir/redis-$port.pid" >&2 ||
+      die "redis-server failed to start on port $port (see $dir/redis-$port.log)"
+  done
+  for port in $BANATIE_REDIS_CLUSTER_PORTS; do
+    wait_until "redis-server on $port" "$BANATIE_WAIT_SECONDS" redis_answers "redis://127.0.0.1:$port" || die "redis-server on port $port does not answer"
+  done
+  # shellcheck disable=SC2046 # one argument per node
+  redis-cli --cluster create $(tr ',' ' ' <<<"$TEST_REDIS_CLUSTER_NODES") --cluster-replicas 0 --cluster-yes >/dev/null ||
+    die "redis-cli --cluster create failed"
+  wait_until "the Redis Cluster" "$BANATIE_WAIT_SECONDS" _redis_cluster_ok || die "the Redis Cluster on $TEST_REDIS_CLUSTER_NODES did not reach cluster_state:ok"
+}
+
+# stop_redis_cluster: stops the cluster ensure_redis_cluster started (never a reused one).
+stop_redis_cluster() {
+  [ -n "$_BANATIE_REDIS_CLUSTER_DIR" ] || return 0
+  local port
+  for port in $BANATIE_REDIS_CLUSTER_PORTS; do
+    redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  done
+  rm -rf "$_BANATIE_REDIS_CLUSTER_DIR"
+  _BANATIE_REDIS_CLUSTER_DIR=""
+}

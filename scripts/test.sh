@@ -4,8 +4,8 @@
 #   scripts/test.sh                      # everything
 #   scripts/test.sh packages/core        # extra args go to `vitest run`
 #
-# Bootstrap: npm ci when needed, PostgreSQL and Redis reachable (see
-# scripts/lib.sh), docker-compose for the compose-file check, then build.
+# Bootstrap: npm ci when needed, PostgreSQL and Redis reachable, a 3-master
+# Redis Cluster (see scripts/lib.sh), docker-compose for the compose-file check, then build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -14,6 +14,11 @@ source scripts/lib.sh
 ensure_node_deps
 ensure_postgres
 ensure_redis
+# The Redis Cluster tests (packages/queue/test/redis-cluster.test.ts,
+# e2e/redis-cluster.test.ts) run on a 3-master cluster of Debian's redis-server
+# on ports of their own; one this script starts is stopped when it ends.
+ensure_redis_cluster
+trap stop_redis_cluster EXIT
 # e2e/compose.test.ts validates docker-compose.yml with docker-compose (v1,
 # Debian package); no Docker engine is needed for that.
 ensure_apt_package docker-compose docker-compose ||
@@ -34,4 +39,5 @@ log "type-checking the tests (tsconfig.tests.json)"
 npx --no-install tsc -p tsconfig.tests.json
 
 log "running tests (vitest run $*)"
-exec npx --no-install vitest run "$@"
+# Not exec: the EXIT trap stops the Redis Cluster afterwards.
+npx --no-install vitest run "$@"

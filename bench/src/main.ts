@@ -24,6 +24,11 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
     render: { type: 'string' },
+    /**
+     * REDIS_CLUSTER_NODES of a Redis Cluster (e.g. the suite's, 127.0.0.1:17101,127.0.0.1:17102,127.0.0.1:17103):
+     * the scaling rows run again on a second stack on it, each run beside the single-Redis one.
+     */
+    'redis-cluster': { type: 'string' },
   },
 });
 const quick = args.quick!;
@@ -234,24 +239,40 @@ async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselin
   );
 }
 
-async function measureScaling(stack: Stack, rows: Row[]): Promise<void> {
+type ScalingPoint = s.ScalingResult;
+
+async function scalingPoint(stack: Stack, workers: number, concurrency: number): Promise<ScalingPoint> {
+  const m = await s.scaling(stack, durations, workers, concurrency);
+  keepPeak('worker:scaling', workerPeak(m.rss));
+  return m.result;
+}
+
+function scalingRow(id: string, label: string, points: ScalingPoint[]): Row {
+  const row = ratioRow(id, label, 'gen/s', 0.9, points.map((p) => ({ real: p.perSecond, baseline: p.ideal })));
+  row.target = '≥ 0.9× ideal N×C/1 s';
+  row.note = `median job ${Math.round(median(points.map((p) => p.cycleMs)))} ms, of which provider call ${Math.round(median(points.map((p) => p.processingMs)))} ms`;
+  return row;
+}
+
+/** The scaling rows; with a cluster stack, each run again on the Redis Cluster right beside it (order alternating). */
+async function measureScaling(stack: Stack, rows: Row[], cluster?: Stack): Promise<void> {
   if (!want('scaling')) return;
-  await stack.setGemini({ kind: 'image', delayMs: 1000, noise: s.NOISE_IMAGE });
+  for (const st of [stack, cluster]) await st?.setGemini({ kind: 'image', delayMs: 1000, noise: s.NOISE_IMAGE });
   for (const [workers, concurrency] of SCALING_POINTS) {
-    const pairs: Array<{ real: number; baseline: number }> = [];
-    const cycles: number[] = [];
-    const provider: number[] = [];
+    const single: ScalingPoint[] = [];
+    const onCluster: ScalingPoint[] = [];
     for (let i = 0; i < runs; i++) {
       log(`scaling ${workers}×${concurrency}: run ${i + 1}/${runs}`);
-      const m = await s.scaling(stack, durations, workers, concurrency);
-      keepPeak('worker:scaling', workerPeak(m.rss));
-      pairs.push({ real: m.result.perSecond, baseline: m.result.ideal });
-      cycles.push(m.result.cycleMs);
-      provider.push(m.result.processingMs);
+      if (cluster && i % 2 === 1) onCluster.push(await scalingPoint(cluster, workers, concurrency));
+      single.push(await scalingPoint(stack, workers, concurrency));
+      if (cluster && i % 2 === 0) onCluster.push(await scalingPoint(cluster, workers, concurrency));
     }
-    const row = ratioRow(`scaling.${workers}x${concurrency}`, `scaling, 1 s Gemini, ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency}`, 'gen/s', 0.9, pairs);
-    row.target = '≥ 0.9× ideal N×C/1 s';
-    row.note = `median job ${Math.round(median(cycles))} ms, of which provider call ${Math.round(median(provider))} ms`;
+    const label = `scaling, 1 s Gemini, ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency}`;
+    rows.push(scalingRow(`scaling.${workers}x${concurrency}`, label, single));
+    if (!cluster) continue;
+    const row = scalingRow(`scaling.cluster.${workers}x${concurrency}`, `${label}, Redis Cluster`, onCluster);
+    const vsSingle = median(onCluster.map((p) => p.perSecond)) / median(single.map((p) => p.perSecond));
+    row.note = `${row.note}; ${vsSingle.toFixed(2)}× the single Redis (goal ≥ 0.9×)`;
     rows.push(row);
   }
 }
@@ -318,11 +339,17 @@ async function main(): Promise<void> {
   log(`starting the stack (${quick ? 'quick' : 'full'} mode, ${runs} run(s))`);
   const stack = await startStack({ profileDir: args.profile ? resolve(args.profile) : undefined });
   setInterruptCleanup(() => stack.close());
+  let cluster: Stack | undefined;
   const rows: Row[] = [];
   try {
+    if (args['redis-cluster'] && want('scaling')) {
+      log(`starting a second stack on the Redis Cluster ${args['redis-cluster']}`);
+      cluster = await startStack({ redisClusterNodes: args['redis-cluster'] });
+      setInterruptCleanup(() => Promise.all([stack.close(), cluster?.close()]).then(() => undefined));
+    }
     await measureHttp(stack, rows);
     if (['pickup', 'poll', 'live', 'pipeline'].some(want)) await measureWithWorkers(stack, rows);
-    await measureScaling(stack, rows);
+    await measureScaling(stack, rows, cluster);
     await measureUploads(stack, rows);
     await measureVariants(stack, rows);
     rows.push(...memoryRows());
@@ -331,7 +358,7 @@ async function main(): Promise<void> {
     throw err;
   } finally {
     setInterruptCleanup(undefined);
-    await stack.close();
+    await Promise.all([stack.close(), cluster?.close()]);
   }
   machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;

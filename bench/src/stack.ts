@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, testQueuePrefix, TEST_REDIS_URL, type TestDatabase } from '@banatie/testing';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ROOT, freePort, spawnNode, untilReady, type Child } from './procs.js';
 
 export const API_POOL_MAX = 20;
@@ -16,6 +16,8 @@ export interface Stack {
   prefix: string;
   baselinePrefix: string;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES of the service processes; the baselines stay on the single Redis. */
+  redisClusterNodes: string | undefined;
   storageDir: string;
   fakeGeminiUrl: string;
   fake: Child;
@@ -30,10 +32,18 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function serviceEnv(s: { dbUrl: string; redisUrl: string; prefix: string; storageDir: string; fakeGeminiUrl: string }): Record<string, string> {
+function serviceEnv(s: {
+  dbUrl: string;
+  redisUrl: string;
+  redisClusterNodes: string | undefined;
+  prefix: string;
+  storageDir: string;
+  fakeGeminiUrl: string;
+}): Record<string, string> {
   return {
     DATABASE_URL: s.dbUrl,
     REDIS_URL: s.redisUrl,
+    ...(s.redisClusterNodes ? { REDIS_CLUSTER_NODES: s.redisClusterNodes } : {}),
     QUEUE_PREFIX: s.prefix,
     STORAGE_DRIVER: 'fs',
     STORAGE_DIR: s.storageDir,
@@ -95,7 +105,7 @@ function apiNodeFlags(): string[] {
   return pkg.scripts['start:api']!.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
-export async function startStack(opts: { profileDir?: string } = {}): Promise<Stack> {
+export async function startStack(opts: { profileDir?: string; redisClusterNodes?: string } = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const prefix = `bench_${testQueuePrefix()}`;
   const baselinePrefix = `${prefix}_base`;
@@ -107,7 +117,8 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
 
   const fake = spawnNode('fake-gemini', 'packages/testing/dist/fake-gemini-server.js', ['--port', '0'], {});
   const fakeGeminiUrl = await untilReady(fake, announced(fake, /^FAKE_GEMINI_URL=(\S+)$/));
-  const env = serviceEnv({ dbUrl: db.url, redisUrl, prefix, storageDir, fakeGeminiUrl });
+  const { redisClusterNodes } = opts;
+  const env = serviceEnv({ dbUrl: db.url, redisUrl, redisClusterNodes, prefix, storageDir, fakeGeminiUrl });
   const profiled = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
   const { key, projectId } = createKey(env);
 
@@ -131,6 +142,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
     prefix,
     baselinePrefix,
     redisUrl,
+    redisClusterNodes,
     storageDir,
     fakeGeminiUrl,
     fake,
@@ -171,6 +183,7 @@ export async function startStack(opts: { profileDir?: string } = {}): Promise<St
     close: async () => {
       await Promise.allSettled([api.stop(), baseline.stop(), fake.stop(), ...[...workers].map((w) => w.stop())]);
       await deleteKeys(redisUrl, prefix).catch(() => undefined);
+      if (redisClusterNodes) await deleteClusterKeys(redisClusterNodes, prefix).catch(() => undefined);
       await db.drop().catch(() => undefined);
       rmSync(workDir, { recursive: true, force: true });
     },
@@ -190,5 +203,23 @@ async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** The service's keys of this run on a Redis Cluster: `{prefix}:…`, all on one master, but every master is scanned. */
+async function deleteClusterKeys(nodes: string, prefix: string): Promise<void> {
+  const cluster = new Cluster(nodes.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })));
+  try {
+    await cluster.ping(); // connected: the node list is known
+    for (const node of cluster.nodes('master')) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await node.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    cluster.disconnect();
   }
 }

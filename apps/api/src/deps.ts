@@ -3,7 +3,7 @@ import type { ApiKeyCache, CdnDelivery, Clock, JobQueue, LiveService, ObjectStor
 import type { Db } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import type { GenerationQueue, StreamSlots, WebhookQueue } from '@banatie/queue';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@banatie/queue';
 
 /** Everything the HTTP layer needs, built once by server.ts (or by a test). */
 export interface AppDeps {
@@ -11,7 +11,7 @@ export interface AppDeps {
   logger: Logger;
   db: Db;
   /** Fail-fast connection for rate limits, queue producer and publishing. */
-  redis: Redis;
+  redis: RedisClient;
   /** The queue port the services use. */
   jobs: JobQueue;
   /** The BullMQ queues themselves (producer side): read by /metrics and the queue dashboard. */

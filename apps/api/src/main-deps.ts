@@ -29,8 +29,8 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     statementTimeoutMs: config.databaseStatementTimeoutMs,
     onError: (err) => logger.warn({ err }, 'postgres pool error'),
   });
-  const redis = createRedis(config.redisUrl, 'producer');
-  const subscriber = createRedis(config.redisUrl, 'subscriber');
+  const redis = createRedis(config, 'producer');
+  const subscriber = createRedis(config, 'subscriber');
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', subscriber]] as const) {
     conn.on('error', (err) => logger.warn({ err: err.message }, `${name} connection error`));
   }

@@ -9,10 +9,10 @@ import {
   createWebhookQueue,
   generationJobId,
   type GenerationQueue,
+  type RedisClient,
   type WebhookQueue,
 } from '@banatie/queue';
 import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSweeper } from '../../worker/src/sweeper.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
@@ -23,7 +23,7 @@ const silent = createLogger({ level: 'silent' });
 
 let stack: Stack;
 let receiver: WebhookReceiver;
-let redis: Redis;
+let redis: RedisClient;
 let queue: GenerationQueue;
 let webhooks: WebhookQueue;
 let sweeperDeps: SweeperDeps;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   // No worker yet: jobs stay queued until a test starts one.
   stack = await startStack({ worker: false, provider: 'gemini', env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BASE_MS: '20' } });
-  redis = createRedis(stack.config.redisUrl, 'producer');
+  redis = createRedis(stack.config, 'producer');
   queue = createGenerationQueue(redis, stack.config.queuePrefix, stack.config.worker.attempts);
   webhooks = createWebhookQueue(redis, stack.config.queuePrefix, stack.config.webhook.retryBaseMs);
   const jobs = createJobQueue({ generations: queue, webhooks });

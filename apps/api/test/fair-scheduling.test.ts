@@ -1,4 +1,5 @@
 import type { CreatedKey, GenerateImageRequest, ImageProvider } from '@banatie/core';
+import { limitsRepository } from '@banatie/db';
 import { createLogger } from '@banatie/logger';
 import { LocalImageProvider } from '@banatie/providers';
 import { GENERATION_QUEUE, INTERACTIVE_HEAD_START, createRedis, fairPriority, waitForRedis } from '@banatie/queue';
@@ -36,7 +37,7 @@ function recordingProvider(delayMs: number) {
 
 describe('fair tags', () => {
   it('grow while the queue holds work, and start again from 0 once it is empty', async () => {
-    const redis = createRedis(TEST_REDIS_URL, 'producer');
+    const redis = createRedis({ redisUrl: TEST_REDIS_URL }, 'producer');
     try {
       await waitForRedis(redis, 5000);
       const prefix = testQueuePrefix();
@@ -138,7 +139,7 @@ describe('fair scheduling between projects (SPEC §12)', () => {
   });
 
   it('maxConcurrency holds across two worker processes; other projects are not held back by it', async () => {
-    await stack.db.updateTable('projects').set({ max_concurrency: 2 }).where('id', '=', stack.key.projectId).execute();
+    await limitsRepository.upsertLimits(stack.db, stack.key.projectId, { maxConcurrency: 2 }, new Date());
     const { provider, starts, peak } = recordingProvider(30);
     await startWorker(provider, 3);
     await startWorker(provider, 3);
@@ -151,6 +152,6 @@ describe('fair scheduling between projects (SPEC §12)', () => {
     expect(starts.filter((p) => p.startsWith('A-limited'))).toHaveLength(12);
     // B's jobs did not wait for A's: they started before A's last.
     expect(starts.indexOf('B-free-2')).toBeLessThan(starts.indexOf('A-limited-11'));
-    await stack.db.updateTable('projects').set({ max_concurrency: null }).where('id', '=', stack.key.projectId).execute();
+    await limitsRepository.upsertLimits(stack.db, stack.key.projectId, { maxConcurrency: null }, new Date());
   });
 });

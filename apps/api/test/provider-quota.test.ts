@@ -1,10 +1,9 @@
 import { processGeneration, QuotaWaitError, systemClock, type ImageProvider, type ProviderQuota } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
-import { createProviderQuota, createRedis, waitForRedis } from '@banatie/queue';
+import { createProviderQuota, createRedis, waitForRedis, type RedisClient } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import { LocalImageProvider } from '@banatie/providers';
 import { TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/runtime.js';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
@@ -12,9 +11,9 @@ import { startStack, waitForTerminal, type Stack } from './harness.js';
 const logger = createLogger({ level: 'silent' });
 
 describe('ProviderQuota on Redis (PROVIDER_RATE_LIMITS and 429 pauses, shared by every worker)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   beforeAll(async () => {
-    redis = createRedis(TEST_REDIS_URL, 'producer');
+    redis = createRedis({ redisUrl: TEST_REDIS_URL }, 'producer');
     await waitForRedis(redis, 5000);
   });
   afterAll(() => redis.disconnect());

@@ -13,7 +13,7 @@ export function startVanishingWorker(
   generationId: string,
   onFailed?: (job: Job<GenerationJobData> | undefined, err: Error) => void,
 ): { failed: Promise<Job<GenerationJobData>>; close(): Promise<void> } {
-  const connection = createRedis(config.redisUrl, 'worker');
+  const connection = createRedis(config, 'worker');
   const worker = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
     async (job) => {

@@ -189,7 +189,7 @@ describe('webhook delivery (private addresses allowed for the local receiver)', 
     const final = await waitForTerminal(stack, id);
     expect(final).toMatchObject({ status: 'cancelled', outputImageId: null });
     // The job ends as skipped (the worker saw the cancel) and nothing was written.
-    const redis = createRedis(stack.config.redisUrl, 'producer');
+    const redis = createRedis(stack.config, 'producer');
     const queue = createGenerationQueue(redis, stack.config.queuePrefix, 1);
     try {
       const job = (await queue.getJob(generationJobId({ generationId: id, run: 0 })))!;

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const pool = new pg.Pool({ connectionString: stack.config.databaseUrl, max: 4 });
   pool.on('error', () => undefined);
   recording = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void statements.push(event.query.sql) });
-  redis = createRedis(stack.config.redisUrl, 'producer');
+  redis = createRedis(stack.config, 'producer');
   webhooks = createWebhookQueue(redis, stack.config.queuePrefix, 1000);
   generations = createGenerationQueue(redis, stack.config.queuePrefix, 1);
   deps = {

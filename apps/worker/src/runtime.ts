@@ -78,7 +78,7 @@ export async function startWorkerRuntime(
   });
   const storage = overrides.storage ?? createObjectStorage(config.storage);
   await storage.init();
-  const publisher = createRedis(config.redisUrl, 'producer');
+  const publisher = createRedis(config, 'producer');
   publisher.on('error', (err) => logger.warn({ err: err.message }, 'redis publisher error'));
   const webhookQueue = createWebhookQueue(publisher, config.queuePrefix, config.webhook.retryBaseMs);
   webhookQueue.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
@@ -123,7 +123,7 @@ export async function startWorkerRuntime(
     recheckMs: config.worker.lockMs,
     logger,
   });
-  const connection = createRedis(config.redisUrl, 'worker');
+  const connection = createRedis(config, 'worker');
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis worker connection error'));
   const worker: Worker<GenerationJobData> = new Worker<GenerationJobData>(
     GENERATION_QUEUE,
@@ -145,7 +145,7 @@ export async function startWorkerRuntime(
   worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();
 
-  const webhookConnection = createRedis(config.redisUrl, 'worker');
+  const webhookConnection = createRedis(config, 'worker');
   webhookConnection.on('error', (err) => logger.warn({ err: err.message }, 'redis webhook connection error'));
   const webhookWorker = new Worker<WebhookJobData>(
     WEBHOOK_QUEUE,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sweepGenerations, type SweeperDeps } from '@banatie/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@banatie/queue';
 
 export interface Sweeper {
   /** Runs one sweep now if no other worker holds the turn; true when this process swept. */
@@ -15,7 +15,7 @@ export interface Sweeper {
  */
 export function startSweeper(
   deps: SweeperDeps,
-  opts: { redis: Redis; prefix: string; intervalMs: number; staleAfterMs: number },
+  opts: { redis: RedisClient; prefix: string; intervalMs: number; staleAfterMs: number },
 ): Sweeper {
   const lockKey = `${opts.prefix}:sweeper:lock`;
   const token = randomUUID();

@@ -19,6 +19,10 @@ const SERVER_DOCS: Record<ServerVariable, VariableDoc> = {
   DATABASE_STATEMENT_TIMEOUT_MS: { meaning: 'every pooled statement is cancelled after this long (the request answers 503); 0 turns it off' },
   DATABASE_POOL_MAX: { meaning: 'PostgreSQL connections per process', defaultText: '20 for the API, WORKER_CONCURRENCY + 2 for a worker' },
   REDIS_URL: { meaning: 'Redis (queues, rate limits, caches, events); needs maxmemory-policy noeviction' },
+  REDIS_CLUSTER_NODES: {
+    meaning: 'seed nodes of a Redis Cluster (host:port,…): every Redis use goes through a cluster client; keys become {QUEUE_PREFIX}:… (one slot per deployment)',
+    defaultText: 'none (single Redis at REDIS_URL)',
+  },
   QUEUE_PREFIX: { meaning: 'prefix of every Redis key the service writes, so deployments can share one Redis' },
   STORAGE_DRIVER: { meaning: 'object storage: fs or s3', defaultText: 'fs, or s3 when S3_ENDPOINT is set' },
   STORAGE_DIR: { meaning: 'root directory of the fs storage driver' },

@@ -130,6 +130,35 @@ const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
   return origins;
 });
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** `host:port,…` (IPv6 hosts in brackets), at least one node. */
+const redisNodesSchema = z.string().transform((value, ctx): RedisNode[] => {
+  const nodes: RedisNode[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma list of host:port such as redis-1:6379,redis-2:6379 (got ${JSON.stringify(entry)})` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
+});
+
+/**
+ * The prefix of every Redis key and channel. On Redis Cluster it is the hash tag
+ * `{QUEUE_PREFIX}`: all of a deployment's keys share one slot, so BullMQ's and our
+ * own multi-key scripts are slot-safe whatever keys they combine.
+ */
+export function redisKeyPrefix(queuePrefix: string, cluster: boolean): string {
+  return cluster ? `{${queuePrefix}}` : queuePrefix;
+}
+
 export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -142,6 +171,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'must be 1-64 characters of A-Z a-z 0-9 _ . : -' })
     .default('banatie'),
+  REDIS_CLUSTER_NODES: redisNodesSchema.optional(),
   STORAGE_DRIVER: z.enum(['fs', 's3'], { error: 'must be fs or s3' }).optional(),
   STORAGE_DIR: z.string().min(1).default('./data/storage'),
   S3_ENDPOINT: z
@@ -236,7 +266,14 @@ export interface Config {
   databaseStatementTimeoutMs: number;
   /** PostgreSQL connections per process; unset: 20 for the API, concurrency + 2 for a worker. */
   databasePoolMax: number | undefined;
+  /** Single Redis; with `redisClusterNodes`, only its credentials and TLS (`rediss:`) apply, to every node. */
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); undefined: the single Redis at `redisUrl`. */
+  redisClusterNodes: RedisNode[] | undefined;
+  /**
+   * The prefix of every Redis key and channel: `QUEUE_PREFIX`, or on Redis Cluster
+   * the hash tag `{QUEUE_PREFIX}` (see redisKeyPrefix). Always build keys from this.
+   */
   queuePrefix: string;
   storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3Config };
   imageProvider: 'gemini' | 'local';
@@ -446,7 +483,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
-    queuePrefix: e.QUEUE_PREFIX,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    queuePrefix: redisKeyPrefix(e.QUEUE_PREFIX, e.REDIS_CLUSTER_NODES !== undefined),
     storage:
       driver === 's3'
         ? {

@@ -33,6 +33,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       databaseDirectUrl: 'postgres://postgres@127.0.0.1:5432/banatie',
       databaseStatementTimeoutMs: 10_000,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: undefined,
       queuePrefix: 'banatie',
       storage: { driver: 'fs', dir: './data/storage' },
       imageProvider: 'local',
@@ -183,6 +184,7 @@ describe('invalid configuration names every bad variable', () => {
       DATABASE_URL: 'mysql://db/banatie',
       REDIS_URL: 'http://127.0.0.1:6379',
       QUEUE_PREFIX: 'has spaces',
+      REDIS_CLUSTER_NODES: 'redis-1:6379,redis-2',
       STORAGE_DRIVER: 'ftp',
       S3_USE_SSL: 'maybe',
       IMAGE_PROVIDER: 'dall-e',
@@ -237,6 +239,28 @@ describe('invalid configuration names every bad variable', () => {
   it('names dependent variables together with malformed ones', () => {
     const { problems } = problemsOf({ PORT: 'abc', STORAGE_DRIVER: 's3', IMAGE_PROVIDER: 'gemini', ...S3_KEYS });
     expect(named(problems)).toEqual(['GEMINI_API_KEY', 'PORT', 'S3_ENDPOINT']);
+  });
+});
+
+describe('REDIS_CLUSTER_NODES (SPEC §14)', () => {
+  it('is unset by default: the single Redis, keys under QUEUE_PREFIX as they always were', () => {
+    const config = loadConfig({ QUEUE_PREFIX: 'shop' });
+    expect(config.redisClusterNodes).toBeUndefined();
+    expect(config.queuePrefix).toBe('shop');
+  });
+
+  it('takes host:port seed nodes and hash-tags the key prefix, so a deployment keeps to one slot', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002', QUEUE_PREFIX: 'shop' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: 'redis-1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.queuePrefix).toBe('{shop}');
+  });
+
+  it.each(['redis-1', 'redis-1:0', 'redis-1:70000', 'redis-1:7000,', 'redis://redis-1:7000', 'a b:1'])('refuses %j naming the variable', (value) => {
+    expect(named(problemsOf({ REDIS_CLUSTER_NODES: value }).problems)).toEqual(['REDIS_CLUSTER_NODES']);
   });
 });
 

@@ -49,8 +49,6 @@ export interface ProjectsTable {
   previous_webhook_secret_expires_at: NullableTimestamp;
   previous_live_signing_secret: ColumnType<string | null, string | null | undefined, string | null>;
   previous_live_signing_secret_expires_at: NullableTimestamp;
-  /** Jobs running at once across every worker; null: unlimited. */
-  max_concurrency: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** Revoked key ids, broadcast so every API instance drops them from its key cache at once. */
 export function apiKeyRevokedChannel(prefix: string): string {
   return `${prefix}:events:api-key-revoked`;
 }
 
-export async function publishApiKeyRevoked(redis: Redis, prefix: string, keyId: string): Promise<void> {
+export async function publishApiKeyRevoked(redis: RedisClient, prefix: string, keyId: string): Promise<void> {
   await redis.publish(apiKeyRevokedChannel(prefix), keyId);
 }
 
@@ -15,7 +15,7 @@ export async function publishApiKeyRevoked(redis: Redis, prefix: string, keyId: 
  * meanwhile were missed).
  */
 export function watchApiKeyRevocations(
-  subscriber: Redis,
+  subscriber: RedisClient,
   prefix: string,
   handlers: { onRevoked(keyId: string): void; onResubscribed(): void; onError(err: Error): void },
 ): void {

@@ -1,5 +1,5 @@
 import { PRIORITY_LIMIT } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { GENERATION_QUEUE } from './queue-names.js';
 
 /**
@@ -124,15 +124,15 @@ interface FairScripts {
   banatieQueuePosition(prioritized: string, wait: string, jobId: string): Promise<number>;
 }
 
-function scripts(redis: Redis): FairScripts {
-  const r = redis as Redis & Partial<FairScripts>;
+function scripts(redis: RedisClient): FairScripts {
+  const r = redis as RedisClient & Partial<FairScripts>;
   if (!r.banatieFairPriority) {
     redis.defineCommand('banatieFairPriority', { numberOfKeys: 7, lua: PRIORITY_SCRIPT });
     redis.defineCommand('banatieSlotAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
     redis.defineCommand('banatieSlotRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
     redis.defineCommand('banatieQueuePosition', { numberOfKeys: 2, lua: POSITION_SCRIPT });
   }
-  return r as Redis & FairScripts;
+  return r as RedisClient & FairScripts;
 }
 
 /** BullMQ's own keys of the generation queue (`<prefix>:generations:<type>`). */
@@ -145,7 +145,7 @@ const fairKey = (prefix: string, ...parts: string[]) => [`${prefix}:fair`, ...pa
 
 /** The BullMQ priority of a new job of the project (its place in the fair order), and how many queued jobs are ahead of it. */
 export async function fairPriority(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   projectId: string,
   interactive: boolean,
@@ -169,7 +169,7 @@ export async function fairPriority(
 }
 
 /** How many queued jobs will be taken before this one; null when it is not waiting in the queue (delayed, running, gone). */
-export async function queuePosition(redis: Redis, prefix: string, jobId: string): Promise<number | null> {
+export async function queuePosition(redis: RedisClient, prefix: string, jobId: string): Promise<number | null> {
   const n = Number(await scripts(redis).banatieQueuePosition(queueKey(prefix, 'prioritized'), queueKey(prefix, 'wait'), jobId));
   return n < 0 ? null : n;
 }
@@ -192,7 +192,7 @@ export interface ConcurrencySlots {
   park(projectId: string, jobId: string, max: number): Promise<string | null>;
 }
 
-export function createConcurrencySlots(redis: Redis, prefix: string, leaseMs: number): ConcurrencySlots {
+export function createConcurrencySlots(redis: RedisClient, prefix: string, leaseMs: number): ConcurrencySlots {
   const s = scripts(redis);
   const keys = (projectId: string) => [fairKey(prefix, 'running', projectId), fairKey(prefix, 'waiting', projectId)] as const;
   return {

@@ -1,5 +1,5 @@
 import type { GenerationStatusEvent, StatusBroadcast, StatusListener, StatusSubscriptions } from '@banatie/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { CONNECT_GRACE_MS, QueueUnavailableError } from './generation.queue.js';
 import { waitForRedis } from './redis.js';
 
@@ -14,7 +14,7 @@ export function projectGenerationsChannel(prefix: string, projectId: string): st
   return `${prefix}:events:project:${projectId}`;
 }
 
-export async function publishGenerationEvent(redis: Redis, prefix: string, event: GenerationStatusEvent): Promise<void> {
+export async function publishGenerationEvent(redis: RedisClient, prefix: string, event: GenerationStatusEvent): Promise<void> {
   const message = JSON.stringify(event);
   if (!event.projectId) {
     await redis.publish(generationChannel(prefix, event.generationId), message);
@@ -31,7 +31,7 @@ export async function publishGenerationEvent(redis: Redis, prefix: string, event
 }
 
 /** The StatusBroadcast port on a (producer) Redis connection. */
-export function createStatusBroadcast(redis: Redis, prefix: string): StatusBroadcast {
+export function createStatusBroadcast(redis: RedisClient, prefix: string): StatusBroadcast {
   return { publish: (event) => publishGenerationEvent(redis, prefix, event) };
 }
 
@@ -58,7 +58,7 @@ export class GenerationEventHub implements StatusSubscriptions {
   private readonly listeners = new Map<string, Set<StatusListener>>();
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly prefix: string,
   ) {
     subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));

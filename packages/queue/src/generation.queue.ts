@@ -1,9 +1,8 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { waitForRedis, type RedisClient } from './redis.js';
 import { z } from 'zod';
 import { fairPriority } from './fair-scheduler.js';
 import { GENERATION_QUEUE } from './queue-names.js';
-import { waitForRedis } from './redis.js';
 
 export { GENERATION_QUEUE } from './queue-names.js';
 
@@ -50,7 +49,7 @@ export function generationJobId(data: GenerationJobData): string {
 
 export type GenerationQueue = Queue<GenerationJobData>;
 
-export function createGenerationQueue(connection: Redis, prefix: string, attempts: number): GenerationQueue {
+export function createGenerationQueue(connection: RedisClient, prefix: string, attempts: number): GenerationQueue {
   return new Queue<GenerationJobData>(GENERATION_QUEUE, {
     connection,
     prefix,
@@ -75,7 +74,7 @@ export const CONNECT_GRACE_MS = 1500;
 
 /** Resolves when the queue's connection is ready; QueueUnavailableError if it is not within CONNECT_GRACE_MS. */
 export async function untilQueueConnected(queue: Queue): Promise<void> {
-  await waitForRedis(queue.opts.connection as Redis, CONNECT_GRACE_MS).catch(() => {
+  await waitForRedis(queue.opts.connection as RedisClient, CONNECT_GRACE_MS).catch(() => {
     throw new QueueUnavailableError();
   });
 }
@@ -95,7 +94,7 @@ export async function enqueueGeneration(
   let timer: NodeJS.Timeout | undefined;
   const add = async (): Promise<number | null> => {
     const place = data.projectId
-      ? await fairPriority(queue.opts.connection as Redis, queue.opts.prefix ?? 'bull', data.projectId, opts.interactive ?? false)
+      ? await fairPriority(queue.opts.connection as RedisClient, queue.opts.prefix ?? 'bull', data.projectId, opts.interactive ?? false)
       : undefined;
     await queue.add('generate-image', data, { jobId: generationJobId(data), priority: place?.priority });
     return place?.ahead ?? null;

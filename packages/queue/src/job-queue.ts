@@ -1,5 +1,5 @@
 import type { GenerationJobState, GenerationRun, JobQueue } from '@banatie/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { queuePosition } from './fair-scheduler.js';
 import { enqueueGeneration, generationJobId, hasStalledOut, isQueueConnected, type GenerationQueue } from './generation.queue.js';
 import { enqueueWebhook, type WebhookQueue } from './webhook.queue.js';
@@ -44,7 +44,7 @@ export function createJobQueue(queues: { generations: GenerationQueue; webhooks:
     queuePositions: async (runs) => {
       const positions = new Map<string, number | null>(runs.map((r) => [r.generationId, null]));
       if (!runs.length || !isQueueConnected(generations)) return positions;
-      const redis = generations.opts.connection as Redis;
+      const redis = generations.opts.connection as RedisClient;
       const prefix = generations.opts.prefix ?? 'bull';
       await Promise.all(
         runs.map(async (r) => {

@@ -1,5 +1,5 @@
 import type { ProviderQuota } from '@banatie/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 const WINDOW_MS = 60_000;
 
@@ -43,7 +43,7 @@ interface QuotaScripts {
  * The ProviderQuota port on Redis. A model's keys share the hash tag
  * `{quota:<model>}` under the prefix, so its script runs on one Redis Cluster slot.
  */
-export function createProviderQuota(redis: Redis, prefix: string, limits: Readonly<Record<string, number>>): ProviderQuota {
+export function createProviderQuota(redis: RedisClient, prefix: string, limits: Readonly<Record<string, number>>): ProviderQuota {
   const keys = (model: string) => {
     const base = `${prefix}:{quota:${model}}`;
     return [`${base}:pause`, `${base}:calls`] as const;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** `write`: requests that create work or cost money (per hour); `read`: every other authenticated request (per minute). */
 export type RateBucket = 'write' | 'read';
@@ -79,7 +79,7 @@ const MINUTE_MS = 60_000;
  * `<prefix>:{ratelimit}:`: one hash tag, so the charge script's two keys (client
  * and API key) stay in one Redis Cluster slot.
  */
-export function createRequestLimits(redis: Redis, prefix: string, options: RequestLimitsOptions): RequestLimits {
+export function createRequestLimits(redis: RedisClient, prefix: string, options: RequestLimitsOptions): RequestLimits {
   const scripts = withScripts(redis);
   const base = `${prefix}:{ratelimit}`;
   const clientKey = (client: string) => `${base}:auth-failures:${client}`;
@@ -115,9 +115,9 @@ interface LimitScripts {
 }
 
 /** Registers the scripts (EVALSHA, loaded on first use) on this connection. */
-function withScripts(redis: Redis): LimitScripts {
-  const scripted = redis as Redis & Partial<LimitScripts>;
+function withScripts(redis: RedisClient): LimitScripts {
+  const scripted = redis as RedisClient & Partial<LimitScripts>;
   if (!scripted.banatieRateCharge) redis.defineCommand('banatieRateCharge', { numberOfKeys: 2, lua: CHARGE_SCRIPT });
   if (!scripted.banatieAuthFailure) redis.defineCommand('banatieAuthFailure', { numberOfKeys: 1, lua: FAILURE_SCRIPT });
-  return scripted as Redis & LimitScripts;
+  return scripted as RedisClient & LimitScripts;
 }

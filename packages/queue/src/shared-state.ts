@@ -1,11 +1,11 @@
 import type { SharedState } from '@banatie/core';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /** Compare-and-delete, so a lock taken over by another holder is left alone. */
 const UNLOCK_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /** The SharedState port on Redis; every key is namespaced `<prefix>:<key>`. */
-export function createSharedState(redis: Redis, prefix: string): SharedState {
+export function createSharedState(redis: RedisClient, prefix: string): SharedState {
   const at = (key: string) => `${prefix}:${key}`;
   return {
     lockHolder: (key) => redis.get(at(key)),

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * Takes a slot if fewer than ARGV[1] unexpired leases remain: KEYS[1] is a sorted
- * set of stream ids scored by lease end (Redis time, so API clocks do not matter).
+ * set of stream ids scored by lease end (RedisClient time, so API clocks do not matter).
  * ARGV: max, stream id, lease ms. Returns 1 when taken, 0 when full.
  */
 const ACQUIRE_SCRIPT = `
@@ -40,7 +40,7 @@ export function streamSlotsKey(prefix: string, keyId: string): string {
   return `${prefix}:sse-slots:{${keyId}}`;
 }
 
-export function createStreamSlots(redis: Redis, prefix: string, opts: { max: number; leaseMs: number }): StreamSlots {
+export function createStreamSlots(redis: RedisClient, prefix: string, opts: { max: number; leaseMs: number }): StreamSlots {
   const at = (keyId: string) => streamSlotsKey(prefix, keyId);
   return {
     acquire: async (keyId, streamId) => (await redis.eval(ACQUIRE_SCRIPT, 1, at(keyId), opts.max, streamId, opts.leaseMs)) === 1,

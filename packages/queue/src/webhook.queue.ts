@@ -1,7 +1,7 @@
 import { WEBHOOK_EVENTS } from '@banatie/contracts';
 import type { WebhookMessage } from '@banatie/core';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import { untilQueueConnected } from './generation.queue.js';
 
@@ -56,7 +56,7 @@ export function webhookJobOptions(baseMs: number): JobsOptions {
 
 export type WebhookQueue = Queue<WebhookJobData>;
 
-export function createWebhookQueue(connection: Redis, prefix: string, retryBaseMs: number): WebhookQueue {
+export function createWebhookQueue(connection: RedisClient, prefix: string, retryBaseMs: number): WebhookQueue {
   return new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection, prefix, defaultJobOptions: webhookJobOptions(retryBaseMs) });
 }
 

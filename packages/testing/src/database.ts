@@ -5,6 +5,19 @@ import { createDb, migrateToLatest, type Db } from '@banatie/db';
 /** Server the tests use; override with TEST_PG_URL (a URL without a database name). */
 export const TEST_PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The suite's own 3-master Redis Cluster (SPEC §14), as REDIS_CLUSTER_NODES takes it:
+ * `scripts/lib.sh` `ensure_redis_cluster` starts it (scripts/test.sh does) and exports this.
+ */
+export const TEST_REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES ?? '127.0.0.1:17101,127.0.0.1:17102,127.0.0.1:17103';
+
+/** TEST_REDIS_CLUSTER_NODES as `{host, port}` seed nodes. */
+export function testRedisClusterNodes(): { host: string; port: number }[] {
+  return TEST_REDIS_CLUSTER_NODES.split(',').map((node) => {
+    const [host, port] = node.trim().split(':');
+    return { host: host!, port: Number(port) };
+  });
+}
 
 export interface TestDatabase {
   url: string;

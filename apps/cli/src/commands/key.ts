@@ -68,7 +68,7 @@ const list = defineCommand({
 
 /** Running API instances drop the key from their caches at once; without Redis they do within the cache TTL. */
 async function broadcastRevocation(io: Io, config: Config, keyId: string): Promise<void> {
-  const redis = createRedis(config.redisUrl, 'producer');
+  const redis = createRedis(config, 'producer');
   redis.on('error', () => undefined);
   try {
     await waitForRedis(redis, 3000);

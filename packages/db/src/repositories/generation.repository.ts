@@ -500,8 +500,13 @@ export async function failPastDeadline(db: Executor, id: string, run: number, at
     .executeTakeFirst();
 }
 
-/** The project's `max_concurrency` (null: unlimited; undefined: no such project). */
+/** The project's `maxConcurrency` limit (null: unlimited; undefined: no such project). */
 export async function findProjectMaxConcurrency(db: Executor, projectId: string): Promise<number | null | undefined> {
-  const row = await db.selectFrom('projects').select('max_concurrency').where('id', '=', projectId).executeTakeFirst();
-  return row ? row.max_concurrency : undefined;
+  const row = await db
+    .selectFrom('projects')
+    .leftJoin('project_limits', 'project_limits.project_id', 'projects.id')
+    .select('project_limits.max_concurrency')
+    .where('projects.id', '=', projectId)
+    .executeTakeFirst();
+  return row ? (row.max_concurrency ?? null) : undefined;
 }
