@@ -71,6 +71,9 @@ async function expectRefused(p: Project, url: string, status: number, code: stri
   expect(res.statusCode, res.body).toBe(status);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.json()).toMatchObject({ success: false, error: { code } });
+  // Public bodies: the code, a fixed message and the request id, nothing else (SPEC §11).
+  expect(Object.keys(res.json().error).sort()).toEqual(['code', 'message', 'requestId']);
+  expect(res.json().error.requestId).toBe(res.headers['x-request-id']);
   expect(await traces(p)).toEqual(before);
   return res;
 }
