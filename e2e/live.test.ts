@@ -66,11 +66,17 @@ describe('live URLs with two API processes', () => {
       () => (answered = true),
       () => null,
     );
-    // Wait for the submitted generation, then kill the API holding the request.
+    // Wait until a worker runs the generation (its job was queued, so the kill cannot fall between the row
+    // and the job, a case the sweeper repairs only after SWEEP_INTERVAL_MS), then kill the API holding the request.
     let row: { id: string } | undefined;
     while (!row) {
       expect(answered, 'the first request must still be waiting').toBe(false);
-      row = await stack.database.db.selectFrom('generations').select('id').where('original_prompt', '=', 'survives its api').executeTakeFirst();
+      row = await stack.database.db
+        .selectFrom('generations')
+        .select('id')
+        .where('original_prompt', '=', 'survives its api')
+        .where('status', '=', 'processing')
+        .executeTakeFirst();
       if (!row) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await doomed.stop('SIGKILL');

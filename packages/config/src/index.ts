@@ -97,6 +97,7 @@ const envSchema = z.object({
   LIVE_WAIT_TIMEOUT_MS: int(100).default(60_000),
   LIVE_HIT_FLUSH_MS: int(100).default(5_000),
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
+  LIVE_MAX_WAITERS: int(1, 1_000_000).default(1000),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: trustProxySchema.default(false),
@@ -154,8 +155,8 @@ export interface Config {
   };
   rateLimitPerHour: number;
   liveMissPerIpPerHour: number;
-  /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
-  live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
+  /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget, open MISSes per process before 503. */
+  live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number; maxWaiters: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
   /** Fastify's `trustProxy`: false, a hop count, proxy addresses/CIDRs, or true (see startupWarnings). */
   trustProxy: TrustProxy;
@@ -279,7 +280,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     rateLimitPerHour: e.RATE_LIMIT_PER_HOUR,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
-    live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
+    live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES, maxWaiters: e.LIVE_MAX_WAITERS },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,

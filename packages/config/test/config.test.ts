@@ -46,7 +46,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       worker: { concurrency: 4, attempts: 3, lockMs: 30_000, sweepIntervalMs: 30_000, metricsPort: 9464 },
       rateLimitPerHour: 100,
       liveMissPerIpPerHour: 10,
-      live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
+      live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024, maxWaiters: 1000 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
       trustProxy: false,
       logLevel: 'info',
