@@ -126,7 +126,7 @@ describe('keys and secrets with two API processes and a worker', () => {
     await eventually('the grace period to end', async () => ((await project(b)).secrets.live.previousSecretExpiresAt === null ? true : undefined));
     const after = await fetch(signed(b, 'a mill pond, old secret, after the grace period', old));
     expect(after.status).toBe(403);
-    expect(((await after.json()) as any).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } });
+    expect(((await after.json()) as any).error).toMatchObject({ code: 'FORBIDDEN', message: 'Invalid live URL signature' });
     const resigned = await fetch(signed(a, 'a mill pond, old secret, after the grace period', fresh));
     expect(resigned.status, await resigned.clone().text()).toBe(200);
   });

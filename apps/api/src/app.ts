@@ -48,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         reply.header('x-request-id', request.id),
         request,
         { status: 400, code: 'VALIDATION_ERROR', message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'Malformed URL' },
-        isPublic,
+        { withRequestId: isPublic },
       );
     },
   });

@@ -59,6 +59,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     hitFlushMs: config.live.hitFlushMs,
     hotCacheBytes: config.live.cacheMaxBytes,
     generationDeadlineMs: config.generationDeadlineMs,
+    maxWaiters: config.live.maxWaiters,
   });
   // LISTEN needs a session of its own: never through a transaction-mode pooler.
   const liveChanges = listenForLiveChanges(config.databaseDirectUrl, {

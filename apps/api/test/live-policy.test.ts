@@ -71,6 +71,9 @@ async function expectRefused(p: Project, url: string, status: number, code: stri
   expect(res.statusCode, res.body).toBe(status);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.json()).toMatchObject({ success: false, error: { code } });
+  // Public bodies: the code, a fixed message and the request id, nothing else (SPEC §11).
+  expect(Object.keys(res.json().error).sort()).toEqual(['code', 'message', 'requestId']);
+  expect(res.json().error.requestId).toBe(res.headers['x-request-id']);
   expect(await traces(p)).toEqual(before);
   return res;
 }
@@ -201,12 +204,19 @@ describe('maxScopes', () => {
     await expectServed(liveUrl(p, 'made-by-owner', 'owner scope'), 'MISS');
   });
 
-  it('concurrent MISSes on many new scope names never create more than maxScopes', async () => {
+  it('concurrent MISSes on many new scope names, on two API instances, never create more than maxScopes', async () => {
     const p = await newProject({ maxScopes: 3 });
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => get(liveUrl(p, `racing-scope-${i}`, `prompt ${i}`))));
-    expect(results.filter((r) => r.statusCode === 200)).toHaveLength(3);
-    for (const r of results.filter((x) => x.statusCode !== 200)) expect(r.json().error.code).toBe('SCOPE_LIMIT_REACHED');
-    expect((await traces(p)).scopes).toBe(3);
+    const second = await createAppDeps(stack.config, createLogger({ level: 'silent' }));
+    const app2 = await buildApp(second);
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => get(liveUrl(p, `racing-scope-${i}`, `prompt ${i}`), { app: i % 2 ? app2 : stack.app })));
+      expect(results.filter((r) => r.statusCode === 200)).toHaveLength(3);
+      for (const r of results.filter((x) => x.statusCode !== 200)) expect(r.json().error.code).toBe('SCOPE_LIMIT_REACHED');
+      expect((await traces(p)).scopes).toBe(3);
+    } finally {
+      await app2.close();
+      await second.close();
+    }
   });
 });
 

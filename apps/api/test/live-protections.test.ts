@@ -31,14 +31,28 @@ function get(url: string, opts: { ip?: string; headers?: Record<string, string>;
   return (opts.app ?? stack.app).inject({ method: 'GET', url, remoteAddress: opts.ip ?? freshIp(), headers: opts.headers });
 }
 
-/** The request is refused with exactly this status, code and reason, no-store, and nothing is generated. */
+/** The fixed public message of each refusal (the body carries no details, SPEC §11). */
+const REFUSAL_MESSAGES: Record<string, string> = {
+  SCOPE_CLOSED: 'This live scope does not create new images',
+  SCOPE_LIMIT_REACHED: 'This live scope has created all the new images allowed',
+  ORIGIN_NOT_ALLOWED: 'This page may not create new images in this live scope',
+  SIGNATURE_REQUIRED: 'This live scope requires a signed URL',
+  SIGNATURE_INVALID: 'Invalid live URL signature',
+  SIGNATURE_EXPIRED: 'This signed live URL has expired',
+  IP_LIMIT: 'Too many new live images from this address; retry after Retry-After seconds',
+};
+
+/** The request is refused with exactly this status, code and reason's message, no-store, only the request id besides, and nothing is generated. */
 async function expectRefused(url: string, status: number, reason: string, opts: Parameters<typeof get>[1] = {}) {
   const before = await generationCount();
   const res = await get(url, opts);
   expect(res.statusCode, res.body).toBe(status);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(res.json()).toMatchObject({ success: false, error: { code: status === 403 ? 'FORBIDDEN' : 'RATE_LIMIT_EXCEEDED', details: { reason } } });
+  expect(res.json()).toEqual({
+    success: false,
+    error: { code: status === 403 ? 'FORBIDDEN' : 'RATE_LIMIT_EXCEEDED', message: REFUSAL_MESSAGES[reason], requestId: res.headers['x-request-id'] },
+  });
   expect(await generationCount()).toBe(before);
   return res;
 }
@@ -76,8 +90,7 @@ describe('2. scope budget', () => {
     await scope('budget', { newGenerationsLimit: 2 });
     await expectServed(live('budget', 'one'), 'MISS');
     await expectServed(live('budget', 'two'), 'MISS');
-    const refused = await expectRefused(live('budget', 'three'), 403, 'SCOPE_LIMIT_REACHED');
-    expect(refused.json().error.message).toContain('2');
+    await expectRefused(live('budget', 'three'), 403, 'SCOPE_LIMIT_REACHED');
     await expectServed(live('budget', 'one'), 'HIT');
     const read = await stack.app.inject({ method: 'GET', url: '/api/v1/live/scopes/budget', headers: { 'x-api-key': stack.key.key } });
     expect(read.json().data).toMatchObject({ currentGenerations: 2, newGenerationsLimit: 2 });
@@ -87,7 +100,7 @@ describe('2. scope budget', () => {
     await scope('race', { newGenerationsLimit: 3 });
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => get(live('race', `racing prompt ${i}`))));
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(3);
-    for (const r of results.filter((x) => x.statusCode !== 200)) expect(r.json().error.details.reason).toBe('SCOPE_LIMIT_REACHED');
+    for (const r of results.filter((x) => x.statusCode !== 200)) expect(r.json().error.message).toBe(REFUSAL_MESSAGES.SCOPE_LIMIT_REACHED);
     const row = await stack.db.selectFrom('live_scopes').select('current_generations').where('slug', '=', 'race').executeTakeFirstOrThrow();
     expect(row.current_generations).toBe(3);
   });

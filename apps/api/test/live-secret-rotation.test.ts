@@ -59,7 +59,7 @@ describe('live signing secret rotation', () => {
     const after = await get(afterGrace);
     expect(after.statusCode, after.body).toBe(403);
     expect(after.headers['cache-control']).toBe('no-store');
-    expect(after.json()).toMatchObject({ success: false, error: { code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } } });
+    expect(after.json()).toMatchObject({ success: false, error: { code: 'FORBIDDEN', message: 'Invalid live URL signature' } });
     expect(await generationsFor('a harbour at night, after the grace period')).toBe(0);
 
     // The same URL signed with the new secret works; the image made during the grace period is still served (a HIT checks no signature).
@@ -82,7 +82,7 @@ describe('live signing secret rotation', () => {
     expect(rotated.json().data.secrets.live.previousSecretExpiresAt).toBeNull();
     const res = await get(url);
     expect(res.statusCode).toBe(403);
-    expect(res.json().error.details.reason).toBe('SIGNATURE_INVALID');
+    expect(res.json().error.message).toBe('Invalid live URL signature');
   });
 
   it('POST /live/sign signs with the current secret, also during a grace period', async () => {

@@ -185,14 +185,18 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
     const failed = await stack.app.inject({ method: 'GET', url: url('fails the first time') });
     expect(failed.statusCode).toBe(502);
     expect(failed.headers['cache-control']).toBe('no-store');
-    expect(failed.json().error).toMatchObject({ code: 'GENERATION_FAILED', details: { code: 'PROVIDER_REJECTED' } });
+    // The public body says nothing of the provider or the generation: code, fixed message, request id.
+    expect(failed.json().error).toEqual({ code: 'GENERATION_FAILED', message: 'The image could not be generated; a later request tries again', requestId: failed.headers['x-request-id'] });
+    expect(failed.body).not.toContain('bad prompt');
+    const failedGeneration = await stack.db.selectFrom('generations').select(['id', 'error_code']).where('original_prompt', '=', 'fails the first time').executeTakeFirstOrThrow();
+    expect(failedGeneration.error_code).toBe('PROVIDER_REJECTED');
     const entries = await stack.db.selectFrom('live_entries').select('id').where(sql<boolean>`params @> ${JSON.stringify({ prompt: 'fails the first time' })}::jsonb`).execute();
     expect(entries).toHaveLength(0);
 
     const retried = await stack.app.inject({ method: 'GET', url: url('fails the first time') });
     expect(retried.statusCode, retried.body).toBe(200);
     expect(retried.headers['x-cache-status']).toBe('MISS');
-    expect(retried.headers['x-generation-id']).not.toBe(failed.json().error.details.generationId);
+    expect(retried.headers['x-generation-id']).not.toBe(failedGeneration.id);
   });
 
   it('a deleted image means a stale entry: the next request regenerates', async () => {
@@ -351,13 +355,12 @@ describe('live URLs: a MISS that outlasts the wait', () => {
     expect(slow.headers['retry-after']).toBe('5');
     expect(slow.headers['cache-control']).toBe('no-store');
     const body = slow.json();
-    expect(body.error.code).toBe('TIMEOUT');
-    const generationId = body.error.details.generationId;
+    expect(body.error).toEqual({ code: 'TIMEOUT', message: 'The image is still being generated; retry shortly', requestId: slow.headers['x-request-id'] });
+    const { id: generationId } = await stack.db.selectFrom('generations').select('id').executeTakeFirstOrThrow();
 
     // Another waiter joins the same generation rather than starting one.
     const second = await stack.app.inject({ method: 'GET', url: url('takes a while') });
     expect(second.statusCode).toBe(504);
-    expect(second.json().error.details.generationId).toBe(generationId);
     expect(await generationCount(stack)).toBe(1);
 
     const worker = await startWorkerRuntime(stack.config, createLogger({ level: 'silent' }));
@@ -365,7 +368,7 @@ describe('live URLs: a MISS that outlasts the wait', () => {
       let res = await stack.app.inject({ method: 'GET', url: url('takes a while') });
       // The worker may need longer than one wait; each retry joins the same generation.
       while (res.statusCode === 504) {
-        expect(res.json().error.details.generationId).toBe(generationId);
+        expect(await generationCount(stack)).toBe(1);
         res = await stack.app.inject({ method: 'GET', url: url('takes a while') });
       }
       expect(res.statusCode, res.body).toBe(200);

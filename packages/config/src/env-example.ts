@@ -64,6 +64,7 @@ const SERVER_DOCS: Record<ServerVariable, VariableDoc> = {
   LIVE_WAIT_TIMEOUT_MS: { meaning: 'how long a live-URL MISS waits for its image before 504' },
   LIVE_HIT_FLUSH_MS: { meaning: 'how often in-memory live-URL hit counts are written to PostgreSQL' },
   LIVE_CACHE_MAX_BYTES: { meaning: 'in-process cache of hot live-URL image bytes, per API process' },
+  LIVE_MAX_WAITERS: { meaning: 'live-URL MISSes one API process holds open waiting for their image; past it 503 with Retry-After' },
   SSE_MAX_PER_KEY: { meaning: 'open event streams per API key across instances (429 past it); 0 disables' },
   SSE_HEARTBEAT_MS: { meaning: 'event stream heartbeat (at most 15000; bounds how long a revoked key streams)' },
   WEBHOOK_RETRY_BASE_MS: { meaning: 'first webhook retry delay; later ones grow exponentially' },

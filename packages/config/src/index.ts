@@ -224,6 +224,7 @@ export const envSchema = z.object({
   LIVE_CACHE_MAX_BYTES: int(0).default(64 * 1024 * 1024),
   SSE_MAX_PER_KEY: int(0).default(20),
   SSE_HEARTBEAT_MS: int(100, 15_000).default(15_000),
+  LIVE_MAX_WAITERS: int(1, 1_000_000).default(1000),
   WEBHOOK_RETRY_BASE_MS: int(1).default(5000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   TRUST_PROXY: trustProxySchema.default(false),
@@ -309,8 +310,8 @@ export interface Config {
   /** How long after submit an unfinished generation fails (GENERATION_DEADLINE_MS; `Cancel-After` may shorten it). */
   generationDeadlineMs: number;
   liveMissPerIpPerHour: number;
-  /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget. */
-  live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number };
+  /** Live URLs: MISS wait before 504, hit-count flush period, in-process hot bytes budget, open MISSes per process before 503. */
+  live: { waitTimeoutMs: number; hitFlushMs: number; cacheMaxBytes: number; maxWaiters: number };
   webhook: { retryBaseMs: number; allowPrivate: boolean };
   /** Public CDN renditions (SPEC §11): stored variants per image, renders at a time per process, misses per client IP and hour (0: no limit). */
   cdn: { variantsPerImage: number; renderConcurrency: number; variantMissPerIpPerHour: number };
@@ -526,7 +527,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     providerRateLimits: Object.freeze(e.PROVIDER_RATE_LIMITS),
     generationDeadlineMs: e.GENERATION_DEADLINE_MS,
     liveMissPerIpPerHour: e.LIVE_MISS_PER_IP_PER_HOUR,
-    live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES },
+    live: { waitTimeoutMs: e.LIVE_WAIT_TIMEOUT_MS, hitFlushMs: e.LIVE_HIT_FLUSH_MS, cacheMaxBytes: e.LIVE_CACHE_MAX_BYTES, maxWaiters: e.LIVE_MAX_WAITERS },
     webhook: { retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     cdn: {
       variantsPerImage: e.CDN_VARIANTS_PER_IMAGE,

@@ -53,7 +53,7 @@ describe('loadConfig defaults (SPEC §2)', () => {
       providerRateLimits: {},
       generationDeadlineMs: 600_000,
       liveMissPerIpPerHour: 10,
-      live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024 },
+      live: { waitTimeoutMs: 60_000, hitFlushMs: 5000, cacheMaxBytes: 64 * 1024 * 1024, maxWaiters: 1000 },
       webhook: { retryBaseMs: 5000, allowPrivate: false },
       cdn: { variantsPerImage: 16, renderConcurrency: 2, variantMissPerIpPerHour: 200 },
       sse: { maxPerKey: 20, heartbeatMs: 15_000 },

@@ -35,12 +35,18 @@ export interface AppErrorOptions {
   details?: unknown;
   /** When the client may try again (the API sends it as Retry-After). */
   retryAfterSeconds?: number;
+  /**
+   * The message an anonymous client may see (public live and CDN URLs, SPEC §11):
+   * a fixed text, never provider text or ids. Absent: a generic one for the status.
+   */
+  publicMessage?: string;
 }
 
 /** Typed errors with a transport-neutral kind and a stable code (clients see code and message). */
 export class AppError extends Error {
   readonly details?: unknown;
   readonly retryAfterSeconds?: number;
+  readonly publicMessage?: string;
 
   constructor(
     readonly kind: ErrorKind,
@@ -52,6 +58,7 @@ export class AppError extends Error {
     this.name = new.target.name;
     this.details = options.details;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.publicMessage = options.publicMessage;
   }
 }
 
@@ -73,9 +80,10 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** `message` is a fixed text such as `Scope not found` (SPEC §3), so anonymous clients see it too. */
 export class NotFoundError extends AppError {
   constructor(message: string) {
-    super('not_found', 'NOT_FOUND', message);
+    super('not_found', 'NOT_FOUND', message, { publicMessage: message });
   }
 }
 

@@ -20,22 +20,22 @@ export type ScopeRules = Pick<
 /** Protections 1–4 of SPEC §7, in order, for a MISS on `scope`; throws the first that refuses. */
 export function checkScopeAccess(project: LiveProject, scope: ScopeRules, req: LiveRequest, now: Date): void {
   if (!scope.allow_new_generations) {
-    throw new LiveForbiddenError('SCOPE_CLOSED', `Live scope "${scope.slug}" does not allow new generations`);
+    throw new LiveForbiddenError('SCOPE_CLOSED');
   }
   if (scope.current_generations >= scope.new_generations_limit) {
-    throw new LiveForbiddenError('SCOPE_LIMIT_REACHED', `Live scope "${scope.slug}" has used all ${scope.new_generations_limit} of its new generations`);
+    throw scopeBudgetSpent();
   }
   if (scope.allowed_origins.length > 0) {
     const origin = requestOrigin(req.origin, req.referer);
     if (!origin || !originAllowed(scope.allowed_origins, origin)) {
-      throw new LiveForbiddenError('ORIGIN_NOT_ALLOWED', 'This origin may not create new images in this live scope');
+      throw new LiveForbiddenError('ORIGIN_NOT_ALLOWED');
     }
   }
   if (scope.require_signature) {
     const check = verifyLiveSignature(liveSigningSecrets(project, now), req.path, [...new URLSearchParams(req.rawQuery)], now);
-    if (check === 'missing') throw new LiveForbiddenError('SIGNATURE_REQUIRED', 'This live scope requires a signed URL (sig)');
-    if (check === 'invalid') throw new LiveForbiddenError('SIGNATURE_INVALID', 'Invalid live URL signature');
-    if (check === 'expired') throw new LiveForbiddenError('SIGNATURE_EXPIRED', 'This signed live URL has expired');
+    if (check === 'missing') throw new LiveForbiddenError('SIGNATURE_REQUIRED');
+    if (check === 'invalid') throw new LiveForbiddenError('SIGNATURE_INVALID');
+    if (check === 'expired') throw new LiveForbiddenError('SIGNATURE_EXPIRED');
   }
 }
 
@@ -155,5 +155,5 @@ export class LiveAccessPolicy {
 }
 
 function scopeBudgetSpent(): LiveForbiddenError {
-  return new LiveForbiddenError('SCOPE_LIMIT_REACHED', 'This live scope has used all of its new generations');
+  return new LiveForbiddenError('SCOPE_LIMIT_REACHED');
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { generationRepository, imageRepository, liveRepository, type Db } from '@banatie/db';
+import { imageRepository, liveRepository, type Db } from '@banatie/db';
 import type { LiveReservation } from './live-access.js';
 import { ServiceUnavailableError } from './errors.js';
 import { checkQuota, QuotaExceededError } from './limits.service.js';
 import type { LiveDeliveryCache } from './live-delivery-cache.js';
 import { LiveGenerationFailedError, LiveTimeoutError } from './live-errors.js';
 import { recordPendingEntry, submitLiveGeneration, type LiveSubmitDeps } from './live-submit.js';
+import { GenerationWatches, LiveWaiterSlots } from './live-waiters.js';
 import type { SharedState, StatusSubscriptions } from './queue-port.js';
 import type { LiveImage, MissTarget } from './live-types.js';
 
@@ -16,6 +17,10 @@ export interface LiveSingleFlightDeps extends LiveSubmitDeps {
   cache: LiveDeliveryCache;
   /** Bounds how long a holder that died before submitting blocks its cache key. */
   lockTtlMs?: number;
+  /** Live MISSes this process holds open at once (LIVE_MAX_WAITERS). */
+  maxWaiters: number;
+  /** Called with the number of waiting MISSes whenever it changes. */
+  onWaitersChanged?: (waiting: number) => void;
 }
 
 /** What a MISS that may start a generation must pass once nobody else is filling its key. */
@@ -26,8 +31,6 @@ export interface MissGate {
   reserve(): Promise<LiveReservation>;
 }
 
-const POLL_MISSING_ROW_MS = 250;
-const POLL_RUNNING_MS = 2_000;
 const MAX_ROUNDS = 3;
 
 /**
@@ -35,13 +38,34 @@ const MAX_ROUNDS = 3;
  * holds the generation id; everyone else joins the finished or running one.
  */
 export class LiveSingleFlight {
-  constructor(private readonly deps: LiveSingleFlightDeps) {}
+  private readonly watches: GenerationWatches;
+  private readonly slots: LiveWaiterSlots;
+  private readonly deliveries = new Map<string, Promise<LiveImage | null>>();
+
+  constructor(private readonly deps: LiveSingleFlightDeps) {
+    this.watches = new GenerationWatches(deps);
+    this.slots = new LiveWaiterSlots(deps.maxWaiters, deps.onWaitersChanged);
+  }
+
+  /** Live MISSes this process holds open now. */
+  get waiting(): number {
+    return this.slots.waiting;
+  }
 
   /**
    * Joins a finished or running generation (entry row or lock) for free, else
    * passes the gate, takes the lock and starts one.
    */
   async run(t: MissTarget, gate: MissGate): Promise<LiveImage> {
+    this.slots.take();
+    try {
+      return await this.runHoldingSlot(t, gate);
+    } finally {
+      this.slots.give();
+    }
+  }
+
+  private async runHoldingSlot(t: MissTarget, gate: MissGate): Promise<LiveImage> {
     const { db, cache, shared } = this.deps;
     const lockKey = liveLockKey(t.project.id, t.key);
     let prepared = false;
@@ -102,45 +126,46 @@ export class LiveSingleFlight {
   }
 
   /**
-   * Waits for the generation on its Redis channel (subscribed before the first
-   * read) and polls its row while it is missing, to notice a holder that died
-   * before submitting. null: it will never fill the key, start over.
+   * Waits for the generation through this process's watch of it (woken by its
+   * status events). null: it will never fill the key, start over.
    */
   private async waitFor(t: MissTarget, generationId: string, opts: { retryIfAlreadyFailed: boolean }): Promise<LiveImage | null> {
-    const { db, shared, clock } = this.deps;
-    let wake: () => void = () => undefined;
-    const unsubscribe = await this.deps.events.subscribe(generationId, () => wake());
+    const joined = await this.watches.join(generationId, liveLockKey(t.project.id, t.key));
     try {
-      for (let first = true; ; first = false) {
-        const woken = new Promise<void>((resolve) => (wake = resolve));
-        const row = await generationRepository.findGenerationById(db, generationId);
-        if (row && ['success', 'failed', 'cancelled'].includes(row.status)) {
-          if (row.status === 'success') {
-            // Without its image (deleted since) the generation cannot fill the key: start over.
-            const delivered = row.output_image_id ? await this.deliverGenerated(t, generationId, row.output_image_id) : null;
-            await this.release(t, generationId);
-            if (!delivered) await liveRepository.deleteEntry(db, t.project.id, t.key, generationId);
-            return delivered;
-          }
-          await this.dropFailed(t, generationId);
-          if (first && opts.retryIfAlreadyFailed) return null;
-          throw row.status === 'cancelled'
-            ? new LiveGenerationFailedError(generationId, 'CANCELLED', 'the generation was cancelled')
-            : new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
-        }
-        if (!row && (await shared.lockHolder(liveLockKey(t.project.id, t.key))) !== generationId) {
-          await liveRepository.deleteEntry(db, t.project.id, t.key, generationId);
-          return null;
-        }
-        const left = t.deadline - clock.now().getTime();
-        if (left <= 0) throw new LiveTimeoutError(generationId, 5);
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, row ? POLL_RUNNING_MS : POLL_MISSING_ROW_MS))))]);
-        clearTimeout(timer);
+      const outcome = await untilDeadline(joined.outcome, t.deadline - this.deps.clock.now().getTime());
+      if (outcome === 'timeout') throw new LiveTimeoutError(generationId, 5);
+      if (outcome.kind === 'error') throw outcome.error;
+      if (outcome.kind === 'abandoned') {
+        await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+        return null;
       }
+      const row = outcome.row;
+      if (row.status === 'success') return await this.deliverOnce(t, generationId, row.output_image_id);
+      await this.dropFailed(t, generationId);
+      // A failure that ended before this request arrived is history: try again.
+      if ((outcome.early || joined.settledAtJoin) && opts.retryIfAlreadyFailed) return null;
+      throw row.status === 'cancelled'
+        ? new LiveGenerationFailedError(generationId, 'CANCELLED', 'the generation was cancelled')
+        : new LiveGenerationFailedError(generationId, row.error_code, row.error_message);
     } finally {
-      await unsubscribe();
+      await joined.leave();
     }
+  }
+
+  /** Fills the key from the generation's image once for all of this process's waiters; null when the image is gone (start over). */
+  private deliverOnce(t: MissTarget, generationId: string, imageId: string | null): Promise<LiveImage | null> {
+    let delivery = this.deliveries.get(generationId);
+    if (!delivery) {
+      delivery = (async () => {
+        // Without its image (deleted since) the generation cannot fill the key: start over.
+        const delivered = imageId ? await this.deliverGenerated(t, generationId, imageId) : null;
+        await this.release(t, generationId);
+        if (!delivered) await liveRepository.deleteEntry(this.deps.db, t.project.id, t.key, generationId);
+        return delivered;
+      })().finally(() => this.deliveries.delete(generationId));
+      this.deliveries.set(generationId, delivery);
+    }
+    return delivery;
   }
 
   private async deliverGenerated(t: MissTarget, generationId: string, imageId: string): Promise<LiveImage | null> {
@@ -172,6 +197,16 @@ export class LiveSingleFlight {
 
   private async release(t: MissTarget, generationId: string): Promise<void> {
     await this.deps.shared.unlock(liveLockKey(t.project.id, t.key), generationId);
+  }
+}
+
+/** The outcome, or 'timeout' once `ms` have passed. */
+async function untilDeadline<T>(outcome: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([outcome, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -32,6 +32,8 @@ export interface LiveServiceDeps {
   lockTtlMs?: number;
   /** GENERATION_DEADLINE_MS for the generations a MISS starts. */
   generationDeadlineMs?: number;
+  /** Live MISSes one process holds open at once; past it, 503 (LIVE_MAX_WAITERS). */
+  maxWaiters: number;
 }
 
 /**
@@ -50,12 +52,17 @@ export class LiveService {
     this.cache = new LiveDeliveryCache(deps);
     this.projects = new LiveProjects({ db: deps.db, clock: deps.clock, ttlMs: deps.projectCacheTtlMs });
     this.access = new LiveAccessPolicy({ db: deps.db, clock: deps.clock, ipLimiter: new LiveIpLimiter(deps) });
-    this.flight = new LiveSingleFlight({ ...deps, cache: this.cache });
+    this.flight = new LiveSingleFlight({ ...deps, cache: this.cache, onWaitersChanged: (n) => this.cache.events.emit('waiting', n) });
   }
 
-  /** Emits 'invalidated' after cached entries were dropped (tests wait on it). */
+  /** Emits 'invalidated' after cached entries were dropped, and 'waiting' with the number of open MISSes when it changes (tests wait on them). */
   get events(): EventEmitter {
     return this.cache.events;
+  }
+
+  /** Live MISSes this process holds open now (at most LIVE_MAX_WAITERS). */
+  get waiting(): number {
+    return this.flight.waiting;
   }
 
   /**

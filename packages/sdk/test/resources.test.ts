@@ -216,14 +216,15 @@ describe('live scopes and live URLs', () => {
     const tampered = signed.replace('lighthouse', 'lightship');
     const refused = await fetch(tampered);
     expect(refused.status).toBe(403);
-    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_INVALID' } });
+    // Public bodies carry the code and a fixed message only (SPEC §11).
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', message: 'Invalid live URL signature' });
 
     // A cached prompt is served to anyone (HIT), so the refusals use prompts not generated yet.
     const wrongSecret = await fetch(await client.live.sign({ ...params, prompt: 'another prompt', secret: 'lss_not-the-secret' }));
     expect(wrongSecret.status).toBe(403);
     const unsigned = await fetch(client.live.url({ ...params, prompt: 'an unsigned prompt' }));
     expect(unsigned.status).toBe(403);
-    expect(((await unsigned.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SIGNATURE_REQUIRED' } });
+    expect(((await unsigned.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', message: 'This live scope requires a signed URL' });
   });
 });
 
@@ -240,9 +241,18 @@ describe('project', () => {
       autoEnhanceDefault: false,
       defaultModel: null,
       defaultImageSize: null,
+      live: project.settings.live,
     });
     const cleared = await client.project.update({ stylePrompt: null, defaultAspectRatio: null, autoEnhanceDefault: null });
-    expect(cleared.settings).toEqual({ stylePrompt: null, defaultAspectRatio: null, webhookUrl: null, autoEnhanceDefault: null, defaultModel: null, defaultImageSize: null });
+    expect(cleared.settings).toEqual({
+      stylePrompt: null,
+      defaultAspectRatio: null,
+      webhookUrl: null,
+      autoEnhanceDefault: null,
+      defaultModel: null,
+      defaultImageSize: null,
+      live: project.settings.live,
+    });
 
     const live = await client.project.rotateSecret('live');
     expect(live.liveSigningSecret).not.toBe(project.liveSigningSecret);

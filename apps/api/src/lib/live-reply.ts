@@ -1,5 +1,5 @@
 import type { LiveImage } from '@banatie/core';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches } from './etag.js';
 
 /** Status and headers of a live image answer (SPEC §7): `If-None-Match` → 304 without a body. */
@@ -32,13 +32,4 @@ export function sendLiveImage(request: FastifyRequest, reply: FastifyReply, imag
 export function noStoreOnError(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
   if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
   done(null, payload);
-}
-
-/** The same rule for one route as its error handler: no onSend hook to run on every HIT. */
-export function noStoreErrorHandler(app: FastifyInstance): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => unknown {
-  const handle = app.errorHandler;
-  return function (this: FastifyInstance, err, request, reply) {
-    reply.header('cache-control', 'no-store');
-    return handle.call(this, err, request, reply);
-  };
 }

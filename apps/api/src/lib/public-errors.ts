@@ -34,5 +34,5 @@ export function publicErrorHandler(err: FastifyError, request: FastifyRequest, r
   if (envelope.status >= 500) request.log.error({ err }, 'request failed');
   else request.log.info({ code: envelope.code, msg: envelope.message }, 'request rejected');
   reply.removeHeader('etag').removeHeader('x-image-id').header('cache-control', 'no-store');
-  return sendError(reply, request, publicEnvelope(envelope), true);
+  return sendError(reply, request, publicEnvelope(envelope), { withRequestId: true });
 }

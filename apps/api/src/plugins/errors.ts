@@ -60,20 +60,54 @@ export function toEnvelope(err: FastifyError & { validation?: Array<{ message?: 
 }
 
 /** `withRequestId`: every status carries the request id (public surfaces, SPEC §11); by default only 5xx do. */
-export function sendError(reply: FastifyReply, request: FastifyRequest, e: Envelope, withRequestId = false): FastifyReply {
+export function sendError(reply: FastifyReply, request: FastifyRequest, e: Envelope, opts: { withRequestId?: boolean } = {}): FastifyReply {
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
   const error: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.details !== undefined) error.details = e.details;
-  if (withRequestId || e.status >= 500) error.requestId = request.id;
+  if (e.status >= 500 || opts.withRequestId) error.requestId = request.id;
   return reply.code(e.status).type('application/json; charset=utf-8').send({ success: false, error });
+}
+
+const GENERIC_PUBLIC_MESSAGES: Record<number, string> = {
+  400: 'Invalid request',
+  403: 'Forbidden',
+  404: 'Not found',
+  429: 'Too many requests; retry after Retry-After seconds',
+  502: 'The image could not be made',
+  503: 'Service temporarily unavailable; retry after Retry-After seconds',
+  504: 'Timed out; retry shortly',
+};
+
+/**
+ * What an anonymous client sees (SPEC §11): the public code, a fixed message and
+ * (in sendError) the request id; never details, provider text or ids. A request
+ * validation message is kept: it names what was wrong with the URL itself.
+ */
+function publicEnvelope(err: FastifyError & { validation?: unknown }, full: Envelope): Envelope {
+  let message = GENERIC_PUBLIC_MESSAGES[full.status] ?? 'Request failed';
+  if (err instanceof AppError) message = err.publicMessage ?? message;
+  else if (full.code === 'VALIDATION_ERROR' && full.status === 400) message = full.message;
+  return { status: full.status, code: full.code, message, retryAfterSeconds: full.retryAfterSeconds };
+}
+
+/** Error handler of a key-less public route: the public body, never cached (`no-store`); the log keeps everything. */
+export function publicErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const envelope = toEnvelope(err);
+  logRejection(request, err, envelope);
+  reply.header('cache-control', 'no-store');
+  return sendError(reply, request, publicEnvelope(err, envelope), { withRequestId: true });
+}
+
+function logRejection(request: FastifyRequest, err: FastifyError, envelope: Envelope): void {
+  if (envelope.status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.info({ code: envelope.code, msg: envelope.message, details: envelope.details }, 'request rejected');
 }
 
 /** The one place where errors become HTTP responses. */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const envelope = toEnvelope(err);
-    if (envelope.status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: envelope.code, msg: envelope.message }, 'request rejected');
+    logRejection(request, err, envelope);
     return sendError(reply, request, envelope);
   });
   app.setNotFoundHandler((request, reply) =>

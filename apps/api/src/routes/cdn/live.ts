@@ -2,7 +2,8 @@ import { livePublicParams, livePublicQuery } from '@banatie/contracts';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
-import { noStoreErrorHandler, sendLiveImage } from '../../lib/live-reply.js';
+import { sendLiveImage } from '../../lib/live-reply.js';
+import { publicErrorHandler } from '../../plugins/errors.js';
 import { quickLivePublicParams, quickLivePublicQuery } from './live-quick-checks.js';
 import { imageBytesDoc } from '../../lib/openapi-docs.js';
 
@@ -30,7 +31,7 @@ export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promis
     {
       schema: { tags: ['live'], operationId: 'getLiveUrlImage', documentedResponses: imageBytesDoc, summary: 'Live URL: image for a prompt, generated once and cached', params: livePublicParams, querystring: livePublicQuery, security: [] },
       validatorCompiler: quickThenZod,
-      errorHandler: noStoreErrorHandler(app),
+      errorHandler: publicErrorHandler,
     },
     async (request, reply) => {
       const { org, project, scope } = request.params;
