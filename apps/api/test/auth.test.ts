@@ -93,6 +93,8 @@ describe('project settings', () => {
       defaultAspectRatio: null,
       webhookUrl: null,
       autoEnhanceDefault: null,
+      defaultModel: null,
+      defaultImageSize: null,
       live: {
         enabled: true,
         autoCreateScopes: true,

@@ -1,4 +1,4 @@
-import { adminUsageQuery, apiKeySchema, createKeyBody, createdKeySchema, deletedSchema, idParams, listKeysQuery, projectLimitsBody, projectSlugParams } from '@banatie/contracts';
+import { adminUsageQuery, apiKeySchema, createKeyBody, createdKeySchema, deletedSchema, idParams, listKeysQuery, projectLimitsBody, projectLimitsUsageSchema, projectSlugParams, usageReportSchema } from '@banatie/contracts';
 import { apiKeyService, limitsService, usageService } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -30,6 +30,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     {
       schema: {
         tags: ['admin'],
+        operationId: 'getAdminUsage',
+        documentedResponses: okDoc(usageReportSchema),
         summary: 'Usage across projects (default groupBy=project, this UTC month)',
         querystring: adminUsageQuery,
       },
@@ -39,7 +41,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   r.get(
     '/projects/:orgSlug/:projectSlug/limits',
-    { schema: { tags: ['admin'], summary: "A project's limits and their current usage", params: projectSlugParams } },
+    { schema: { tags: ['admin'], operationId: 'getProjectLimits', documentedResponses: okDoc(projectLimitsUsageSchema), summary: "A project's limits and their current usage", params: projectSlugParams } },
     async (request) => ok(await limitsService.getLimits(deps, request.params.orgSlug, request.params.projectSlug)),
   );
 
@@ -48,6 +50,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     {
       schema: {
         tags: ['admin'],
+        operationId: 'updateProjectLimits',
+        documentedResponses: okDoc(projectLimitsUsageSchema),
         summary: 'Set limits: generationsPerDay, monthlyCostUsd, maxConcurrency (null = unlimited; left out = unchanged)',
         params: projectSlugParams,
         body: projectLimitsBody,
