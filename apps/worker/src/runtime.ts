@@ -25,7 +25,6 @@ import {
 import { createImageProvider } from '@banatie/providers';
 import {
   GENERATION_QUEUE,
-  MAX_STALLED_COUNT,
   WEBHOOK_BACKOFF_TYPE,
   WEBHOOK_QUEUE,
   createGenerationQueue,
@@ -35,6 +34,8 @@ import {
   createStatusBroadcast,
   createWebhookQueue,
   webhookRetryDelayMs,
+  workerLockOptions,
+  workerName,
   type GenerationJobData,
   type WebhookJobData,
 } from '@banatie/queue';
@@ -118,10 +119,7 @@ export async function startWorkerRuntime(
       connection,
       prefix: config.queuePrefix,
       concurrency: config.worker.concurrency,
-      lockDuration: config.worker.lockMs,
-      maxStalledCount: MAX_STALLED_COUNT,
-      // Check for stalled jobs as often as a lock lasts, so a crashed worker's job is taken over after about WORKER_LOCK_MS.
-      stalledInterval: config.worker.lockMs,
+      ...workerLockOptions(config.worker.lockMs),
     },
   );
   worker.on('failed', (job, err) => {
@@ -146,6 +144,7 @@ export async function startWorkerRuntime(
       connection: webhookConnection,
       prefix: config.queuePrefix,
       concurrency: 16,
+      ...workerLockOptions(config.worker.lockMs),
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string) =>
           type === WEBHOOK_BACKOFF_TYPE ? webhookRetryDelayMs(attemptsMade, config.webhook.retryBaseMs) : 0,
@@ -176,7 +175,7 @@ export async function startWorkerRuntime(
     detail: { generations: worker.isRunning() ? 'running' : 'stopped', webhooks: webhookWorker.isRunning() ? 'running' : 'stopped', redis: connection.status },
   });
   const metricsServer = await serveMetrics(metrics, config, logger, health);
-  logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
+  logger.info({ name: workerName(), concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
     worker,

@@ -8,3 +8,4 @@ export * from './shared-state.js';
 export * from './stream-slots.js';
 export * from './request-limits.js';
 export * from './provider-quota.js';
+export * from './worker-settings.js';
