@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '@banatie/core';
+import { AppError } from '@banatie/core';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -38,7 +38,8 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
       }),
     );
     const down = results.filter(([, s]) => s === 'down').map(([n]) => n);
-    if (down.length) throw new ServiceUnavailableError(`Not ready: ${down.join(', ')} unavailable`);
+    // The body names what failed twice: in the message for people, in `details` ({ postgres: 'ok', redis: 'down', … }) for probes and scripts.
+    if (down.length) throw new AppError('unavailable', 'SERVICE_UNAVAILABLE', `Not ready: ${down.join(', ')} unavailable`, { details: Object.fromEntries(results), retryAfterSeconds: 5 });
     return { success: true, data: Object.fromEntries(results) };
   });
 }
