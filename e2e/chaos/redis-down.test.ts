@@ -1,6 +1,7 @@
 // No hangs with Redis down (SPEC §14): a private redis-server is stopped under a
-// running API (no worker: generations stay pending). New submits, `Prefer: wait`,
-// event streams and live MISSes answer 503 within 3 s; requests already waiting
+// running API (no worker: generations stay pending), or paused (SIGSTOP: it stops
+// answering). New submits, `Prefer: wait`, event streams and live MISSes answer
+// 503 within 3 s; requests already waiting
 // when Redis goes away still end (the subscriber's unsubscribe, queued until
 // Redis returns, must not hold them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,30 @@ describe('Redis down', () => {
     expect(api.proc.exitCode).toBeNull();
 
     await redis.start();
+    await untilReady();
+  });
+
+  it('a Redis that stops answering (SIGSTOP): the same requests answer 503 within 3 s', async () => {
+    await untilReady();
+    redis.pause();
+    try {
+      expect503(
+        await timed(`${api.url}/api/v1/generations`, {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'submitted while redis is silent', autoEnhance: false }),
+        }),
+        'submit',
+      );
+      expect503(await timed(`${api.url}/api/v1/generations/${pendingId}`, { headers: { ...auth(), prefer: 'wait=10' } }), 'Prefer: wait');
+      expect503(await timed(`${api.url}/api/v1/generations/${pendingId}/events`, { headers: auth() }), 'generation events');
+      expect503(await timed(`${api.url}/api/v1/generations/events`, { headers: auth() }), 'project events');
+      expect503(await timed(liveUrl('a live miss while redis is silent')), 'live MISS');
+      const rows = await world.database.db.selectFrom('generations').select('prompt').where('prompt', 'like', '%silent%').execute();
+      expect(rows).toEqual([]);
+    } finally {
+      redis.resume();
+    }
     await untilReady();
   });
 
