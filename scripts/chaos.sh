@@ -3,6 +3,10 @@
 # Gemini server, PostgreSQL, Redis): an operator's check that a build survives
 #   - SIGKILL of the only worker mid-generation (finished once by the next worker,
 #     one stored object, one success webhook),
+#   - SIGKILL with a 5 s lock: the job taken over by a running worker (takeover
+#     time printed), and the same job killed twice still succeeding,
+#   - Redis stopped: every request type answers 503 within 3 s, and requests
+#     already waiting still end,
 #   - SIGTERM mid-generation (job finished, nothing new taken, exit 0),
 #   - Redis stopped and restarted empty (503 + Retry-After meanwhile, the sweeper
 #     restores the lost jobs, everything completes),

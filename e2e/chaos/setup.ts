@@ -80,6 +80,9 @@ export interface RedisServer {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: connections stay open but nothing is answered (a hung or partitioned Redis). */
+  pause(): void;
+  resume(): void;
 }
 
 /** A private, non-persistent redis-server on a free port, which a test may stop and start again. */
@@ -111,5 +114,5 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
   process.once('exit', () => proc?.kill('SIGKILL'));
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, pause: () => proc?.kill('SIGSTOP'), resume: () => proc?.kill('SIGCONT') };
 }

@@ -23,7 +23,7 @@ describe('/ready names what is wrong with the storage', () => {
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error).toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
-      details: { storage: { bucket: 'banatie', endpoint: `http://127.0.0.1:${port}`, code: 'AccessDenied' } },
+      details: { postgres: 'ok', redis: 'ok', storage: { bucket: 'banatie', endpoint: `http://127.0.0.1:${port}`, code: 'AccessDenied' } },
     });
     expect(ready.json().error.message).toBe(`Not ready: storage unavailable (bucket banatie at http://127.0.0.1:${port}: AccessDenied)`);
     expect(ready.body).not.toContain('do-not-print-me');
@@ -33,6 +33,6 @@ describe('/ready names what is wrong with the storage', () => {
     const { ready, health } = await readiness({ S3_PORT: '1' });
     expect(health.statusCode).toBe(200);
     expect(ready.statusCode).toBe(503);
-    expect(ready.json().error.details).toEqual({ storage: { bucket: 'banatie', endpoint: 'http://127.0.0.1:1', code: 'ECONNREFUSED' } });
+    expect(ready.json().error.details).toEqual({ postgres: 'ok', redis: 'ok', storage: { bucket: 'banatie', endpoint: 'http://127.0.0.1:1', code: 'ECONNREFUSED' } });
   });
 });

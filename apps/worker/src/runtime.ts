@@ -25,7 +25,6 @@ import {
 import { createImageProvider } from '@banatie/providers';
 import {
   GENERATION_QUEUE,
-  MAX_STALLED_COUNT,
   WEBHOOK_BACKOFF_TYPE,
   hasStalledOut,
   WEBHOOK_QUEUE,
@@ -37,6 +36,8 @@ import {
   createStatusBroadcast,
   createWebhookQueue,
   webhookRetryDelayMs,
+  workerLockOptions,
+  workerName,
   type GenerationJobData,
   type WebhookJobData,
 } from '@banatie/queue';
@@ -132,10 +133,7 @@ export async function startWorkerRuntime(
       connection,
       prefix: config.queuePrefix,
       concurrency: config.worker.concurrency,
-      lockDuration: config.worker.lockMs,
-      maxStalledCount: MAX_STALLED_COUNT,
-      // Check for stalled jobs as often as a lock lasts, so a crashed worker's job is taken over after about WORKER_LOCK_MS.
-      stalledInterval: config.worker.lockMs,
+      ...workerLockOptions(config.worker.lockMs),
     },
   );
   worker.on('failed', (job, err) => {
@@ -161,6 +159,7 @@ export async function startWorkerRuntime(
       connection: webhookConnection,
       prefix: config.queuePrefix,
       concurrency: 16,
+      ...workerLockOptions(config.worker.lockMs),
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string) =>
           type === WEBHOOK_BACKOFF_TYPE ? webhookRetryDelayMs(attemptsMade, config.webhook.retryBaseMs) : 0,
@@ -191,7 +190,7 @@ export async function startWorkerRuntime(
     detail: { generations: worker.isRunning() ? 'running' : 'stopped', webhooks: webhookWorker.isRunning() ? 'running' : 'stopped', redis: connection.status },
   });
   const metricsServer = await serveMetrics(metrics, config, logger, health);
-  logger.info({ concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
+  logger.info({ name: workerName(), concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
     worker,

@@ -48,7 +48,7 @@ const SERVER_DOCS: Record<ServerVariable, VariableDoc> = {
   PRICING_FILE: { meaning: 'JSON file overriding the built-in price table (per model and tier)', defaultText: 'none (built-in prices)' },
   WORKER_CONCURRENCY: { meaning: 'jobs in flight per worker process' },
   GENERATION_ATTEMPTS: { meaning: 'tries for retryable failures, with exponential backoff' },
-  WORKER_LOCK_MS: { meaning: "job lock; a crashed worker's job is taken over after about this long" },
+  WORKER_LOCK_MS: { meaning: "job lock; a crashed worker's job is taken over within this plus 3 s" },
   SWEEP_INTERVAL_MS: { meaning: 'how often the sweeper settles orphaned or stalled generations' },
   PROVIDER_RATE_LIMITS: { meaning: 'model=requestsPerMinute,… shared by every worker', defaultText: 'none' },
   GENERATION_DEADLINE_MS: { meaning: 'an unfinished generation fails with DEADLINE_EXCEEDED this long after submit (Cancel-After may shorten it)' },

@@ -37,9 +37,10 @@ export function createStatusBroadcast(redis: RedisClient, prefix: string): Statu
 
 /**
  * A down Redis is refused at once by the status check; this only bounds a
- * connection that looks up but does not answer (a loaded host must not turn into 503s).
+ * connection that looks up but does not answer, inside the 3 s within which a
+ * request must get its 503 (SPEC §14).
  */
-const SUBSCRIBE_TIMEOUT_MS = 5000;
+const SUBSCRIBE_TIMEOUT_MS = 2000;
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -99,7 +100,9 @@ export class GenerationEventHub implements StatusSubscriptions {
       current.delete(listener);
       if (current.size === 0) {
         this.listeners.delete(channel);
-        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+        // Not awaited: with Redis down the command waits in the offline queue until Redis is back,
+        // and a request must not wait with it. Messages for a channel without listeners are dropped.
+        this.subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };
   }

@@ -30,8 +30,9 @@ export function generationJobOptions(attempts: number): JobsOptions {
 /**
  * How often a generation job may lose its worker (crash, hang) and be taken over
  * by BullMQ's stalled check; once more and BullMQ fails it (the workers' `maxStalledCount`).
+ * SPEC §14: a job survives at least two crashes.
  */
-export const MAX_STALLED_COUNT = 1;
+export const MAX_STALLED_COUNT = 2;
 
 /**
  * True for a job BullMQ gave up on because its workers kept disappearing: it

@@ -9,3 +9,4 @@ export * from './stream-slots.js';
 export * from './request-limits.js';
 export * from './provider-quota.js';
 export * from './fair-scheduler.js';
+export * from './worker-settings.js';

@@ -41,7 +41,9 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
       }),
     );
     const down = results.filter(([, s]) => s === 'down').map(([n]) => n);
-    if (down.length) throw new ServiceUnavailableError(notReadyMessage(down, failures), 5, Object.keys(failures).length ? failures : undefined);
+    // The body names what failed twice: in the message for people, in `details` ({ postgres: 'ok', redis: 'down', … }) for probes and scripts;
+    // a storage failure's details are its report (bucket, endpoint, the server's error code).
+    if (down.length) throw new ServiceUnavailableError(notReadyMessage(down, failures), 5, { ...Object.fromEntries(results), ...failures });
     return { success: true, data: Object.fromEntries(results) };
   });
 }
