@@ -44,3 +44,8 @@ ALTER TABLE generations
   ADD COLUMN gemini_batch_id    uuid REFERENCES gemini_batches(id) ON DELETE SET NULL;
 CREATE INDEX generations_batch_idx ON generations (batch_id, created_at) WHERE batch_id IS NOT NULL;
 CREATE INDEX generations_gemini_batch_idx ON generations (gemini_batch_id) WHERE gemini_batch_id IS NOT NULL;
+
+-- `batch.completed` deliveries are recorded like a generation's, against the batch.
+ALTER TABLE webhook_deliveries
+  ALTER COLUMN generation_id DROP NOT NULL,
+  ADD COLUMN batch_id uuid REFERENCES batches(id) ON DELETE CASCADE;

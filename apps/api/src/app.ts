@@ -20,6 +20,7 @@ import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
+import { batchRoutes } from './routes/batches/index.js';
 import { modelRoutes } from './routes/models/index.js';
 import { projectRoutes } from './routes/project/index.js';
 import { DEFAULT_STUDIO_DIR, studioRoutes } from './routes/studio.js';
@@ -71,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(liveRoutes, deps);
       await v1.register(projectRoutes, deps);
       await v1.register(modelRoutes, deps);
+      await v1.register(batchRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

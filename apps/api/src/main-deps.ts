@@ -77,7 +77,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     events,
     storage,
     clock: systemClock,
-    notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs }),
+    notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs, batches: { db, clock: systemClock } }),
     live,
     keyCache,
     onApiKeyRevoked: async (keyId) => {

@@ -73,7 +73,7 @@ export async function startWorkerRuntime(
   const metrics = createMetricsRegistry();
   const countGeneration = generationMetrics(metrics);
   const webhookSeries = webhookMetrics(metrics);
-  const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs });
+  const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs, batches: { db, clock: systemClock } });
   const deps: ProcessorDeps = {
     db,
     storage,

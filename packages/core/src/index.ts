@@ -45,3 +45,5 @@ export { signWebhook, deliverWebhook, type WebhookDeps, type WebhookOutcome, typ
 export { cancelGeneration } from './cancel.service.js';
 export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.service.js';
 export * from './models.js';
+export * as batchService from './batch.service.js';
+export type { BatchDto, BatchDeps } from './batch.service.js';

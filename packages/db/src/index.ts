@@ -16,3 +16,5 @@ export type { LiveScopeWithStats, LiveEntryForDelivery } from './repositories/li
 export type { ImageListFilter, TechnicalAliasKind } from './repositories/image.repository.js';
 export type { FlowWithCounts } from './repositories/flow.repository.js';
 export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';
+export * as batchRepository from './repositories/batch.repository.js';
+export type { BatchCounts } from './repositories/batch.repository.js';

@@ -188,7 +188,8 @@ export interface LiveEntriesTable {
 export interface WebhookDeliveriesTable {
   id: Generated<string>;
   project_id: string;
-  generation_id: string;
+  generation_id: string | null;
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   event: string;
   webhook_id: string;
   url: string;

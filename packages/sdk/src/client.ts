@@ -1,3 +1,4 @@
+import { Batches } from './resources/batches.js';
 import { Flows } from './resources/flows.js';
 import { Generations } from './resources/generations.js';
 import { Images } from './resources/images.js';
@@ -20,6 +21,7 @@ export class Banatie {
   readonly live: Live;
   readonly project: ProjectResource;
   readonly models: Models;
+  readonly batches: Batches;
   readonly webhooks = { verify: verifyWebhook };
   private readonly http: Transport;
 
@@ -31,6 +33,7 @@ export class Banatie {
     this.live = new Live(this.http);
     this.project = new ProjectResource(this.http);
     this.models = new Models(this.http);
+    this.batches = new Batches(this.http);
   }
 
   /** The API origin requests go to (no trailing slash). */
