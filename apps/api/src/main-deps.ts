@@ -52,6 +52,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     waitTimeoutMs: config.live.waitTimeoutMs,
     hitFlushMs: config.live.hitFlushMs,
     hotCacheBytes: config.live.cacheMaxBytes,
+    models: { allowed: config.gemini.imageModels, defaultModel: config.gemini.imageModel },
   });
   // LISTEN needs a session of its own: never through a transaction-mode pooler.
   const liveChanges = listenForLiveChanges(config.databaseDirectUrl, {

@@ -166,6 +166,8 @@ const liveParamsShape = {
   aspectRatio: aspectRatioSchema.optional(),
   autoEnhance: boolParam.optional(),
   template: templateSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
 };
 
 /** `GET /api/v1/live` (keyed seed endpoint). */
@@ -190,6 +192,8 @@ export const signLiveBody = z.strictObject({
   aspectRatio: aspectRatioSchema.optional(),
   autoEnhance: z.boolean({ error: 'autoEnhance must be a boolean' }).optional(),
   template: templateSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
   expiresAt: z.number({ error: 'expiresAt must be unix seconds' }).int({ error: 'expiresAt must be unix seconds' }).positive({ error: 'expiresAt must be unix seconds' }).optional(),
 });
 

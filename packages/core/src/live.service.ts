@@ -8,6 +8,7 @@ import { LiveForbiddenError, LiveGenerationFailedError, LiveIpLimitError, LiveNo
 import { TtlCache, WeightedLru, canonicalLiveParams, hashCanonicalLiveParams, normalizeLivePrompt, type LiveParams } from './live-cache.js';
 import { clientAddressKey, originAllowed, requestOrigin } from './live-origins.js';
 import { verifyLiveSignature } from './live-signing.js';
+import { DEFAULT_MODEL_SETTINGS, chooseModel, type ModelSettings } from './models.js';
 import { liveSigningSecrets } from './project-secrets.js';
 import { ObjectNotFoundError, type Clock, type ObjectStorage, type PromptTemplate } from './ports.js';
 import type { JobQueue, SharedState, StatusSubscriptions } from './queue-port.js';
@@ -30,6 +31,8 @@ export interface LiveServiceDeps {
   projectCacheTtlMs?: number;
   /** Bounds how long a holder that died before submitting blocks its cache key. */
   lockTtlMs?: number;
+  /** The allowed image models and the default (config). */
+  models?: ModelSettings;
 }
 
 /** The query of a live URL after validation; omitted values take the project's defaults. */
@@ -38,6 +41,8 @@ export interface LiveQuery {
   aspectRatio?: string;
   autoEnhance?: boolean;
   template?: PromptTemplate;
+  model?: string;
+  imageSize?: string;
 }
 
 export interface LiveRequest {
@@ -121,7 +126,10 @@ export class LiveService {
   private epoch = 0;
   private readonly flushTimer: NodeJS.Timeout;
 
+  private readonly models: ModelSettings;
+
   constructor(private readonly deps: LiveServiceDeps) {
+    this.models = deps.models ?? DEFAULT_MODEL_SETTINGS;
     this.hot = new WeightedLru<string, Buffer>(deps.hotCacheBytes, (b) => b.length);
     this.projects = new TtlCache(10_000, () => deps.clock.now().getTime());
     this.flushTimer = setInterval(() => void this.flushHits().catch(() => undefined), deps.hitFlushMs);
@@ -134,7 +142,7 @@ export class LiveService {
    */
   serveFromMemory(req: Pick<LiveRequest, 'orgSlug' | 'projectSlug' | 'scope' | 'query'>): LiveImage | null {
     const project = this.projects.get(projectCacheKey(req.orgSlug, req.projectSlug));
-    return project ? this.memoryHit(project.id, this.cacheKey(project.id, req.scope, resolveParams(project.settings, req.query))) : null;
+    return project ? this.memoryHit(project.id, this.cacheKey(project.id, req.scope, resolveParams(project.settings, req.query, this.models))) : null;
   }
 
   /** Public `GET /cdn/:org/:project/live/:scope`. */
@@ -142,7 +150,7 @@ export class LiveService {
     const fromMemory = this.serveFromMemory(req);
     if (fromMemory) return fromMemory;
     const cached = await this.projectBySlugs(req.orgSlug, req.projectSlug);
-    const params = resolveParams(cached.settings, req.query);
+    const params = resolveParams(cached.settings, req.query, this.models);
     const key = this.cacheKey(cached.id, req.scope, params);
     const hit = await this.lookupHit(cached.id, key);
     if (hit) return hit;
@@ -160,7 +168,7 @@ export class LiveService {
   /** Keyed seed endpoint `GET /api/v1/live`: the owner's own request, scope `api`, no protections. */
   async serveForOwner(owner: { orgSlug: string; projectSlug: string }, query: LiveQuery, scopeSlug = 'api'): Promise<LiveImage> {
     const project = await this.projectBySlugs(owner.orgSlug, owner.projectSlug);
-    const params = resolveParams(project.settings, query);
+    const params = resolveParams(project.settings, query, this.models);
     const key = this.cacheKey(project.id, scopeSlug, params);
     const hit = await this.lookupHit(project.id, key);
     if (hit) return hit;
@@ -360,13 +368,15 @@ export class LiveService {
     }
     try {
       await submitGeneration(
-        { db, queue: this.deps.queue, clock, publicBaseUrl: this.deps.publicBaseUrl, logger: this.deps.logger },
+        { db, queue: this.deps.queue, clock, publicBaseUrl: this.deps.publicBaseUrl, logger: this.deps.logger, models: this.deps.models },
         { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
         {
           prompt: t.params.prompt,
           aspectRatio: t.params.aspectRatio,
           autoEnhance: t.params.autoEnhance,
           enhancementOptions: { template: t.params.template as PromptTemplate },
+          model: t.params.model,
+          imageSize: t.params.imageSize,
           flowId: null,
           meta: { liveScope: scope.slug },
         },
@@ -538,12 +548,19 @@ function toLiveProject(row: ProjectWithOrg): LiveProject {
   };
 }
 
-/** Omitted parameters take the project's defaults, so `?prompt=x` and `?prompt=x&aspectRatio=<default>` share an entry. */
-function resolveParams(settings: ProjectSettings, q: LiveQuery): LiveParams {
+/**
+ * Omitted parameters take the project's defaults, so `?prompt=x` and `?prompt=x&aspectRatio=<default>` share an entry.
+ * A model option the model lacks is a 400 naming it (SPEC §13).
+ */
+function resolveParams(settings: ProjectSettings, q: LiveQuery, models: ModelSettings): LiveParams {
+  const aspectRatio = q.aspectRatio ?? settings.defaultAspectRatio ?? '1:1';
+  const choice = chooseModel(models, settings, { model: q.model, imageSize: q.imageSize, aspectRatio });
   return {
     prompt: normalizeLivePrompt(q.prompt),
-    aspectRatio: q.aspectRatio ?? settings.defaultAspectRatio ?? '1:1',
+    aspectRatio,
     autoEnhance: q.autoEnhance ?? settings.autoEnhanceDefault ?? true,
     template: q.template ?? 'general',
+    model: choice.model,
+    imageSize: choice.imageSize,
   };
 }

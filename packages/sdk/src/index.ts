@@ -12,9 +12,13 @@ export type { Images } from './resources/images.js';
 export type { Flows } from './resources/flows.js';
 export type { Live, LiveScopes } from './resources/live.js';
 export type { ProjectResource } from './resources/project.js';
+export type { Models } from './resources/models.js';
+export type { Batches } from './resources/batches.js';
 export {
   ASPECT_RATIOS,
   PROMPT_TEMPLATES,
+  IMAGE_SIZES,
+  IMAGE_MODEL_IDS,
   GENERATION_STATUSES,
   TERMINAL_STATUSES,
   MAX_UPLOAD_BYTES,
