@@ -6,6 +6,7 @@ import { ProviderError } from '@banatie/core';
 import type { GenerateImageRequest, GeneratedImage, ImageProvider, PromptTemplate, ProviderCall, ProviderCallObserver } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
 import { extractImage, extractText } from './gemini-response.js';
+import { GeminiBatchClient } from './gemini-batch.js';
 import { GeminiTransport } from './gemini-transport.js';
 
 export interface GeminiProviderOptions {
@@ -21,6 +22,7 @@ export interface GeminiProviderOptions {
 /** Image provider backed by the Gemini API. Every failure is thrown as a ProviderError. */
 export class GeminiImageProvider implements ImageProvider {
   readonly name = 'gemini' as const;
+  readonly batch: GeminiBatchClient;
   private readonly ai: GoogleGenAI;
   private readonly transport = new GeminiTransport();
 
@@ -28,13 +30,11 @@ export class GeminiImageProvider implements ImageProvider {
     const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
     // No SDK retries: retrying is the queue's job (with backoff and rate limiting).
     this.ai = new GoogleGenAI({ apiKey: options.apiKey, httpOptions });
+    this.batch = new GeminiBatchClient(this.ai, this.transport, options.timeoutMs, requestParts, imageGenerationConfig);
   }
 
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
-    const parts: Part[] = [
-      { text: req.prompt },
-      ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
-    ];
+    const parts = requestParts(req);
     const model = req.model ?? this.options.imageModel;
     return this.observed('generate_image', model, req.signal, async () => {
       const inlineData = this.transport.call();
@@ -103,6 +103,11 @@ export class GeminiImageProvider implements ImageProvider {
       clearTimeout(timer);
     }
   }
+}
+
+/** The prompt, then each reference image as an inline part. */
+export function requestParts(req: Pick<GenerateImageRequest, 'prompt' | 'referenceImages'>): Part[] {
+  return [{ text: req.prompt }, ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } }))];
 }
 
 /**

@@ -65,13 +65,41 @@ export interface FakeGemini {
   setDefault(behaviour: FakeGeminiBehaviour): void;
   /** Behaviour for text-model requests once their script is empty; `null` restores the rewrite. */
   setTextDefault(behaviour: FakeGeminiBehaviour | null): void;
-  /** Clears scripts, defaults and recorded requests. */
+  /**
+   * Batch API jobs created through `models/{model}:batchGenerateContent`, in order. They stay
+   * `BATCH_STATE_PENDING` until `finishBatches` settles them.
+   */
+  readonly batches: FakeGeminiBatch[];
+  /**
+   * Settles every unfinished batch: `BATCH_STATE_SUCCEEDED` answers each inlined request with the
+   * next image behaviour (script, then default), as generateContent would; another state ends the job without output.
+   */
+  finishBatches(state?: 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_FAILED' | 'BATCH_STATE_EXPIRED'): Promise<void>;
+  /** Clears scripts, defaults, recorded requests and batches. */
   reset(): void;
   /** Stops the server, destroying hung connections. */
   close(): Promise<void>;
 }
 
 const MODEL_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):generateContent$/;
+const BATCH_CREATE_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):batchGenerateContent$/;
+const BATCH_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches\/([^/:]+)(:cancel)?$/;
+const BATCH_LIST_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches$/;
+
+/** One Batch API job as the fake keeps it. */
+export interface FakeGeminiBatch {
+  /** `batches/<id>` */
+  name: string;
+  model: string;
+  displayName: string | null;
+  state: string;
+  /** The inlined requests as sent: `{request, metadata}`. */
+  requests: Array<{ request: GeminiWireBody; metadata?: Record<string, unknown> }>;
+  /** Per request, once succeeded: `{response}` or `{error}` with the request's metadata. */
+  responses: Array<Record<string, unknown>> | null;
+  createTime: string;
+  updateTime: string;
+}
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
 const IMAGE_LONG_SIDE = 128;
 const BEHAVIOUR_KINDS = new Set(['image', 'error', 'safety', 'text', 'hang', 'delay']);
@@ -128,6 +156,8 @@ export async function startFakeGemini(opts: { port?: number; host?: string } = {
     scriptText: (...b) => state.textScript.push(...b),
     setDefault: (b) => (state.imageDefault = b),
     setTextDefault: (b) => (state.textDefault = b),
+    batches: state.batches,
+    finishBatches: (batchState = 'BATCH_STATE_SUCCEEDED') => finishBatches(state, batchState),
     reset: () => state.reset(),
     close: async () => {
       closing.abort();
@@ -144,6 +174,7 @@ class FakeState {
   readonly textScript: FakeGeminiBehaviour[] = [];
   imageDefault: FakeGeminiBehaviour = { kind: 'image' };
   textDefault: FakeGeminiBehaviour | null = null;
+  readonly batches: FakeGeminiBatch[] = [];
 
   next(model: string): FakeGeminiBehaviour | null {
     if (isImageModel(model)) return this.imageScript.shift() ?? this.imageDefault;
@@ -156,6 +187,7 @@ class FakeState {
     this.textScript.length = 0;
     this.imageDefault = { kind: 'image' };
     this.textDefault = null;
+    this.batches.length = 0;
   }
 }
 
@@ -166,6 +198,10 @@ function isImageModel(model: string): boolean {
 async function handle(req: IncomingMessage, res: ServerResponse, state: FakeState, closing: AbortSignal): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://fake');
   if (url.pathname.startsWith('/__control/')) return handleControl(req, res, url.pathname, state);
+  if (BATCH_CREATE_PATH.test(url.pathname) || BATCH_PATH.test(url.pathname) || BATCH_LIST_PATH.test(url.pathname)) {
+    if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
+    return handleBatch(req, res, url, state);
+  }
   const match = MODEL_PATH.exec(url.pathname);
   if (!match || req.method !== 'POST') return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
   const body = parseJson(await readBody(req));
@@ -447,4 +483,92 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+// ---- Batch API (the Gemini Developer API wire format the @google/genai SDK speaks)
+
+async function handleBatch(req: IncomingMessage, res: ServerResponse, url: URL, state: FakeState): Promise<void> {
+  const create = BATCH_CREATE_PATH.exec(url.pathname);
+  if (create && req.method === 'POST') {
+    const body = parseJson(await readBody(req)) as { batch?: { displayName?: string; inputConfig?: { requests?: { requests?: FakeGeminiBatch['requests'] } } } } | undefined;
+    const requests = body?.batch?.inputConfig?.requests?.requests;
+    if (!Array.isArray(requests) || requests.length === 0) return sendError(res, 400, 'batch.inputConfig.requests.requests is required');
+    const now = new Date().toISOString();
+    const batch: FakeGeminiBatch = {
+      name: `batches/${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+      model: decodeURIComponent(create[1]),
+      displayName: body?.batch?.displayName ?? null,
+      state: 'BATCH_STATE_PENDING',
+      requests,
+      responses: null,
+      createTime: now,
+      updateTime: now,
+    };
+    state.batches.push(batch);
+    return sendJson(res, 200, batchOperation(batch));
+  }
+  if (BATCH_LIST_PATH.test(url.pathname) && req.method === 'GET') {
+    return sendJson(res, 200, { operations: state.batches.map(batchOperation) });
+  }
+  const one = BATCH_PATH.exec(url.pathname);
+  const batch = one && state.batches.find((b) => b.name === `batches/${one[1]}`);
+  if (!batch) return sendError(res, 404, `Batch not found: ${url.pathname}`);
+  if (one![2] && req.method === 'POST') {
+    if (!isFinished(batch)) Object.assign(batch, { state: 'BATCH_STATE_CANCELLED', updateTime: new Date().toISOString() });
+    return sendJson(res, 200, {});
+  }
+  if (!one![2] && req.method === 'GET') return sendJson(res, 200, batchOperation(batch));
+  return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
+}
+
+function isFinished(batch: FakeGeminiBatch): boolean {
+  return !['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'].includes(batch.state);
+}
+
+/** A batch as `batches.get`/`create` answer it: a long-running operation whose metadata is the GenerateContentBatch. */
+function batchOperation(batch: FakeGeminiBatch): object {
+  const done = isFinished(batch);
+  const metadata = {
+    '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch',
+    model: `models/${batch.model}`,
+    displayName: batch.displayName ?? undefined,
+    state: batch.state,
+    createTime: batch.createTime,
+    updateTime: batch.updateTime,
+    ...(done ? { endTime: batch.updateTime } : {}),
+    batchStats: { requestCount: String(batch.requests.length) },
+    ...(batch.responses ? { output: { inlinedResponses: { inlinedResponses: batch.responses } } } : {}),
+  };
+  return { name: batch.name, metadata, ...(done ? { done: true } : {}) };
+}
+
+async function finishBatches(state: FakeState, batchState: string): Promise<void> {
+  for (const batch of state.batches.filter((b) => !isFinished(b))) {
+    if (batchState === 'BATCH_STATE_SUCCEEDED') {
+      batch.responses = [];
+      for (const item of batch.requests) {
+        const result = await batchItemResult(state.next(batch.model), batch.model, item.request);
+        batch.responses.push({ ...result, ...(item.metadata ? { metadata: item.metadata } : {}) });
+      }
+    }
+    Object.assign(batch, { state: batchState, updateTime: new Date().toISOString() });
+  }
+}
+
+/** What generateContent would have answered, as an inlined response (`{response}` or `{error}`). */
+async function batchItemResult(behaviour: FakeGeminiBehaviour | null, model: string, body: GeminiWireBody): Promise<Record<string, unknown>> {
+  switch (behaviour?.kind) {
+    case 'error':
+      return { error: { code: behaviour.status, message: behaviour.message ?? STATUS_MESSAGES[behaviour.status] ?? 'Error', status: STATUS_NAMES[behaviour.status] ?? 'UNKNOWN' } };
+    case 'safety':
+      return { response: safetyResponse(behaviour.level, behaviour.reason, model) };
+    case 'text':
+      return { response: textResponse(behaviour.text ?? defaultTextAnswer(body), model) };
+    default: {
+      const prompt = promptText(body);
+      const mimeType = behaviour?.kind === 'image' ? (behaviour.mimeType ?? 'image/png') : 'image/png';
+      const final = await encode(imageCanvas(prompt, body.generationConfig?.imageConfig?.aspectRatio ?? '1:1'), mimeType);
+      return { response: candidateResponse(await imageParts(final, mimeType), 'STOP', model) };
+    }
+  }
 }
