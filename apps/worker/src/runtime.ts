@@ -31,6 +31,7 @@ import { createObjectStorage } from '@banatie/storage';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
+import { providerBatchTickMs, startProviderBatchLoop, type ProviderBatchLoop } from './provider-batches.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
 
 /** How long a stopping worker lets its jobs in flight finish (the Kubernetes grace period outlasts it). */
@@ -40,6 +41,8 @@ export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
   webhookWorker: Worker<WebhookJobData>;
   sweeper: Sweeper;
+  /** The batch tier's loop; null when the provider has no batch API (batch tier then runs like standard). */
+  providerBatches: ProviderBatchLoop | null;
   /** This process's Prometheus series (served on WORKER_METRICS_PORT unless it is 0). */
   metrics: Registry;
   /** The `/metrics` listener; null when disabled or when the port could not be bound. */
@@ -149,6 +152,19 @@ export async function startWorkerRuntime(
       staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
     },
   );
+  const batchProvider = deps.imageProvider.batch;
+  const providerBatches = batchProvider
+    ? startProviderBatchLoop(
+        {
+          ...deps,
+          batchProvider,
+          ...config.gemini.batch,
+          // A submit builds every request (prompt enhancement included) and uploads them: give it a few call timeouts.
+          submitLeaseMs: Math.max(60_000, config.gemini.timeoutMs * 3),
+        },
+        providerBatchTickMs(config.gemini.batch),
+      )
+    : null;
   // Liveness: both job loops still run (BullMQ stops one only on close or a fatal error); closing counts as alive.
   let closing = false;
   const health = () => ({
@@ -162,12 +178,14 @@ export async function startWorkerRuntime(
     worker,
     webhookWorker,
     sweeper,
+    providerBatches,
     metrics,
     metricsServer,
     close: async (deadlineMs = WORKER_SHUTDOWN_DEADLINE_MS) => {
       closing = true;
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
+      await providerBatches?.stop();
       const finished = await Promise.race([
         Promise.all([worker.close(), webhookWorker.close()]).then(() => true),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),

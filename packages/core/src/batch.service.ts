@@ -62,6 +62,8 @@ export async function createBatch(
   for (const [index, item] of input.items.entries()) prepared.push(await prepareItem(deps, ctx, project.settings, item, index));
 
   const tier = input.tier ?? 'standard';
+  // Batch-tier items wait for the provider's batch API (no queue job); the worker's batch loop picks them up.
+  const providerBatch = tier === 'batch' && Boolean(deps.batchTierQueued);
   const hash = opts.idempotencyKey ? requestHash(input) : null;
   const now = deps.clock.now();
   if (opts.idempotencyKey) {
@@ -81,13 +83,14 @@ export async function createBatch(
     if (!batch) return undefined;
     const rows: GenerationRow[] = [];
     for (const item of prepared) {
-      rows.push(await generationRepository.insertGeneration(tx, await preparedValues(tx, ctx, project.settings, item, { batchId: batch.id, at: now })));
+      const values = await preparedValues(tx, ctx, project.settings, item, { batchId: batch.id, at: now, providerBatch });
+      rows.push(await generationRepository.insertGeneration(tx, values));
     }
     return { batch, rows };
   });
   if (!made) return replay(deps, ctx, opts.idempotencyKey!, hash);
 
-  if (!(tier === 'batch' && deps.batchTierQueued)) await enqueueAll(deps, made.rows);
+  if (!providerBatch) await enqueueAll(deps, made.rows);
   return { batch: (await presentBatches(deps.db, [made.batch]))[0]!, created: true };
 }
 

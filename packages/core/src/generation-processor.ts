@@ -116,6 +116,46 @@ export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): P
   }
 }
 
+/**
+ * The request a run sends to the model: the prompt (enhanced, with the project's
+ * style; stored on the row) and the reference images' bytes. The batch tier builds
+ * it before submitting.
+ */
+export async function buildImageRequest(deps: ProcessorDeps, row: GenerationRow, settings: ProjectSettings | null, signal?: AbortSignal): Promise<GenerateImageRequest> {
+  const prompt = await buildPrompt(deps, row, settings, signal);
+  const referenceImages = await loadReferences(deps, row);
+  return { prompt, aspectRatio: row.aspect_ratio, referenceImages, ...modelOptionsOf(row) };
+}
+
+/** Settles a processing run with the model's output exactly as processGeneration does; `skipped` when it was cancelled or superseded. */
+export async function settleWithOutput(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  settings: ProjectSettings | null,
+  output: { data: Buffer; mimeType: string },
+  processingTimeMs: number,
+): Promise<ProcessOutcome> {
+  const done = await storeOutput(deps, row, row.prompt, output, processingTimeMs);
+  if (!done) return 'skipped';
+  if (row.output_image_id) await dropVariants(deps, row.project_id, done.output_image_id!);
+  await notify(deps, withWebhookTarget(done, settings));
+  return 'succeeded';
+}
+
+/** Fails a run with a code and message (events and webhook as usual); `skipped` when it had already ended. */
+export async function settleWithFailure(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  settings: ProjectSettings | null,
+  error: { code: GenerationErrorCode; message: string },
+  processingTimeMs: number | null,
+): Promise<ProcessOutcome> {
+  const failed = await generationRepository.markGenerationFailed(deps.db, row.id, row.run, { ...error, processingTimeMs, at: deps.clock.now() });
+  if (!failed) return 'skipped';
+  await notify(deps, withWebhookTarget(failed, settings));
+  return 'failed';
+}
+
 /** The row's model options; a row from before models were chosen uses the provider's default. */
 export function modelOptionsOf(row: GenerationRow): Pick<GenerateImageRequest, 'model' | 'imageSize' | 'groundWithSearch'> {
   return {

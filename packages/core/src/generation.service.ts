@@ -170,7 +170,7 @@ export async function preparedValues(
   ctx: ProjectContext,
   settings: ProjectSettings,
   { input, choice, references }: PreparedGeneration,
-  opts: SubmitOptions & { requestHash?: string | null; at: Date },
+  opts: SubmitOptions & { requestHash?: string | null; at: Date; providerBatch?: boolean },
 ): Promise<NewGeneration> {
   const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
   return {
@@ -195,6 +195,7 @@ export async function preparedValues(
     image_size: choice.imageSize,
     ground_with_search: choice.groundWithSearch,
     batch_id: opts.batchId ?? null,
+    provider_batch: opts.providerBatch ?? false,
     request_hash: opts.requestHash ?? null,
     created_at: opts.at,
     updated_at: opts.at,

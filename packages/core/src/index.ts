@@ -47,3 +47,4 @@ export { sweepGenerations, type SweeperDeps, type SweepReport } from './sweeper.
 export * from './models.js';
 export * as batchService from './batch.service.js';
 export type { BatchDto, BatchDeps } from './batch.service.js';
+export * from './provider-batch.service.js';

@@ -18,3 +18,4 @@ export type { FlowWithCounts } from './repositories/flow.repository.js';
 export * as webhookDeliveryRepository from './repositories/webhook-delivery.repository.js';
 export * as batchRepository from './repositories/batch.repository.js';
 export type { BatchCounts } from './repositories/batch.repository.js';
+export * as geminiBatchRepository from './repositories/gemini-batch.repository.js';

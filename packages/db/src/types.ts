@@ -103,6 +103,7 @@ export interface GenerationsTable {
   ground_with_search: ColumnType<boolean, boolean | undefined, boolean>;
   batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   gemini_batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  provider_batch: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export type BatchTier = 'standard' | 'batch';
@@ -129,6 +130,8 @@ export interface GeminiBatchesTable {
   name: string | null;
   state: ColumnType<GeminiBatchState, GeminiBatchState | undefined, GeminiBatchState>;
   item_count: number;
+  lease_until: ColumnType<Date, Date | string | undefined, Date | string>;
+  submit_attempts: ColumnType<number, number | undefined, number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   submitted_at: NullableTimestamp;

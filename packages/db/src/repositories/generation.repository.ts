@@ -416,6 +416,8 @@ export async function findUnsettledGenerations(db: Executor, before: Date, limit
     .selectAll()
     .where('status', 'in', ['pending', 'processing'])
     .where('updated_at', '<', before)
+    // Items of a provider batch have no queue job: the batch runner settles them.
+    .where('provider_batch', '=', false)
     .orderBy('updated_at', 'asc')
     .limit(limit)
     .execute();

@@ -10,8 +10,8 @@ import { projectOf } from '../../plugins/auth.js';
 /** Batches of generations (SPEC §13). */
 export async function batchRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  // The Gemini Batch API tier is not built yet: batch-tier items go through the normal queue with every provider.
-  const svc = { ...serviceDeps(deps), batchTierQueued: false };
+  // With the local provider the batch tier runs like standard (SPEC §13); with Gemini it waits for the Batch API.
+  const svc = { ...serviceDeps(deps), batchTierQueued: deps.config.imageProvider === 'gemini' };
 
   r.post(
     '/batches',
