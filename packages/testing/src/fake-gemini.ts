@@ -21,10 +21,12 @@ export type FakeGeminiBehaviour =
   | { kind: 'hang' }
   | { kind: 'delay'; ms: number };
 
-/** A fixed random-noise PNG of this size instead of the prompt's colour (about width×height×3 bytes; for benchmarks). */
+/** A fixed random-noise PNG of this size instead of the prompt's colour (about width×height×channels bytes; for benchmarks). */
 export interface NoiseImage {
   width: number;
   height: number;
+  /** 3 (RGB, default) or 1 (grey: a 4096×4096 image is then a ~17 MB PNG, the size of a real 4K answer). */
+  channels?: 1 | 3;
 }
 
 export interface GeminiWirePart {
@@ -303,7 +305,7 @@ const noiseResponses = new Map<string, Promise<Buffer>>();
  * benchmark measures the service and not this fake's encoders (its responseId is fixed).
  */
 function noiseResponse(noise: NoiseImage, model: string): Promise<Buffer> {
-  const key = `${noise.width}x${noise.height}:${model}`;
+  const key = `${noise.width}x${noise.height}x${noise.channels ?? 3}:${model}`;
   let body = noiseResponses.get(key);
   if (!body) {
     body = noisePng(noise).then(async (png) => Buffer.from(JSON.stringify(candidateResponse(await imageParts(png, 'image/png'), 'STOP', model))));
@@ -323,17 +325,19 @@ function draftPng(): Promise<Buffer> {
 const noiseCache = new Map<string, Promise<Buffer>>();
 
 /** Encoded once per size, so a benchmark measures the service and not this fake's encoder. */
-function noisePng({ width, height }: NoiseImage): Promise<Buffer> {
-  const key = `${width}x${height}`;
+function noisePng({ width, height, channels = 3 }: NoiseImage): Promise<Buffer> {
+  const key = `${width}x${height}x${channels}`;
   let png = noiseCache.get(key);
   if (!png) {
-    const pixels = Buffer.alloc(width * height * 3);
+    const pixels = Buffer.alloc(width * height * channels);
     let seed = 0x2545f491;
     for (let i = 0; i < pixels.length; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // 32-bit LCG: exact in JS, unlike a float product
       pixels[i] = seed >>> 24;
     }
-    png = sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    const image = sharp(pixels, { raw: { width, height, channels } });
+    // sharp writes sRGB unless told otherwise: a grey PNG keeps one channel.
+    png = (channels === 1 ? image.toColourspace('b-w') : image).png({ compressionLevel: 1 }).toBuffer();
     noiseCache.set(key, png);
   }
   return png;
