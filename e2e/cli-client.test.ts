@@ -108,6 +108,29 @@ describe('client CLI against the local provider', () => {
     expect(shown.outputImage.fileSize).toBe(bytes.length);
   });
 
+  it('generate --model --size --ground sends the model options; batch submit/show/cancel drive a batch from a file of prompts', async () => {
+    const g = onlyJson(
+      await runCli(['generate', 'a 2K harbour', '--model', 'gemini-3-pro-image-preview', '--size', '2K', '--ground', '--wait', '--json', '--no-enhance'], stack.client),
+    ) as { status: string; model: string; imageSize: string; groundWithSearch: boolean; outputImage: { width: number } };
+    expect(g).toMatchObject({ status: 'success', model: 'gemini-3-pro-image-preview', imageSize: '2K', groundWithSearch: true, outputImage: { width: 2048 } });
+    const refused = await runCli(['generate', 'no 4K here', '--model', 'gemini-2.5-flash-image', '--size', '4K'], stack.client);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('imageSize 4K is not supported by model gemini-2.5-flash-image');
+
+    const file = join(workDir, 'prompts.txt');
+    await writeFile(file, '# two prompts\na red kite\n\na blue kite\n');
+    const batch = onlyJson(await runCli(['batch', 'submit', file, '--no-enhance', '--json'], stack.client)) as { id: string; counts: { total: number } };
+    expect(batch.counts.total).toBe(2);
+    let shown = onlyJson(await runCli(['batch', 'show', batch.id, '--json'], stack.client)) as { status: string; counts: { success: number } };
+    while (shown.status !== 'completed') shown = onlyJson(await runCli(['batch', 'show', batch.id, '--json'], stack.client)) as typeof shown;
+    expect(shown.counts.success).toBe(2);
+    const text = await runCli(['batch', 'show', batch.id], stack.client);
+    expect(text.stdout).toMatch(/^items:\s+2: 2 succeeded, 0 failed/m);
+    const cancel = await runCli(['batch', 'cancel', batch.id], stack.client);
+    expect(cancel.code).not.toBe(0);
+    expect(cancel.stderr).toMatch(/CONFLICT/);
+  });
+
   it('generate --wait --json prints exactly the finished generation on stdout', async () => {
     const prompt = 'a red bicycle by @nowhere';
     const r = await runCli(['generate', prompt, '--wait', '--json', '--no-enhance', '--alias', '@bike'], stack.client);
