@@ -58,6 +58,15 @@ describe('tier batch with the Gemini provider', () => {
     await vi.waitFor(async () => expect((await providerBatchRows())[0]!.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
     const read = (await stack.app.inject({ method: 'GET', url: `/api/v1/batches/${batch.id}`, headers: { 'x-api-key': stack.key.key } })).json().data;
     expect(read).toMatchObject({ status: 'completed', counts: { success: 2, failed: 1 } });
+
+    // Regenerating the failed item runs it through the normal queue, out of its provider batch.
+    const failed = finals.find((g) => g.status === 'failed');
+    const again = await stack.app.inject({ method: 'POST', url: `/api/v1/generations/${failed.id}/regenerate`, headers: { 'x-api-key': stack.key.key } });
+    expect(again.statusCode).toBeLessThan(300);
+    expect((await waitForTerminal(stack, failed.id)).status).toBe('success');
+    expect(stack.fake!.requests.filter((r) => r.model.includes('image'))).toHaveLength(1);
+    const regenerated = await stack.db.selectFrom('generations').select(['provider_batch', 'gemini_batch_id']).where('id', '=', failed.id).executeTakeFirstOrThrow();
+    expect(regenerated).toEqual({ provider_batch: false, gemini_batch_id: null });
   });
 
   it('an expired Gemini batch fails its items with BATCH_EXPIRED', async () => {

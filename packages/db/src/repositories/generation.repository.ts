@@ -240,6 +240,9 @@ export async function startGenerationRun(
       ...(values.model
         ? { model: values.model.model, image_size: values.model.imageSize, ground_with_search: values.model.groundWithSearch }
         : {}),
+      // A regeneration runs through the normal queue, whatever tier the first run had.
+      provider_batch: false,
+      gemini_batch_id: null,
       error_code: null,
       error_message: null,
       attempts: 0,
