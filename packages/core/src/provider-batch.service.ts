@@ -22,7 +22,12 @@ export interface ProviderBatchDeps extends ProcessorDeps {
   pollMs: number;
   /** How long a submit may take before another worker may retry it. */
   submitLeaseMs: number;
+  /** Inlined requests of one job stay under this many bytes (the Batch API's inline limit); default 19 MB. */
+  maxInlineBytes?: number;
 }
+
+/** The Gemini Batch API takes inlined requests up to 20 MB in all; a margin is left for the JSON around them. */
+const DEFAULT_MAX_INLINE_BYTES = 19 * 1024 * 1024;
 
 const LEASE_LIMIT = 10;
 
@@ -92,19 +97,40 @@ async function markItemsProcessing(deps: ProviderBatchDeps, batch: GeminiBatchRo
 /** Marks the items processing, builds their requests and submits them; undefined when none is left to submit. */
 async function submitItems(deps: ProviderBatchDeps, batch: GeminiBatchRow): Promise<string | undefined> {
   const requests: BatchImageRequest[] = [];
+  const limit = deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES;
+  const overflow: string[] = [];
+  let bytes = 0;
   for (const marked of await markItemsProcessing(deps, batch)) {
+    if (overflow.length) {
+      overflow.push(marked.row.id);
+      continue;
+    }
     try {
-      requests.push({ key: marked.row.id, ...(await buildImageRequest(deps, marked.row, marked.projectSettings)) });
+      const request: BatchImageRequest = { key: marked.row.id, ...(await buildImageRequest(deps, marked.row, marked.projectSettings)) };
+      // Past the inline limit the rest waits for the next job (the first item always goes: the provider judges it).
+      if (requests.length > 0 && bytes + inlineBytes(request) > limit) {
+        overflow.push(marked.row.id);
+        continue;
+      }
+      bytes += inlineBytes(request);
+      requests.push(request);
     } catch (err) {
       if (!(err instanceof ProviderError) || err.retryable) throw err;
       await settleWithFailure(deps, marked.row, marked.projectSettings, { code: err.code, message: err.message }, null);
     }
   }
+  await geminiBatchRepository.releaseProviderBatchItems(deps.db, overflow, deps.clock.now());
   if (requests.length === 0) {
     await geminiBatchRepository.finishProviderBatch(deps.db, batch.id, 'cancelled', deps.clock.now());
     return undefined;
   }
   return deps.batchProvider.submitBatch(batch.model, batch.id, requests);
+}
+
+/** About what a request weighs inlined: its prompt, its references as base64, and the JSON around them. */
+function inlineBytes(req: BatchImageRequest): number {
+  const references = req.referenceImages.reduce((sum, r) => sum + Math.ceil(r.data.length / 3) * 4 + 100, 0);
+  return Buffer.byteLength(req.prompt) + references + 1024;
 }
 
 async function poll(deps: ProviderBatchDeps, batch: GeminiBatchRow, report: BatchTickReport): Promise<void> {

@@ -73,6 +73,17 @@ export async function finishProviderBatch(db: Executor, id: string, state: Exclu
   await db.updateTable('gemini_batches').set({ state, completed_at: at, updated_at: at }).where('id', '=', id).execute();
 }
 
+/** Takes items back out of a provider batch before it is submitted: waiting again for the next one. */
+export async function releaseProviderBatchItems(db: Executor, ids: string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('generations')
+    .set({ gemini_batch_id: null, status: 'pending', started_at: null, updated_at: at })
+    .where('id', 'in', ids)
+    .where('status', 'in', ['pending', 'processing'])
+    .execute();
+}
+
 /** The generations a provider batch holds, in claim order. */
 export async function providerBatchItems(db: Executor, geminiBatchId: string): Promise<GenerationRow[]> {
   return db.selectFrom('generations').selectAll().where('gemini_batch_id', '=', geminiBatchId).orderBy('created_at').orderBy('id').execute();
