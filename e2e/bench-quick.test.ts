@@ -31,6 +31,7 @@ const EXPECTED_ROWS = [
   'rss.api.pipeline',
   'rss.worker.pipeline',
   'rss.worker.scaling',
+  'rss.worker.4k',
 ];
 
 interface Row {

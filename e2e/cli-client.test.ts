@@ -90,7 +90,8 @@ describe('client CLI against the local provider', () => {
     expect(bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     const meta = await sharp(bytes).metadata();
     expect(meta.format).toBe('png');
-    expect(meta.width! * 9).toBe(meta.height! * 16);
+    // 16:9 as gemini-2.5-flash-image draws it (the local provider returns the real model's size).
+    expect([meta.width, meta.height]).toEqual([1344, 768]);
 
     // Not a terminal here: one line per status, from the submit's answer to the end.
     const progress = r.stderr.split('\n').filter((l) => l !== '');
@@ -104,12 +105,35 @@ describe('client CLI against the local provider', () => {
     expect(id, r.stdout).toBeDefined();
     expect(r.stdout).toMatch(/^status:\s+success$/m);
     expect(r.stdout).toMatch(new RegExp(`^image:\\s+${stack.api.url}/cdn/acme/cli/img/[0-9a-f-]{36}$`, 'm'));
-    expect(r.stdout).toMatch(/^size:\s+1024×576 · .* · image\/png$/m);
+    expect(r.stdout).toMatch(/^size:\s+1344×768 · .* · image\/png$/m);
     expect(r.stdout).toMatch(new RegExp(`^saved:\\s+${out}$`, 'm'));
 
     const shown = onlyJson(await runCli(['generations', 'show', id!, '--json'], stack.client)) as { status: string; outputImage: { fileSize: number } };
     expect(shown.status).toBe('success');
     expect(shown.outputImage.fileSize).toBe(bytes.length);
+  });
+
+  it('generate --model --size --ground sends the model options; batch submit/show/cancel drive a batch from a file of prompts', async () => {
+    const g = onlyJson(
+      await runCli(['generate', 'a 2K harbour', '--model', 'gemini-3-pro-image-preview', '--size', '2K', '--ground', '--wait', '--json', '--no-enhance'], stack.client),
+    ) as { status: string; model: string; imageSize: string; groundWithSearch: boolean; outputImage: { width: number } };
+    expect(g).toMatchObject({ status: 'success', model: 'gemini-3-pro-image-preview', imageSize: '2K', groundWithSearch: true, outputImage: { width: 2048 } });
+    const refused = await runCli(['generate', 'no 4K here', '--model', 'gemini-2.5-flash-image', '--size', '4K'], stack.client);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('imageSize 4K is not supported by model gemini-2.5-flash-image');
+
+    const file = join(workDir, 'prompts.txt');
+    await writeFile(file, '# two prompts\na red kite\n\na blue kite\n');
+    const batch = onlyJson(await runCli(['batch', 'submit', file, '--no-enhance', '--json'], stack.client)) as { id: string; counts: { total: number } };
+    expect(batch.counts.total).toBe(2);
+    let shown = onlyJson(await runCli(['batch', 'show', batch.id, '--json'], stack.client)) as { status: string; counts: { success: number } };
+    while (shown.status !== 'completed') shown = onlyJson(await runCli(['batch', 'show', batch.id, '--json'], stack.client)) as typeof shown;
+    expect(shown.counts.success).toBe(2);
+    const text = await runCli(['batch', 'show', batch.id], stack.client);
+    expect(text.stdout).toMatch(/^items:\s+2: 2 succeeded, 0 failed/m);
+    const cancel = await runCli(['batch', 'cancel', batch.id], stack.client);
+    expect(cancel.code).not.toBe(0);
+    expect(cancel.stderr).toMatch(/CONFLICT/);
   });
 
   it('generate --wait --json prints exactly the finished generation on stdout', async () => {
@@ -176,7 +200,9 @@ describe('client CLI against the local provider', () => {
     expect(image.status, body.toString()).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
     expect(body.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
-    expect((await sharp(body).metadata()).width! * 3).toBe((await sharp(body).metadata()).height! * 4);
+    // 4:3 as gemini-2.5-flash-image draws it.
+    const { width, height } = await sharp(body).metadata();
+    expect([width, height]).toEqual([1184, 864]);
 
     url.searchParams.delete('sig');
     url.searchParams.set('prompt', 'another paper boat');

@@ -263,6 +263,19 @@ describe('Studio in headless Chromium', () => {
     await shot('usage');
   });
 
+  it('submits a batch of prompts and shows its progress to completion', async () => {
+    await nav('Batches');
+    await page.getByLabel('Prompts, one per line').fill('a studio batch one\na studio batch two');
+    await page.getByRole('button', { name: 'Submit batch' }).click();
+    await page.getByTestId('batch').first().waitFor({ timeout: UI_TIMEOUT });
+    const [batch] = (await apiGet('/batches?limit=1')) as Array<{ id: string; status: string }>;
+    let status = batch!.status;
+    while (status !== 'completed') status = ((await apiGet(`/batches/${batch!.id}`)) as { status: string }).status;
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('[data-testid="batch"][data-status="completed"]').first().waitFor({ timeout: UI_TIMEOUT });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('a standard key: the role is shown, settings are read-only, the secrets hidden', async () => {
     expect(await page.getByTestId('key-role').textContent()).toBe('standard key');
     await nav('Project');

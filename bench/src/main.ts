@@ -277,6 +277,18 @@ async function measureScaling(stack: Stack, rows: Row[], cluster?: Stack): Promi
   }
 }
 
+const FOUR_K_CONCURRENCY = 8;
+
+async function measureFourK(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('4k')) return;
+  log(`4K: ${FOUR_K_CONCURRENCY} concurrent generations`);
+  await stack.setGemini({ kind: 'image', noise: s.FOUR_K_IMAGE });
+  const m = await s.fourK(stack, FOUR_K_CONCURRENCY);
+  const row = limitRow('rss.worker.4k', `worker peak RSS, ${FOUR_K_CONCURRENCY} concurrent 4K generations (1 worker × ${FOUR_K_CONCURRENCY})`, 'MB', [m.rss.worker ?? 0], 1024);
+  row.note = `${m.result.outputMb} MB PNG each`;
+  rows.push(row);
+}
+
 async function measureUploads(stack: Stack, rows: Row[]): Promise<void> {
   if (!want('uploads')) return;
   log('uploads');
@@ -352,6 +364,7 @@ async function main(): Promise<void> {
     await measureScaling(stack, rows, cluster);
     await measureUploads(stack, rows);
     await measureVariants(stack, rows);
+    await measureFourK(stack, rows);
     rows.push(...memoryRows());
   } catch (err) {
     log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);

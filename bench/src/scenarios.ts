@@ -314,6 +314,41 @@ export async function scaling(stack: Stack, d: Durations, workers: number, concu
   }
 }
 
+// ---- 4K outputs --------------------------------------------------------------------
+
+/** What the fake Gemini answers for the 4K row: 4096×4096 grey noise, a ~17 MB PNG (~22 MB of base64 in the answer). */
+export const FOUR_K_IMAGE = { width: 4096, height: 4096, channels: 1 as const };
+
+export interface FourKResult {
+  count: number;
+  /** Median stored output size (MB). */
+  outputMb: number;
+}
+
+/**
+ * SPEC §13: `count` concurrent 4K generations (gemini-3-pro-image-preview, imageSize 4K) through one
+ * worker with that concurrency; the worker's peak RSS is the measurement.
+ */
+export async function fourK(stack: Stack, count: number): Promise<Measured<FourKResult>> {
+  const body = JSON.stringify({ prompt: 'a 4K benchmark image', autoEnhance: false, model: 'gemini-3-pro-image-preview', imageSize: '4K', flowId: null });
+  const [worker] = await stack.startWorkers(1, count);
+  try {
+    return await withRss({ worker: worker!.pid }, async () => {
+      const ids = await Promise.all(Array.from({ length: count }, async () => (await postJson(`${stack.api.url}/api/v1/generations`, { 'x-api-key': stack.key }, body)).id));
+      await waitAllSucceeded(stack, ids, 300_000);
+      const rows = await stack.db.db
+        .selectFrom('images')
+        .innerJoin('generations', 'generations.output_image_id', 'images.id')
+        .select('images.file_size')
+        .where('generations.id', 'in', ids)
+        .execute();
+      return { count, outputMb: Math.round((medianOf(rows.map((r) => r.file_size)) / 1024 / 1024) * 10) / 10 };
+    });
+  } finally {
+    await worker!.stop();
+  }
+}
+
 // ---- queue pickup ----------------------------------------------------------------
 
 /**

@@ -23,6 +23,7 @@ import { imageRoutes } from './routes/images/index.js';
 import { liveRoutes } from './routes/live/index.js';
 import { generationRoutes } from './routes/generations/index.js';
 import { healthRoutes } from './routes/health.js';
+import { batchRoutes } from './routes/batches/index.js';
 import { modelRoutes } from './routes/models/index.js';
 import { projectRoutes } from './routes/project/index.js';
 import { usageRoutes } from './routes/usage/index.js';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(projectRoutes, deps);
       await v1.register(usageRoutes, deps);
       await v1.register(modelRoutes, deps);
+      await v1.register(batchRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -60,6 +60,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     hotCacheBytes: config.live.cacheMaxBytes,
     generationDeadlineMs: config.generationDeadlineMs,
     maxWaiters: config.live.maxWaiters,
+    models: { allowed: config.gemini.imageModels, defaultModel: config.gemini.imageModel },
   });
   // LISTEN needs a session of its own: never through a transaction-mode pooler.
   const liveChanges = listenForLiveChanges(config.databaseDirectUrl, {
@@ -90,7 +91,7 @@ export async function createAppDeps(config: Config, logger: Logger): Promise<App
     events,
     storage,
     clock: systemClock,
-    notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs }),
+    notifier: createStatusNotifier({ broadcast: createStatusBroadcast(redis, config.queuePrefix), jobs, batches: { db, clock: systemClock } }),
     live,
     cdn: new CdnDelivery({ db, storage, shared, clock: systemClock, ...config.cdn }),
     keyCache,

@@ -61,6 +61,10 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/api/v1/project', adminOnly: false },
   { method: 'GET', path: '/api/v1/usage', adminOnly: false },
   { method: 'GET', path: '/api/v1/models', adminOnly: false },
+  { method: 'POST', path: '/api/v1/batches', adminOnly: false, body: { items: [] } },
+  { method: 'GET', path: '/api/v1/batches', adminOnly: false },
+  { method: 'GET', path: '/api/v1/batches/{id}', adminOnly: false },
+  { method: 'POST', path: '/api/v1/batches/{id}/cancel', adminOnly: false },
   // Admin only, in an order that works for the admin key: create before update before delete.
   { method: 'PUT', path: '/api/v1/project', adminOnly: true, body: { stylePrompt: 'set by an admin key' } },
   { method: 'POST', path: '/api/v1/project/secrets/rotate', adminOnly: true, body: { secret: 'live', graceSeconds: 60 } },

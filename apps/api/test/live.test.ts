@@ -291,7 +291,7 @@ describe('live URLs: HIT, MISS, single flight, failures', () => {
 
   it('a holder that died before submitting does not block the key for ever', async () => {
     const projectId = stack.key.projectId;
-    const key = liveCacheKey(projectId, 'hero', { prompt: 'orphaned lock', aspectRatio: '1:1', autoEnhance: true, template: 'general' });
+    const key = liveCacheKey(projectId, 'hero', { prompt: 'orphaned lock', aspectRatio: '1:1', autoEnhance: true, template: 'general', model: 'gemini-2.5-flash-image', imageSize: '1K' });
     await stack.deps.redis.set(`${stack.config.queuePrefix}:live:lock:${projectId}:${key}`, randomUUID(), 'PX', 300);
     const res = await stack.app.inject({ method: 'GET', url: url('orphaned lock') });
     expect(res.statusCode, res.body).toBe(200);

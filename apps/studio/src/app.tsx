@@ -6,6 +6,7 @@ import { describeError, isUnauthorized } from './lib/errors.js';
 import { useRoute, type Route } from './lib/route.js';
 import { session } from './lib/session.js';
 import type { Client, Project } from './lib/types.js';
+import { BatchesView } from './views/batches.js';
 import { FlowsView } from './views/flows.js';
 import { GenerationDetailView } from './views/generation-detail.js';
 import { GenerationsView } from './views/generations.js';
@@ -20,6 +21,7 @@ import { UsageView } from './views/usage.js';
 const NAV = [
   { path: 'generations', label: 'Generations' },
   { path: 'new', label: 'New generation' },
+  { path: 'batches', label: 'Batches' },
   { path: 'flows', label: 'Flows' },
   { path: 'images', label: 'Images' },
   { path: 'live', label: 'Live URLs' },
@@ -173,6 +175,8 @@ function View({ route }: { route: Route }) {
       return id ? <GenerationDetailView key={id} id={id} /> : <GenerationsView query={route.query} />;
     case 'new':
       return <NewGenerationView />;
+    case 'batches':
+      return <BatchesView />;
     case 'flows':
       return <FlowsView />;
     case 'images':

@@ -46,6 +46,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { createDeliverWebhookHandler } from './jobs/deliver-webhook.job.js';
 import { createGenerateImageHandler, onGenerationJobFailed } from './jobs/generate-image.job.js';
 import { cachedMaxConcurrency, createProjectGate } from './jobs/project-gate.js';
+import { providerBatchTickMs, startProviderBatchLoop, type ProviderBatchLoop } from './provider-batches.js';
 import { startSweeper, type Sweeper } from './sweeper.js';
 
 /** How long a worker trusts what it read of a project's maxConcurrency (the operator's change applies within it). */
@@ -58,6 +59,8 @@ export interface WorkerRuntime {
   worker: Worker<GenerationJobData>;
   webhookWorker: Worker<WebhookJobData>;
   sweeper: Sweeper;
+  /** The batch tier's loop; null when the provider has no batch API (batch tier then runs like standard). */
+  providerBatches: ProviderBatchLoop | null;
   /** This process's Prometheus series (served on WORKER_METRICS_PORT unless it is 0). */
   metrics: Registry;
   /** The `/metrics` listener; null when disabled or when the port could not be bound. */
@@ -93,7 +96,7 @@ export async function startWorkerRuntime(
   const webhookSeries = webhookMetrics(metrics);
   const prices = priceTable(config.pricing);
   warnUnpricedModels(prices, config, logger);
-  const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs });
+  const notifier = createStatusNotifier({ broadcast: createStatusBroadcast(publisher, config.queuePrefix), jobs, batches: { db, clock: systemClock } });
   const deps: ProcessorDeps = {
     db,
     storage,
@@ -183,6 +186,19 @@ export async function startWorkerRuntime(
       staleAfterMs: Math.max(5000, Math.min(config.worker.sweepIntervalMs, 60_000)),
     },
   );
+  const batchProvider = deps.imageProvider.batch;
+  const providerBatches = batchProvider
+    ? startProviderBatchLoop(
+        {
+          ...deps,
+          batchProvider,
+          ...config.gemini.batch,
+          // A submit builds every request (prompt enhancement included) and uploads them: give it a few call timeouts.
+          submitLeaseMs: Math.max(60_000, config.gemini.timeoutMs * 3),
+        },
+        providerBatchTickMs(config.gemini.batch),
+      )
+    : null;
   // Liveness: both job loops still run (BullMQ stops one only on close or a fatal error); closing counts as alive.
   let closing = false;
   const health = () => ({
@@ -196,12 +212,14 @@ export async function startWorkerRuntime(
     worker,
     webhookWorker,
     sweeper,
+    providerBatches,
     metrics,
     metricsServer,
     close: async (deadlineMs = WORKER_SHUTDOWN_DEADLINE_MS) => {
       closing = true;
       let timer: NodeJS.Timeout | undefined;
       await sweeper.stop();
+      await providerBatches?.stop();
       const finished = await Promise.race([
         Promise.all([worker.close(), webhookWorker.close()]).then(() => true),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),

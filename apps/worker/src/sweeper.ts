@@ -26,7 +26,7 @@ export function startSweeper(
     const got = await opts.redis.set(lockKey, token, 'PX', opts.intervalMs, 'NX');
     if (got !== 'OK') return false;
     const report = await sweepGenerations(deps, { staleAfterMs: opts.staleAfterMs });
-    if (report.requeued.length || report.failed.length || report.expired.length || report.webhooksRequeued.length) deps.logger.info(report, 'sweep done');
+    if (report.requeued.length || report.failed.length || report.expired.length || report.webhooksRequeued.length || report.batchesCompleted.length) deps.logger.info(report, 'sweep done');
     return true;
   };
   const runOnce = (): Promise<boolean> => {

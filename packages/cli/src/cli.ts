@@ -22,6 +22,7 @@ export const API_COMMANDS: readonly CommandEntry[] = [
   { name: 'upload', section: 'api', summary: 'Upload an image file', load: async () => (await import('./commands/upload.js')).upload },
   { name: 'images', section: 'api', summary: 'List, show and delete images', load: async () => (await import('./commands/images.js')).images },
   { name: 'generations', section: 'api', summary: 'List and show generations', load: async () => (await import('./commands/generations.js')).generations },
+  { name: 'batch', section: 'api', summary: 'Submit, show and cancel batches', load: async () => (await import('./commands/batch.js')).batch },
   { name: 'live', section: 'api', summary: 'Signed live URLs', load: async () => (await import('./commands/live.js')).live },
 ];
 

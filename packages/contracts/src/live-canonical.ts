@@ -22,6 +22,8 @@ export interface LiveUrlParams {
   aspectRatio?: string;
   autoEnhance?: boolean;
   template?: string;
+  model?: string;
+  imageSize?: string;
 }
 
 /**
@@ -35,5 +37,7 @@ export function buildLiveUrl(baseUrl: string, p: LiveUrlParams): string {
   if (p.aspectRatio !== undefined) url.searchParams.set('aspectRatio', p.aspectRatio);
   if (p.autoEnhance !== undefined) url.searchParams.set('autoEnhance', String(p.autoEnhance));
   if (p.template !== undefined) url.searchParams.set('template', p.template);
+  if (p.model !== undefined) url.searchParams.set('model', p.model);
+  if (p.imageSize !== undefined) url.searchParams.set('imageSize', p.imageSize);
   return url.toString();
 }

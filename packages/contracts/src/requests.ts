@@ -99,6 +99,22 @@ export const updateGenerationBody = z.strictObject({
 
 export const generationIdParams = idParams;
 
+// ---- batches (SPEC §13)
+
+export const BATCH_TIERS = ['standard', 'batch'] as const;
+export const MAX_BATCH_ITEMS = 500;
+
+/** Items are checked one by one against createGenerationBody by the server, so a bad one is named by its index. */
+export const createBatchBody = z.strictObject({
+  items: z
+    .array(z.unknown(), { error: 'items must be an array of generation requests' })
+    .min(1, { error: `items must hold 1 to ${MAX_BATCH_ITEMS} generation requests` })
+    .max(MAX_BATCH_ITEMS, { error: `items must hold 1 to ${MAX_BATCH_ITEMS} generation requests` }),
+  tier: z.enum(BATCH_TIERS, { error: 'tier must be "standard" or "batch"' }).optional(),
+  webhookUrl: webhookUrlSchema.optional(),
+});
+export const batchIdParams = idParams;
+
 export const listGenerationsQuery = z.strictObject({
   flowId: z.uuid({ error: 'flowId must be a UUID' }).optional(),
   status: z.enum(GENERATION_STATUSES, { error: 'Invalid status' }).optional(),
@@ -170,6 +186,8 @@ const liveParamsShape = {
   aspectRatio: aspectRatioSchema.optional(),
   autoEnhance: boolParam.optional(),
   template: templateSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
 };
 
 /** `GET /api/v1/live` (keyed seed endpoint). */
@@ -194,6 +212,8 @@ export const signLiveBody = z.strictObject({
   aspectRatio: aspectRatioSchema.optional(),
   autoEnhance: z.boolean({ error: 'autoEnhance must be a boolean' }).optional(),
   template: templateSchema.optional(),
+  model: modelIdSchema.optional(),
+  imageSize: imageSizeSchema.optional(),
   expiresAt: z.number({ error: 'expiresAt must be unix seconds' }).int({ error: 'expiresAt must be unix seconds' }).positive({ error: 'expiresAt must be unix seconds' }).optional(),
 });
 
@@ -368,6 +388,8 @@ export const variantQuery = z.strictObject({
 
 export type CreateGenerationInput = z.input<typeof createGenerationBody>;
 export type UpdateGenerationInput = z.input<typeof updateGenerationBody>;
+/** A batch: every item is a generation request. */
+export type CreateBatchInput = Omit<z.input<typeof createBatchBody>, 'items'> & { items: CreateGenerationInput[] };
 /** Query strings: typed as the values they stand for (numbers, booleans); all optional. */
 export type ListGenerationsQuery = Partial<z.output<typeof listGenerationsQuery>>;
 export type ListImagesQuery = Partial<z.output<typeof listImagesQuery>>;

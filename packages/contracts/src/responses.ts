@@ -223,6 +223,37 @@ export const webhookAttemptSchema = z.strictObject({
 
 export const WEBHOOK_EVENTS = ['generation.succeeded', 'generation.failed', 'generation.cancelled'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+/** Sent to a batch's webhookUrl (else the project's) when its last item ends (SPEC §13). */
+export const BATCH_WEBHOOK_EVENTS = ['batch.completed'] as const;
+export type BatchWebhookEventType = (typeof BATCH_WEBHOOK_EVENTS)[number];
+
+export const BATCH_STATUSES = ['pending', 'running', 'completed', 'cancelled'] as const;
+
+export const batchSchema = z.strictObject({
+  id: z.uuid(),
+  status: z.enum(BATCH_STATUSES),
+  tier: z.enum(['standard', 'batch']),
+  counts: z.strictObject({
+    total: z.number().int(),
+    pending: z.number().int(),
+    processing: z.number().int(),
+    success: z.number().int(),
+    failed: z.number().int(),
+    cancelled: z.number().int(),
+  }),
+  generationIds: z.array(z.uuid()),
+  webhookUrl: z.string().nullable(),
+  /** The items' usage summed (issue 12's usage records); null until that is wired. */
+  usage: z.unknown(),
+  createdAt: isoDate,
+  completedAt: isoDate.nullable(),
+});
+
+export const batchWebhookEventSchema = z.strictObject({
+  type: z.enum(BATCH_WEBHOOK_EVENTS),
+  timestamp: isoDate,
+  data: batchSchema,
+});
 
 /** The JSON body of a webhook delivery (Standard Webhooks headers carry id, timestamp and signature). */
 export const webhookEventSchema = z.strictObject({
@@ -289,6 +320,8 @@ export type UsageReport = z.infer<typeof usageReportSchema>;
 export type ProjectLimits = z.infer<typeof projectLimitsSchema>;
 export type ProjectLimitsUsage = z.infer<typeof projectLimitsUsageSchema>;
 export type ImageModel = z.infer<typeof modelSchema>;
+export type Batch = z.infer<typeof batchSchema>;
+export type BatchWebhookEvent = z.infer<typeof batchWebhookEventSchema>;
 export type SubmittedGeneration = z.infer<typeof submittedGenerationSchema>;
 export type Flow = z.infer<typeof flowSchema>;
 export type ResolvedImage = z.infer<typeof resolvedImageSchema>;

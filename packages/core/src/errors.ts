@@ -145,7 +145,11 @@ export type GenerationErrorCode =
   | 'REFERENCE_NOT_FOUND'
   | 'STORAGE_ERROR'
   | 'DEADLINE_EXCEEDED'
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  /** The provider's batch job failed, expired (not done within its window) or was cancelled (batch tier). */
+  | 'BATCH_FAILED'
+  | 'BATCH_EXPIRED'
+  | 'BATCH_CANCELLED';
 
 /**
  * A failure of the image provider. `retryable` decides between BullMQ backoff and

@@ -223,7 +223,7 @@ class AttemptUsage {
   }
 
   write(): UsageWrite {
-    return { source: this.row.live_scope_id ? 'live' : 'api', calls: this.calls, at: this.deps.clock.now() };
+    return { source: this.row.batch_id ? 'batch' : this.row.live_scope_id ? 'live' : 'api', calls: this.calls, at: this.deps.clock.now() };
   }
 
   /** No state change to go with (a retried or discarded attempt): the calls still happened and are billed. */
@@ -256,6 +256,51 @@ async function markFailedWithUsage(
     await usageRepository.recordUsage(tx, job.generationId, usage);
     return failed;
   });
+}
+
+/**
+ * The request a run sends to the model: the prompt (enhanced, with the project's
+ * style; stored on the row) and the reference images' bytes. The batch tier builds
+ * it before submitting.
+ */
+export async function buildImageRequest(deps: ProcessorDeps, row: GenerationRow, settings: ProjectSettings | null, signal?: AbortSignal): Promise<GenerateImageRequest> {
+  const calls = new AttemptUsage(deps, row);
+  const prompt = await buildPrompt(deps, row, settings, calls, signal);
+  await calls.recordAlone();
+  const referenceImages = await loadReferences(deps, row);
+  return { prompt, aspectRatio: row.aspect_ratio, referenceImages, ...modelOptionsOf(row), tier: 'batch' };
+}
+
+/** Settles a processing run with the model's output exactly as processGeneration does; `skipped` when it was cancelled or superseded. */
+export async function settleWithOutput(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  settings: ProjectSettings | null,
+  output: { data: Buffer; mimeType: string; usage?: ProviderUsage },
+  processingTimeMs: number,
+): Promise<ProcessOutcome> {
+  const calls = new AttemptUsage(deps, row);
+  calls.add(output.usage);
+  const done = await storeOutput(deps, row, row.prompt, output, processingTimeMs, calls.write());
+  if (!done) return 'skipped';
+  calls.reported();
+  if (row.output_image_id) await dropVariants(deps, row.project_id, done.output_image_id!);
+  await notify(deps, withWebhookTarget(done, settings));
+  return 'succeeded';
+}
+
+/** Fails a run with a code and message (events and webhook as usual); `skipped` when it had already ended. */
+export async function settleWithFailure(
+  deps: ProcessorDeps,
+  row: GenerationRow,
+  settings: ProjectSettings | null,
+  error: { code: GenerationErrorCode; message: string },
+  processingTimeMs: number | null,
+): Promise<ProcessOutcome> {
+  const failed = await generationRepository.markGenerationFailed(deps.db, row.id, row.run, { ...error, processingTimeMs, at: deps.clock.now() });
+  if (!failed) return 'skipped';
+  await notify(deps, withWebhookTarget(failed, settings));
+  return 'failed';
 }
 
 /** The row's model options; a row from before models were chosen uses the provider's default. */

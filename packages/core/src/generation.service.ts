@@ -6,13 +6,17 @@ import {
   limitsRepository,
   projectRepository,
   type Db,
+  type Executor,
   type GenerationRow,
   type GenerationStatus,
+  type NewGeneration,
+  type ProjectSettings,
+  type ReferenceImage,
 } from '@banatie/db';
 import type { Logger } from '@banatie/logger';
 import { checkAssignedAliases, isUuid } from './alias.js';
 import { MAX_REFERENCE_IMAGES, aliasesInPrompt, resolveReferenceImages } from './alias-resolver.js';
-import { DEFAULT_MODEL_SETTINGS, allowedModels, checkReferenceCount, chooseModel, type ModelSettings } from './models.js';
+import { DEFAULT_MODEL_SETTINGS, allowedModels, checkReferenceCount, chooseModel, type ModelChoice, type ModelSettings } from './models.js';
 import type { ProjectContext } from './auth.js';
 import { IdempotencyMismatchError, NotFoundError, ServiceUnavailableError } from './errors.js';
 import type { Clock, PromptTemplate } from './ports.js';
@@ -21,7 +25,7 @@ import { assertAdmitted, QuotaExceededError } from './limits.service.js';
 import { toGenerationDto, toImageDto, type GenerationDto } from './presenters.js';
 
 export { MAX_REFERENCE_IMAGES };
-const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface GenerationDeps {
   db: Db;
@@ -56,6 +60,8 @@ export interface SubmitOptions {
   deadlineMs?: number;
   /** Someone waits for it (live MISS, `Prefer: wait`): taken before the project's plain submits. */
   interactive?: boolean;
+  /** An item of this batch (SPEC §13). */
+  batchId?: string;
 }
 
 export interface SubmitGenerationInput {
@@ -75,14 +81,6 @@ export interface SubmitGenerationInput {
   groundWithSearch?: boolean;
 }
 
-export interface SubmitOptions {
-  idempotencyKey?: string;
-  liveScopeId?: string;
-  generationId?: string;
-  /** An item of this batch (SPEC §13). */
-  batchId?: string;
-}
-
 export interface SubmitResult {
   generation: GenerationDto;
   created: boolean;
@@ -90,7 +88,7 @@ export interface SubmitResult {
 
 class DuplicateIdempotencyKey extends Error {}
 
-function requestHash(body: unknown): string {
+export function requestHash(body: unknown): string {
   return createHash('sha256').update(stableStringify(body)).digest('hex');
 }
 
@@ -119,19 +117,8 @@ export async function submitGeneration(
   const { db } = deps;
   const project = await projectRepository.findProjectById(db, ctx.projectId);
   if (!project) throw new NotFoundError('Project not found');
-  const choice = chooseModel(modelSettingsOf(deps), project.settings, input);
-  checkReferenceCount(choice.model, new Set(input.referenceImages ?? []).size);
-  if (input.flowId && !(await flowRepository.findFlow(db, ctx.projectId, input.flowId))) {
-    throw new NotFoundError('Flow not found');
-  }
-  // A new flow is empty, so its context adds nothing: aliases then resolve across the project.
-  const { references, warnings } = await resolveReferenceImages(
-    db,
-    ctx.projectId,
-    { explicit: input.referenceImages ?? [], prompt: input.prompt },
-    { flowId: input.flowId ?? null },
-  );
-  checkReferenceCount(choice.model, references.length);
+  const prepared = await prepareGeneration(deps, ctx, project.settings, input);
+  const { warnings } = prepared;
   const hash = opts.idempotencyKey ? requestHash(input) : null;
   const now = deps.clock.now();
   if (opts.idempotencyKey) {
@@ -143,35 +130,12 @@ export async function submitGeneration(
     row = await db.transaction().execute(async (tx) => {
       // Serialises this project's admissions until the commit: racing submits at a limit cannot both pass.
       assertAdmitted(await limitsRepository.admitGeneration(tx, ctx.projectId, now), now);
-      const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
-      const prompt = input.prompt;
-      const values = {
-        // Live URLs choose the id first: it is the single-flight lock's value.
-        ...(opts.generationId && { id: opts.generationId }),
-        project_id: ctx.projectId,
-        flow_id: flowId,
-        prompt,
-        original_prompt: prompt,
-        auto_enhance: input.autoEnhance ?? project.settings.autoEnhanceDefault ?? true,
-        template: input.enhancementOptions?.template ?? 'general',
-        aspect_ratio: input.aspectRatio ?? project.settings.defaultAspectRatio ?? '1:1',
-        reference_images: JSON.stringify(references),
-        requested_references: JSON.stringify(input.referenceImages ?? []),
-        alias: input.alias ?? null,
-        flow_alias: input.flowAlias ?? null,
-        meta: JSON.stringify(input.meta ?? {}),
-        webhook_url: input.webhookUrl ?? null,
-        idempotency_key: opts.idempotencyKey ?? null,
-        live_scope_id: opts.liveScopeId ?? null,
-        model: choice.model,
-        image_size: choice.imageSize,
-        ground_with_search: choice.groundWithSearch,
-        batch_id: opts.batchId ?? null,
-        request_hash: hash,
-        created_at: now,
-        updated_at: now,
-        deadline_at: deadlineFor(deps, now, opts.deadlineMs),
-      };
+      const values = await preparedValues(tx, ctx, project.settings, prepared, {
+        ...opts,
+        requestHash: hash,
+        at: now,
+        deadlineAt: deadlineFor(deps, now, opts.deadlineMs),
+      });
       if (!opts.idempotencyKey) return generationRepository.insertGeneration(tx, values);
       const res = await generationRepository.insertGenerationIdempotent(tx, { ...values, idempotency_key: opts.idempotencyKey });
       if (!res.created) throw new DuplicateIdempotencyKey();
@@ -194,6 +158,76 @@ export async function submitGeneration(
 
   const queuePosition = await enqueueOrWithdraw(deps, row, input.flowId === undefined, opts.interactive);
   return { generation: { ...(await presentGeneration(withoutQueue(deps), ctx, row)), queuePosition, warnings }, created: true };
+}
+
+/** A submit checked and resolved, nothing written yet (a batch prepares all its items before creating any). */
+export interface PreparedGeneration {
+  input: SubmitGenerationInput;
+  choice: ModelChoice;
+  references: ReferenceImage[];
+  warnings: string[];
+}
+
+/** The model options, the flow and the reference images of a submit, checked; reads only. */
+export async function prepareGeneration(
+  deps: GenerationDeps,
+  ctx: ProjectContext,
+  settings: ProjectSettings,
+  input: SubmitGenerationInput,
+): Promise<PreparedGeneration> {
+  const choice = chooseModel(modelSettingsOf(deps), settings, input);
+  checkReferenceCount(choice.model, new Set(input.referenceImages ?? []).size);
+  if (input.flowId && !(await flowRepository.findFlow(deps.db, ctx.projectId, input.flowId))) {
+    throw new NotFoundError('Flow not found');
+  }
+  // A new flow is empty, so its context adds nothing: aliases then resolve across the project.
+  const { references, warnings } = await resolveReferenceImages(
+    deps.db,
+    ctx.projectId,
+    { explicit: input.referenceImages ?? [], prompt: input.prompt },
+    { flowId: input.flowId ?? null },
+  );
+  checkReferenceCount(choice.model, references.length);
+  return { input, choice, references, warnings };
+}
+
+/** The row of a prepared generation; creates its new flow (flowId omitted) in `tx`. */
+export async function preparedValues(
+  tx: Executor,
+  ctx: ProjectContext,
+  settings: ProjectSettings,
+  { input, choice, references }: PreparedGeneration,
+  opts: SubmitOptions & { requestHash?: string | null; at: Date; providerBatch?: boolean; deadlineAt: Date | null },
+): Promise<NewGeneration> {
+  const flowId = input.flowId === undefined ? (await flowRepository.insertFlow(tx, ctx.projectId)).id : input.flowId;
+  return {
+    // Live URLs choose the id first: it is the single-flight lock's value.
+    ...(opts.generationId && { id: opts.generationId }),
+    project_id: ctx.projectId,
+    flow_id: flowId,
+    prompt: input.prompt,
+    original_prompt: input.prompt,
+    auto_enhance: input.autoEnhance ?? settings.autoEnhanceDefault ?? true,
+    template: input.enhancementOptions?.template ?? 'general',
+    aspect_ratio: input.aspectRatio ?? settings.defaultAspectRatio ?? '1:1',
+    reference_images: JSON.stringify(references),
+    requested_references: JSON.stringify(input.referenceImages ?? []),
+    alias: input.alias ?? null,
+    flow_alias: input.flowAlias ?? null,
+    meta: JSON.stringify(input.meta ?? {}),
+    webhook_url: input.webhookUrl ?? null,
+    idempotency_key: opts.idempotencyKey ?? null,
+    live_scope_id: opts.liveScopeId ?? null,
+    model: choice.model,
+    image_size: choice.imageSize,
+    ground_with_search: choice.groundWithSearch,
+    batch_id: opts.batchId ?? null,
+    provider_batch: opts.providerBatch ?? false,
+    request_hash: opts.requestHash ?? null,
+    created_at: opts.at,
+    updated_at: opts.at,
+    deadline_at: opts.deadlineAt,
+  };
 }
 
 /**

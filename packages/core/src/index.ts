@@ -55,3 +55,6 @@ export type { UsageReport, UsageFigures } from './usage.service.js';
 export * from './models.js';
 export * as limitsService from './limits.service.js';
 export { QuotaExceededError, type LimitsView } from './limits.service.js';
+export * as batchService from './batch.service.js';
+export type { BatchDto, BatchDeps } from './batch.service.js';
+export * from './provider-batch.service.js';

@@ -6,16 +6,27 @@ export interface LiveParams {
   aspectRatio: string;
   autoEnhance: boolean;
   template: string;
+  model: string;
+  imageSize: string;
 }
+
+/** Entries made before models were chosen per URL were drawn with these: their keys leave them out, so they still HIT. */
+const LEGACY_MODEL = 'gemini-2.5-flash-image';
+const LEGACY_SIZE = '1K';
 
 /** Collapses runs of whitespace and trims, so cosmetic differences in a prompt share one entry. */
 export function normalizeLivePrompt(prompt: string): string {
   return prompt.replace(/\s+/g, ' ').trim();
 }
 
-/** The canonical parameters (SPEC §7): project, scope, prompt, aspectRatio, autoEnhance, template; the prompt already normalised. */
+/**
+ * The canonical parameters (SPEC §7, §13): project, scope, prompt, aspectRatio, autoEnhance, template, then
+ * model and imageSize unless they are gemini-2.5-flash-image at 1K; the prompt already normalised.
+ */
 export function canonicalLiveParams(projectId: string, scope: string, params: LiveParams): string {
-  return JSON.stringify([projectId, scope, params.prompt, params.aspectRatio, params.autoEnhance, params.template]);
+  const base = [projectId, scope, params.prompt, params.aspectRatio, params.autoEnhance, params.template];
+  const legacy = params.model === LEGACY_MODEL && params.imageSize === LEGACY_SIZE;
+  return JSON.stringify(legacy ? base : [...base, params.model, params.imageSize]);
 }
 
 /** SHA-256 over the canonical parameters. */

@@ -2,6 +2,7 @@ import { projectRepository, type Db, type ProjectSettings, type ProjectWithOrg }
 import { NotFoundError } from './errors.js';
 import { TtlCache, normalizeLivePrompt, type LiveParams } from './live-cache.js';
 import type { Clock } from './ports.js';
+import { chooseModel, type ModelSettings } from './models.js';
 import type { LiveProject, LiveQuery } from './live-types.js';
 
 const MAX_PROJECTS_IN_MEMORY = 10_000;
@@ -59,11 +60,16 @@ function toLiveProject(row: ProjectWithOrg): LiveProject {
 }
 
 /** Omitted parameters take the project's defaults, so `?prompt=x` and `?prompt=x&aspectRatio=<default>` share an entry. */
-export function resolveLiveParams(settings: ProjectSettings, q: LiveQuery): LiveParams {
+export function resolveLiveParams(settings: ProjectSettings, q: LiveQuery, models: ModelSettings): LiveParams {
+  const aspectRatio = q.aspectRatio ?? settings.defaultAspectRatio ?? '1:1';
+  // A model option the model lacks is a 400 naming it (SPEC §13).
+  const choice = chooseModel(models, settings, { model: q.model, imageSize: q.imageSize, aspectRatio });
   return {
     prompt: normalizeLivePrompt(q.prompt),
-    aspectRatio: q.aspectRatio ?? settings.defaultAspectRatio ?? '1:1',
+    aspectRatio,
     autoEnhance: q.autoEnhance ?? settings.autoEnhanceDefault ?? true,
     template: q.template ?? 'general',
+    model: choice.model,
+    imageSize: choice.imageSize,
   };
 }

@@ -128,6 +128,8 @@ export interface SignLiveUrlInput {
   aspectRatio?: string;
   autoEnhance?: boolean;
   template?: string;
+  model?: string;
+  imageSize?: string;
   /** Unix seconds. */
   expiresAt?: number;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '@banatie/logger';
 import { submitGeneration } from './generation.service.js';
 import type { Clock, PromptTemplate } from './ports.js';
 import type { JobQueue } from './queue-port.js';
+import type { ModelSettings } from './models.js';
 import type { MissTarget } from './live-types.js';
 
 export interface LiveSubmitDeps {
@@ -13,19 +14,23 @@ export interface LiveSubmitDeps {
   publicBaseUrl: string;
   /** GENERATION_DEADLINE_MS for the generations a MISS starts. */
   generationDeadlineMs?: number;
+  /** The allowed image models and the default (config). */
+  models?: ModelSettings;
 }
 
 /** Submits the generation under `generationId`, charged to `scope` (the budgets were spent by the caller's reservation). */
 export async function submitLiveGeneration(deps: LiveSubmitDeps, t: MissTarget, scope: LiveScope, generationId: string): Promise<void> {
   const { db, clock } = deps;
   await submitGeneration(
-      { db, queue: deps.queue, clock, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger, generationDeadlineMs: deps.generationDeadlineMs },
+      { db, queue: deps.queue, clock, publicBaseUrl: deps.publicBaseUrl, logger: deps.logger, generationDeadlineMs: deps.generationDeadlineMs, models: deps.models },
       { keyId: 'live', projectId: t.project.id, organizationId: t.project.organizationId, orgSlug: t.project.orgSlug, projectSlug: t.project.slug },
       {
         prompt: t.params.prompt,
         aspectRatio: t.params.aspectRatio,
         autoEnhance: t.params.autoEnhance,
         enhancementOptions: { template: t.params.template as PromptTemplate },
+        model: t.params.model,
+        imageSize: t.params.imageSize,
         flowId: null,
         meta: { liveScope: scope.slug },
       },

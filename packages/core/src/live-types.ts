@@ -8,6 +8,8 @@ export interface LiveQuery {
   aspectRatio?: string;
   autoEnhance?: boolean;
   template?: PromptTemplate;
+  model?: string;
+  imageSize?: string;
 }
 
 export interface LiveRequest {

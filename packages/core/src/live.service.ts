@@ -8,6 +8,7 @@ import { LiveProjects, resolveLiveParams } from './live-project.js';
 import { LiveSingleFlight } from './live-single-flight.js';
 import type { Clock, ObjectStorage } from './ports.js';
 import type { JobQueue, SharedState, StatusSubscriptions } from './queue-port.js';
+import { DEFAULT_MODEL_SETTINGS, type ModelSettings } from './models.js';
 import type { LiveImage, LiveQuery, LiveRequest } from './live-types.js';
 
 export type { LiveImage, LiveQuery, LiveRequest } from './live-types.js';
@@ -34,6 +35,8 @@ export interface LiveServiceDeps {
   generationDeadlineMs?: number;
   /** Live MISSes one process holds open at once; past it, 503 (LIVE_MAX_WAITERS). */
   maxWaiters: number;
+  /** The allowed image models and the default (config). */
+  models?: ModelSettings;
 }
 
 /**
@@ -48,7 +51,10 @@ export class LiveService {
   private readonly access: LiveAccessPolicy;
   private readonly flight: LiveSingleFlight;
 
+  private readonly models: ModelSettings;
+
   constructor(private readonly deps: LiveServiceDeps) {
+    this.models = deps.models ?? DEFAULT_MODEL_SETTINGS;
     this.cache = new LiveDeliveryCache(deps);
     this.projects = new LiveProjects({ db: deps.db, clock: deps.clock, ttlMs: deps.projectCacheTtlMs });
     this.access = new LiveAccessPolicy({ db: deps.db, clock: deps.clock, ipLimiter: new LiveIpLimiter(deps) });
@@ -71,7 +77,7 @@ export class LiveService {
    */
   serveFromMemory(req: Pick<LiveRequest, 'orgSlug' | 'projectSlug' | 'scope' | 'query'>): LiveImage | null {
     const project = this.projects.peek(req.orgSlug, req.projectSlug);
-    return project ? this.cache.memoryHit(project.id, this.cache.cacheKey(project.id, req.scope, resolveLiveParams(project.settings, req.query))) : null;
+    return project ? this.cache.memoryHit(project.id, this.cache.cacheKey(project.id, req.scope, resolveLiveParams(project.settings, req.query, this.models))) : null;
   }
 
   /** Public `GET /cdn/:org/:project/live/:scope`. */
@@ -79,7 +85,7 @@ export class LiveService {
     const fromMemory = this.serveFromMemory(req);
     if (fromMemory) return fromMemory;
     const cached = await this.projects.bySlugs(req.orgSlug, req.projectSlug);
-    const params = resolveLiveParams(cached.settings, req.query);
+    const params = resolveLiveParams(cached.settings, req.query, this.models);
     const key = this.cache.cacheKey(cached.id, req.scope, params);
     const hit = await this.cache.lookupHit(cached.id, key);
     if (hit) return hit;
@@ -102,7 +108,7 @@ export class LiveService {
   ): Promise<LiveImage> {
     const scopeSlug = opts.scopeSlug ?? 'api';
     const project = await this.projects.bySlugs(owner.orgSlug, owner.projectSlug);
-    const params = resolveLiveParams(project.settings, query);
+    const params = resolveLiveParams(project.settings, query, this.models);
     const key = this.cache.cacheKey(project.id, scopeSlug, params);
     const hit = await this.cache.lookupHit(project.id, key);
     if (hit) return hit;

@@ -1,5 +1,6 @@
 import { IMAGE_MODELS, IMAGE_SIZES, isImageModelId, type ImageModelCapabilities, type ImageModelId, type ImageSize } from '@banatie/contracts';
 import type { ProjectSettings } from '@banatie/db';
+import { BUILT_IN_PRICES, modelPricing } from './pricing.js';
 import { ValidationError } from './errors.js';
 
 /** The operator's choice of models (`GEMINI_IMAGE_MODELS`, `GEMINI_IMAGE_MODEL`). */
@@ -43,7 +44,7 @@ export function allowedModels(settings: ModelSettings): ImageModelCapabilities[]
 }
 
 /** GET /api/v1/models. `pricingOf` gives each model's prices (null while no pricing table is wired). */
-export function listModels(settings: ModelSettings, pricingOf: (model: string) => unknown = pricingNotWired): ModelDto[] {
+export function listModels(settings: ModelSettings, pricingOf: (model: string) => unknown = (model) => modelPricing(BUILT_IN_PRICES, model)): ModelDto[] {
   return allowedModels(settings).map((m) => ({
     id: m.id,
     displayName: m.displayName,
@@ -55,11 +56,6 @@ export function listModels(settings: ModelSettings, pricingOf: (model: string) =
     batch: m.batch,
     pricing: pricingOf(m.id),
   }));
-}
-
-/** Stub for the lead: replaced by the pricing module's per-model prices. */
-export function pricingNotWired(): null {
-  return null;
 }
 
 /** An allowed model by id, else a 400 naming the allowed ones. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ProviderError } from './errors.js';
 import type { AspectRatio, ImageSize, PromptTemplate } from '@banatie/contracts';
 
 export interface StoredObjectInfo {
@@ -105,6 +106,30 @@ export interface EnhancedPrompt {
   usage?: ProviderUsage;
 }
 
+/** One item of a provider batch: an image request and the key its result comes back under. */
+export interface BatchImageRequest extends GenerateImageRequest {
+  key: string;
+}
+
+export type ProviderBatchState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+/** The result of one batch item: its image, or the ProviderError it ended with. */
+export interface BatchItemResult {
+  key: string;
+  image?: GeneratedImage;
+  error?: ProviderError;
+}
+
+/** A provider's asynchronous batch API (Gemini Batch API): half the price, results within 24 h. */
+export interface ImageBatchProvider {
+  /** Submits the items as one job named `displayName`; resolves with the provider's job name. */
+  submitBatch(model: string, displayName: string, items: BatchImageRequest[]): Promise<string>;
+  /** The job created with `displayName`, if any (a crash may have lost its name before it was stored). */
+  findBatch(displayName: string): Promise<string | undefined>;
+  /** The job's state and, once it succeeded, every item's result. */
+  getBatch(name: string): Promise<{ state: ProviderBatchState; results: BatchItemResult[] }>;
+}
+
 /**
  * Image provider port: adapters `gemini` (@google/genai) and `local` (sharp).
  * Failures are thrown as ProviderError (see errors.ts).
@@ -113,6 +138,8 @@ export interface ImageProvider {
   readonly name: 'gemini' | 'local';
   /** The models its calls go to (provider quota is kept per model). */
   readonly models: { readonly image: string; readonly text: string };
+  /** Present when the provider has a batch API (the batch tier uses it; without it, batch tier runs like standard). */
+  readonly batch?: ImageBatchProvider;
   generateImage(req: GenerateImageRequest): Promise<GeneratedImage>;
   /**
    * Rewrites a prompt for image generation following the template's system

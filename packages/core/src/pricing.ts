@@ -99,3 +99,9 @@ function withoutNulls(prices: Readonly<Record<string, number | null>>): Record<s
 export function isPriced(table: PriceTable, model: string): boolean {
   return model in table;
 }
+
+/** What `GET /api/v1/models` shows of a model's prices (SPEC §13): both tiers' rates; null when the table has no price for it. */
+export function modelPricing(table: PriceTable, model: string): { standard: ModelRates; batch: ModelRates } | null {
+  const price = table[model];
+  return price ? { standard: ratesFor(price, 'standard'), batch: ratesFor(price, 'batch') } : null;
+}

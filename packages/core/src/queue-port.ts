@@ -1,4 +1,4 @@
-import type { WebhookEventType } from '@banatie/contracts';
+import type { BatchWebhookEventType, WebhookEventType } from '@banatie/contracts';
 
 /**
  * Ports to the job queue and to the state every instance shares. Adapter:
@@ -20,9 +20,12 @@ export interface GenerationJob extends GenerationRun {
   interactive?: boolean;
 }
 
-/** A webhook event of one run, as a delivery job carries it (ids only: the body is built at delivery). */
+/**
+ * A webhook event of one run, as a delivery job carries it (ids only: the body is built at delivery).
+ * For `batch.completed`, `generationId` is the batch's id and `run` is 0.
+ */
 export interface WebhookDeliveryJob extends GenerationRun {
-  event: WebhookEventType;
+  event: WebhookEventType | BatchWebhookEventType;
 }
 
 /** A delivery and its Standard Webhooks `webhook-id`, which is also its identity in the queue. */

@@ -1,4 +1,5 @@
-import { generationRepository, webhookDeliveryRepository, type Db, type GenerationRow } from '@banatie/db';
+import { batchRepository, generationRepository, webhookDeliveryRepository, type Db, type GenerationRow } from '@banatie/db';
+import { settleBatch } from './batch.service.js';
 import type { Logger } from '@banatie/logger';
 import { failGeneration } from './generation-processor.js';
 import type { Clock } from './ports.js';
@@ -19,6 +20,8 @@ export interface SweepReport {
   /** Failed because their deadline passed (DEADLINE_EXCEEDED or RATE_LIMITED). */
   expired: string[];
   webhooksRequeued: string[];
+  /** Batches whose last item ended without the completion being recorded (its notification was lost). */
+  batchesCompleted: string[];
 }
 
 const BATCH = 200;
@@ -39,7 +42,7 @@ const WEBHOOK_REPAIR_WINDOW_MS = 24 * 3600 * 1000;
 export async function sweepGenerations(deps: SweeperDeps, opts: { staleAfterMs: number }): Promise<SweepReport> {
   const now = deps.clock.now();
   const before = new Date(now.getTime() - opts.staleAfterMs);
-  const report: SweepReport = { requeued: [], failed: [], expired: [], webhooksRequeued: [] };
+  const report: SweepReport = { requeued: [], failed: [], expired: [], webhooksRequeued: [], batchesCompleted: [] };
   // Deadlines first: whether or not any worker is taking jobs, a run past its deadline fails now.
   for (const row of await generationRepository.findPastDeadline(deps.db, now, BATCH)) {
     await expireRow(deps, row, now, report);
@@ -57,6 +60,9 @@ export async function sweepGenerations(deps: SweeperDeps, opts: { staleAfterMs: 
     if (!event) continue;
     await deps.queue.enqueueWebhook(webhookMessage({ generationId: g.id, run: g.run, event }));
     report.webhooksRequeued.push(g.id);
+  }
+  for (const batchId of await batchRepository.findUnsettledBatches(deps.db, BATCH)) {
+    if (await settleBatch({ db: deps.db, clock: deps.clock, jobs: deps.queue }, batchId)) report.batchesCompleted.push(batchId);
   }
   return report;
 }

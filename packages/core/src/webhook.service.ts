@@ -1,4 +1,5 @@
-import { generationRepository, projectRepository, webhookDeliveryRepository, type Db, type WebhookDelivery } from '@banatie/db';
+import { batchRepository, generationRepository, projectRepository, webhookDeliveryRepository, type Db, type ProjectWithOrg, type WebhookDelivery } from '@banatie/db';
+import { presentBatches } from './batch.service.js';
 import type { Logger } from '@banatie/logger';
 import { Webhook } from 'standardwebhooks';
 import type { ProjectContext } from './auth.js';
@@ -59,20 +60,14 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookDeliveryJob,
   const webhookId = webhookMessageId(job);
   const log = deps.logger.child({ generationId: job.generationId, webhookId, attempt });
   if (await webhookDeliveryRepository.hasWebhookSucceeded(deps.db, webhookId)) return 'delivered';
-  const row = await generationRepository.findGenerationById(deps.db, job.generationId);
-  if (!row || row.run !== job.run) return 'skipped';
-  const project = await projectRepository.findProjectById(deps.db, row.project_id);
-  if (!project) return 'skipped';
-  const url = row.webhook_url ?? project.settings.webhookUrl ?? null;
-  if (!url) return 'skipped';
-
-  const ctx = { keyId: '', projectId: project.id, organizationId: project.organizationId, orgSlug: project.orgSlug, projectSlug: project.slug };
-  const data = await presentGeneration(deps, ctx, row);
-  const body = JSON.stringify({ type: job.event, timestamp: (row.completed_at ?? row.updated_at).toISOString(), data });
+  const message = job.event === 'batch.completed' ? await batchMessage(deps, job.generationId) : await generationMessage(deps, job);
+  if (!message) return 'skipped';
+  const { project, url, body } = message;
   const record = (r: { statusCode: number | null; error: string | null; durationMs: number | null }) =>
     webhookDeliveryRepository.recordWebhookAttempt(deps.db, {
-      project_id: row.project_id,
-      generation_id: row.id,
+      project_id: project.id,
+      generation_id: message.generationId,
+      batch_id: message.batchId,
       event: job.event,
       webhook_id: webhookId,
       url,
@@ -106,6 +101,41 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookDeliveryJob,
   }
   log.warn({ status: result.statusCode, err: result.error }, 'webhook attempt failed');
   return 'retry';
+}
+
+interface OutgoingMessage {
+  project: ProjectWithOrg;
+  url: string;
+  body: string;
+  generationId: string | null;
+  batchId: string | null;
+}
+
+/** A generation event's target and body; undefined when there is nothing to send (no URL, row gone, run moved on). */
+async function generationMessage(deps: WebhookDeps, job: WebhookDeliveryJob): Promise<OutgoingMessage | undefined> {
+  const row = await generationRepository.findGenerationById(deps.db, job.generationId);
+  if (!row || row.run !== job.run) return undefined;
+  const project = await projectRepository.findProjectById(deps.db, row.project_id);
+  if (!project) return undefined;
+  const url = row.webhook_url ?? project.settings.webhookUrl ?? null;
+  if (!url) return undefined;
+  const ctx = { keyId: '', projectId: project.id, organizationId: project.organizationId, orgSlug: project.orgSlug, projectSlug: project.slug };
+  const data = await presentGeneration(deps, ctx, row);
+  const body = JSON.stringify({ type: job.event, timestamp: (row.completed_at ?? row.updated_at).toISOString(), data });
+  return { project, url, body, generationId: row.id, batchId: null };
+}
+
+/** `batch.completed`: to the batch's webhookUrl, else the project's. */
+async function batchMessage(deps: WebhookDeps, batchId: string): Promise<OutgoingMessage | undefined> {
+  const row = await batchRepository.findBatchById(deps.db, batchId);
+  if (!row?.completed_at) return undefined;
+  const project = await projectRepository.findProjectById(deps.db, row.project_id);
+  if (!project) return undefined;
+  const url = row.webhook_url ?? project.settings.webhookUrl ?? null;
+  if (!url) return undefined;
+  const [data] = await presentBatches(deps.db, [row]);
+  const body = JSON.stringify({ type: 'batch.completed', timestamp: row.completed_at.toISOString(), data });
+  return { project, url, body, generationId: null, batchId: row.id };
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   verifyLiveSignature,
 } from '../src/index.js';
 
-const base = { prompt: 'a lighthouse at dawn', aspectRatio: '16:9', autoEnhance: true, template: 'general' };
+const base = { prompt: 'a lighthouse at dawn', aspectRatio: '16:9', autoEnhance: true, template: 'general', model: 'gemini-2.5-flash-image', imageSize: '1K' };
 
 describe('live cache key', () => {
   it('ignores whitespace differences in the prompt only', () => {
@@ -25,9 +25,19 @@ describe('live cache key', () => {
       liveCacheKey('p1', 'hero', { ...base, aspectRatio: '1:1' }),
       liveCacheKey('p1', 'hero', { ...base, autoEnhance: false }),
       liveCacheKey('p1', 'hero', { ...base, template: 'comic' }),
+      liveCacheKey('p1', 'hero', { ...base, model: 'gemini-3-pro-image-preview' }),
+      liveCacheKey('p1', 'hero', { ...base, model: 'gemini-3-pro-image-preview', imageSize: '2K' }),
     ]) {
       expect(other).not.toBe(key);
     }
+  });
+});
+
+describe('live cache key and models (SPEC §13)', () => {
+  it('keeps the key of an entry made before models were chosen: gemini-2.5-flash-image at 1K is left out', async () => {
+    const { createHash } = await import('node:crypto');
+    const legacy = createHash('sha256').update(JSON.stringify(['p1', 'hero', base.prompt, base.aspectRatio, base.autoEnhance, base.template])).digest('hex');
+    expect(liveCacheKey('p1', 'hero', base)).toBe(legacy);
   });
 });
 

@@ -21,3 +21,6 @@ export * as usageRepository from './repositories/usage.repository.js';
 export type { UsageCall, UsageWrite, UsageTotals, UsageGroupBy, UsageGroupRow } from './repositories/usage.repository.js';
 export * as limitsRepository from './repositories/limits.repository.js';
 export type { ProjectLimits, AdmissionVerdict } from './repositories/limits.repository.js';
+export * as batchRepository from './repositories/batch.repository.js';
+export type { BatchCounts } from './repositories/batch.repository.js';
+export * as geminiBatchRepository from './repositories/gemini-batch.repository.js';

@@ -122,6 +122,7 @@ export interface GenerationsTable {
   usage_thought_tokens: Generated<number>;
   /** numeric: a string from pg, a number when the row was read as jsonb. */
   usage_cost_usd: ColumnType<string | number, never, never>;
+  provider_batch: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export type BatchTier = 'standard' | 'batch';
@@ -148,6 +149,8 @@ export interface GeminiBatchesTable {
   name: string | null;
   state: ColumnType<GeminiBatchState, GeminiBatchState | undefined, GeminiBatchState>;
   item_count: number;
+  lease_until: ColumnType<Date, Date | string | undefined, Date | string>;
+  submit_attempts: ColumnType<number, number | undefined, number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   submitted_at: NullableTimestamp;
@@ -257,7 +260,8 @@ export interface LiveDailyUsageTable {
 export interface WebhookDeliveriesTable {
   id: Generated<string>;
   project_id: string;
-  generation_id: string;
+  generation_id: string | null;
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   event: string;
   webhook_id: string;
   url: string;

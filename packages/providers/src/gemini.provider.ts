@@ -14,6 +14,7 @@ import type {
 } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
 import { extractImage, extractText, usageOf } from './gemini-response.js';
+import { GeminiBatchClient } from './gemini-batch.js';
 import { GeminiTransport } from './gemini-transport.js';
 
 export interface GeminiProviderOptions {
@@ -33,6 +34,7 @@ const DEFAULT_IMAGE_SIZE = '1K';
 export class GeminiImageProvider implements ImageProvider {
   readonly name = 'gemini' as const;
   readonly models: { readonly image: string; readonly text: string };
+  readonly batch: GeminiBatchClient;
   private readonly ai: GoogleGenAI;
   private readonly transport = new GeminiTransport();
 
@@ -41,13 +43,11 @@ export class GeminiImageProvider implements ImageProvider {
     const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
     // No SDK retries: retrying is the queue's job (with backoff and rate limiting).
     this.ai = new GoogleGenAI({ apiKey: options.apiKey, httpOptions });
+    this.batch = new GeminiBatchClient(this.ai, this.transport, options.timeoutMs, requestParts, imageGenerationConfig);
   }
 
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {
-    const parts: Part[] = [
-      { text: req.prompt },
-      ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } })),
-    ];
+    const parts = requestParts(req);
     const model = req.model ?? this.options.imageModel;
     return this.observed('generate_image', model, req.signal, async () => {
       const inlineData = this.transport.call();
@@ -119,6 +119,11 @@ export class GeminiImageProvider implements ImageProvider {
       clearTimeout(timer);
     }
   }
+}
+
+/** The prompt, then each reference image as an inline part. */
+export function requestParts(req: Pick<GenerateImageRequest, 'prompt' | 'referenceImages'>): Part[] {
+  return [{ text: req.prompt }, ...req.referenceImages.map((img) => ({ inlineData: { mimeType: img.mimeType, data: img.data.toString('base64') } }))];
 }
 
 /**

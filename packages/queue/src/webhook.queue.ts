@@ -1,4 +1,4 @@
-import { WEBHOOK_EVENTS } from '@banatie/contracts';
+import { BATCH_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '@banatie/contracts';
 import type { WebhookMessage } from '@banatie/core';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from './redis.js';
@@ -11,7 +11,7 @@ export const WEBHOOK_QUEUE = 'webhooks';
 export const webhookJobSchema = z.object({
   generationId: z.uuid(),
   run: z.number().int().min(0),
-  event: z.enum(WEBHOOK_EVENTS),
+  event: z.enum([...WEBHOOK_EVENTS, ...BATCH_WEBHOOK_EVENTS]),
 });
 export type WebhookJobData = z.infer<typeof webhookJobSchema>;
 

@@ -1,3 +1,4 @@
+import { Batches } from './resources/batches.js';
 import { Flows } from './resources/flows.js';
 import { Generations } from './resources/generations.js';
 import { Images } from './resources/images.js';
@@ -22,6 +23,7 @@ export class Banatie {
   readonly project: ProjectResource;
   readonly models: Models;
   readonly usage: UsageResource;
+  readonly batches: Batches;
   readonly webhooks = { verify: verifyWebhook };
   private readonly http: Transport;
 
@@ -34,6 +36,7 @@ export class Banatie {
     this.project = new ProjectResource(this.http);
     this.models = new Models(this.http);
     this.usage = new UsageResource(this.http);
+    this.batches = new Batches(this.http);
   }
 
   /** The API origin requests go to (no trailing slash). */

@@ -14,9 +14,13 @@ export type { Flows } from './resources/flows.js';
 export type { Live, LiveScopes } from './resources/live.js';
 export type { ProjectResource } from './resources/project.js';
 export type { UsageResource } from './resources/usage.js';
+export type { Models } from './resources/models.js';
+export type { Batches } from './resources/batches.js';
 export {
   ASPECT_RATIOS,
   PROMPT_TEMPLATES,
+  IMAGE_SIZES,
+  IMAGE_MODEL_IDS,
   GENERATION_STATUSES,
   TERMINAL_STATUSES,
   MAX_UPLOAD_BYTES,
@@ -33,6 +37,9 @@ export type {
   KeyRole,
   SecretRotation,
   Generation,
+  ImageModel,
+  Batch,
+  BatchWebhookEvent,
   GenerationError,
   GenerationUsage,
   UsageReport,
@@ -54,6 +61,7 @@ export type {
   Pagination,
   ErrorBody,
   CreateGenerationInput,
+  CreateBatchInput,
   UpdateGenerationInput,
   ListGenerationsQuery,
   ListImagesQuery,

@@ -6,6 +6,7 @@ import {
   generationSchema,
   imageSchema,
   liveScopeSchema,
+  batchSchema,
   modelSchema,
   paginationSchema,
   projectSchema,
@@ -301,6 +302,25 @@ describe('models', () => {
     const done = expectShape(generationSchema, await terminal(created.generation.id));
     expect(done).toMatchObject({ status: 'success', model: 'gemini-3-pro-image-preview', imageSize: '2K', groundWithSearch: true });
     expect(done.outputImage).toMatchObject({ width: 2048, height: 2048 });
+  });
+});
+
+describe('batches', () => {
+  it('create, get, list and cancel round-trip; a bad item is a 400 naming its index', async () => {
+    const batch = expectShape(batchSchema, await client.batches.create({ items: [{ prompt: 'sdk batch a', autoEnhance: false }, { prompt: 'sdk batch b', autoEnhance: false }] }));
+    expect(batch.counts.total).toBe(2);
+    for (const id of batch.generationIds) expect((await terminal(id)).batchId).toBe(batch.id);
+    let read = await client.batches.get(batch.id);
+    // The completion is recorded just after the last item's status: read until it shows.
+    while (read.status !== 'completed') read = await client.batches.get(batch.id);
+    expect(read.counts.success).toBe(2);
+    expect((await client.batches.list({ limit: 1 })).data[0]!.id).toBe(batch.id);
+    expect(await caught(client.batches.cancel(batch.id))).toMatchObject({ code: 'CONFLICT', status: 409 });
+    expect(await caught(client.batches.create({ items: [{ prompt: 'ok' }, { prompt: 'x', aspectRatio: '1:9' as '1:1' }] }))).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      status: 400,
+      message: 'items[1]: aspectRatio: Invalid aspect ratio',
+    });
   });
 });
 

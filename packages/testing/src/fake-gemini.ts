@@ -22,10 +22,12 @@ export type FakeGeminiBehaviour =
   | { kind: 'hang' }
   | { kind: 'delay'; ms: number };
 
-/** A fixed random-noise PNG of this size instead of the prompt's colour (about width×height×3 bytes; for benchmarks). */
+/** A fixed random-noise PNG of this size instead of the prompt's colour (about width×height×channels bytes; for benchmarks). */
 export interface NoiseImage {
   width: number;
   height: number;
+  /** 3 (RGB, default) or 1 (grey: a 4096×4096 image is then a ~17 MB PNG, the size of a real 4K answer). */
+  channels?: 1 | 3;
 }
 
 export interface GeminiWirePart {
@@ -83,13 +85,41 @@ export interface FakeGemini {
    * this RetryInfo delay (e.g. "2s"), whatever is scripted. Returns when it ends (Date.now()).
    */
   rateLimitFor(ms: number, retryDelay: string): number;
-  /** Clears scripts, defaults, a storm and recorded requests. */
+  /**
+   * Batch API jobs created through `models/{model}:batchGenerateContent`, in order. They stay
+   * `BATCH_STATE_PENDING` until `finishBatches` settles them.
+   */
+  readonly batches: FakeGeminiBatch[];
+  /**
+   * Settles every unfinished batch: `BATCH_STATE_SUCCEEDED` answers each inlined request with the
+   * next image behaviour (script, then default), as generateContent would; another state ends the job without output.
+   */
+  finishBatches(state?: 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_FAILED' | 'BATCH_STATE_EXPIRED'): Promise<void>;
+  /** Clears scripts, defaults, a storm, recorded requests and batches. */
   reset(): void;
   /** Stops the server, destroying hung connections. */
   close(): Promise<void>;
 }
 
 const MODEL_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):generateContent$/;
+const BATCH_CREATE_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):batchGenerateContent$/;
+const BATCH_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches\/([^/:]+)(:cancel)?$/;
+const BATCH_LIST_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches$/;
+
+/** One Batch API job as the fake keeps it. */
+export interface FakeGeminiBatch {
+  /** `batches/<id>` */
+  name: string;
+  model: string;
+  displayName: string | null;
+  state: string;
+  /** The inlined requests as sent: `{request, metadata}`. */
+  requests: Array<{ request: GeminiWireBody; metadata?: Record<string, unknown> }>;
+  /** Per request, once succeeded: `{response}` or `{error}` with the request's metadata. */
+  responses: Array<Record<string, unknown>> | null;
+  createTime: string;
+  updateTime: string;
+}
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
 const IMAGE_LONG_SIDE = 128;
 const BEHAVIOUR_KINDS = new Set(['image', 'error', 'safety', 'text', 'hang', 'delay']);
@@ -150,6 +180,8 @@ export async function startFakeGemini(opts: { port?: number; host?: string } = {
       state.storm = { until: Date.now() + ms, retryDelay };
       return state.storm.until;
     },
+    batches: state.batches,
+    finishBatches: (batchState = 'BATCH_STATE_SUCCEEDED') => finishBatches(state, batchState),
     reset: () => state.reset(),
     close: async () => {
       closing.abort();
@@ -167,6 +199,7 @@ class FakeState {
   imageDefault: FakeGeminiBehaviour = { kind: 'image' };
   textDefault: FakeGeminiBehaviour | null = null;
   storm: { until: number; retryDelay: string } | null = null;
+  readonly batches: FakeGeminiBatch[] = [];
 
   next(model: string): FakeGeminiBehaviour | null {
     if (isImageModel(model) && this.storm && Date.now() < this.storm.until) return { kind: 'error', status: 429, retryDelay: this.storm.retryDelay };
@@ -181,6 +214,7 @@ class FakeState {
     this.imageDefault = { kind: 'image' };
     this.textDefault = null;
     this.storm = null;
+    this.batches.length = 0;
   }
 }
 
@@ -191,6 +225,10 @@ function isImageModel(model: string): boolean {
 async function handle(req: IncomingMessage, res: ServerResponse, state: FakeState, closing: AbortSignal): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://fake');
   if (url.pathname.startsWith('/__control/')) return handleControl(req, res, url.pathname, state);
+  if (BATCH_CREATE_PATH.test(url.pathname) || BATCH_PATH.test(url.pathname) || BATCH_LIST_PATH.test(url.pathname)) {
+    if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
+    return handleBatch(req, res, url, state);
+  }
   const match = MODEL_PATH.exec(url.pathname);
   if (!match || req.method !== 'POST') return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
   const body = parseJson(await readBody(req));
@@ -225,9 +263,14 @@ function promptText(body: GeminiWireBody): string {
     .join('\n');
 }
 
-interface RespondContext {
+/** What a usage count needs: the model and the request (and, when answering one, its record). */
+interface UsageContext {
   model: string;
   body: GeminiWireBody;
+  record?: FakeGeminiRequest;
+}
+
+interface RespondContext extends UsageContext {
   res: ServerResponse;
   closing: AbortSignal;
   record: FakeGeminiRequest;
@@ -300,7 +343,7 @@ const noiseResponses = new Map<string, Promise<Buffer>>();
  * benchmark measures the service and not this fake's encoders (its responseId is fixed).
  */
 function noiseResponse(noise: NoiseImage, model: string): Promise<Buffer> {
-  const key = `${noise.width}x${noise.height}:${model}`;
+  const key = `${noise.width}x${noise.height}x${noise.channels ?? 3}:${model}`;
   let body = noiseResponses.get(key);
   if (!body) {
     body = noisePng(noise).then(async (png) =>
@@ -322,17 +365,19 @@ function draftPng(): Promise<Buffer> {
 const noiseCache = new Map<string, Promise<Buffer>>();
 
 /** Encoded once per size, so a benchmark measures the service and not this fake's encoder. */
-function noisePng({ width, height }: NoiseImage): Promise<Buffer> {
-  const key = `${width}x${height}`;
+function noisePng({ width, height, channels = 3 }: NoiseImage): Promise<Buffer> {
+  const key = `${width}x${height}x${channels}`;
   let png = noiseCache.get(key);
   if (!png) {
-    const pixels = Buffer.alloc(width * height * 3);
+    const pixels = Buffer.alloc(width * height * channels);
     let seed = 0x2545f491;
     for (let i = 0; i < pixels.length; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // 32-bit LCG: exact in JS, unlike a float product
       pixels[i] = seed >>> 24;
     }
-    png = sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    const image = sharp(pixels, { raw: { width, height, channels } });
+    // sharp writes sRGB unless told otherwise: a grey PNG keeps one channel.
+    png = (channels === 1 ? image.toColourspace('b-w') : image).png({ compressionLevel: 1 }).toBuffer();
     noiseCache.set(key, png);
   }
   return png;
@@ -366,7 +411,7 @@ function defaultTextAnswer(body: GeminiWireBody): string {
   return `I can't draw that, but here is a description instead: ${promptText(body).slice(0, 100)}`;
 }
 
-function textResponse(text: string, ctx: RespondContext): object {
+function textResponse(text: string, ctx: UsageContext): object {
   return candidateResponse([{ text }], 'STOP', ctx.model, reportUsage(ctx, textTokens(text)));
 }
 
@@ -380,7 +425,7 @@ function candidateResponse(parts: GeminiWirePart[], finishReason: string, model:
 }
 
 /** A refused answer is billed for its prompt (and, for a refused image, for the model's thinking). */
-function safetyResponse(level: 'prompt' | 'candidate', reason: string | undefined, ctx: RespondContext): object {
+function safetyResponse(level: 'prompt' | 'candidate', reason: string | undefined, ctx: UsageContext): object {
   const usageMetadata = reportUsage(ctx, 0);
   if (level === 'prompt') {
     return { promptFeedback: { blockReason: reason ?? 'PROHIBITED_CONTENT' }, usageMetadata, modelVersion: ctx.model };
@@ -408,8 +453,9 @@ function textTokens(text: string): number {
  * can tell one call from another): prompt text and input images; thinking
  * (Gemini 3 models) adds thought tokens. Recorded on the request.
  */
-function reportUsage(ctx: RespondContext, candidatesTokenCount: number): FakeGeminiUsage {
-  const promptTokenCount = textTokens(promptText(ctx.body)) + INPUT_IMAGE_TOKENS * ctx.record.inlineDataCount;
+function reportUsage(ctx: UsageContext, candidatesTokenCount: number): FakeGeminiUsage {
+  const inlineDataCount = (ctx.body.contents ?? []).flatMap((c) => c.parts ?? []).filter((p) => p.inlineData).length;
+  const promptTokenCount = textTokens(promptText(ctx.body)) + INPUT_IMAGE_TOKENS * inlineDataCount;
   const thoughtsTokenCount = ctx.model.startsWith('gemini-3') ? 100 + (promptTokenCount % 97) : 0;
   const usage: FakeGeminiUsage = {
     promptTokenCount,
@@ -417,7 +463,7 @@ function reportUsage(ctx: RespondContext, candidatesTokenCount: number): FakeGem
     ...(thoughtsTokenCount > 0 && { thoughtsTokenCount }),
     totalTokenCount: promptTokenCount + candidatesTokenCount + thoughtsTokenCount,
   };
-  ctx.record.usage = usage;
+  if (ctx.record) ctx.record.usage = usage;
   return usage;
 }
 
@@ -515,4 +561,92 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+// ---- Batch API (the Gemini Developer API wire format the @google/genai SDK speaks)
+
+async function handleBatch(req: IncomingMessage, res: ServerResponse, url: URL, state: FakeState): Promise<void> {
+  const create = BATCH_CREATE_PATH.exec(url.pathname);
+  if (create && req.method === 'POST') {
+    const body = parseJson(await readBody(req)) as { batch?: { displayName?: string; inputConfig?: { requests?: { requests?: FakeGeminiBatch['requests'] } } } } | undefined;
+    const requests = body?.batch?.inputConfig?.requests?.requests;
+    if (!Array.isArray(requests) || requests.length === 0) return sendError(res, 400, 'batch.inputConfig.requests.requests is required');
+    const now = new Date().toISOString();
+    const batch: FakeGeminiBatch = {
+      name: `batches/${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+      model: decodeURIComponent(create[1]),
+      displayName: body?.batch?.displayName ?? null,
+      state: 'BATCH_STATE_PENDING',
+      requests,
+      responses: null,
+      createTime: now,
+      updateTime: now,
+    };
+    state.batches.push(batch);
+    return sendJson(res, 200, batchOperation(batch));
+  }
+  if (BATCH_LIST_PATH.test(url.pathname) && req.method === 'GET') {
+    return sendJson(res, 200, { operations: state.batches.map(batchOperation) });
+  }
+  const one = BATCH_PATH.exec(url.pathname);
+  const batch = one && state.batches.find((b) => b.name === `batches/${one[1]}`);
+  if (!batch) return sendError(res, 404, `Batch not found: ${url.pathname}`);
+  if (one![2] && req.method === 'POST') {
+    if (!isFinished(batch)) Object.assign(batch, { state: 'BATCH_STATE_CANCELLED', updateTime: new Date().toISOString() });
+    return sendJson(res, 200, {});
+  }
+  if (!one![2] && req.method === 'GET') return sendJson(res, 200, batchOperation(batch));
+  return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
+}
+
+function isFinished(batch: FakeGeminiBatch): boolean {
+  return !['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'].includes(batch.state);
+}
+
+/** A batch as `batches.get`/`create` answer it: a long-running operation whose metadata is the GenerateContentBatch. */
+function batchOperation(batch: FakeGeminiBatch): object {
+  const done = isFinished(batch);
+  const metadata = {
+    '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch',
+    model: `models/${batch.model}`,
+    displayName: batch.displayName ?? undefined,
+    state: batch.state,
+    createTime: batch.createTime,
+    updateTime: batch.updateTime,
+    ...(done ? { endTime: batch.updateTime } : {}),
+    batchStats: { requestCount: String(batch.requests.length) },
+    ...(batch.responses ? { output: { inlinedResponses: { inlinedResponses: batch.responses } } } : {}),
+  };
+  return { name: batch.name, metadata, ...(done ? { done: true } : {}) };
+}
+
+async function finishBatches(state: FakeState, batchState: string): Promise<void> {
+  for (const batch of state.batches.filter((b) => !isFinished(b))) {
+    if (batchState === 'BATCH_STATE_SUCCEEDED') {
+      batch.responses = [];
+      for (const item of batch.requests) {
+        const result = await batchItemResult(state.next(batch.model), batch.model, item.request);
+        batch.responses.push({ ...result, ...(item.metadata ? { metadata: item.metadata } : {}) });
+      }
+    }
+    Object.assign(batch, { state: batchState, updateTime: new Date().toISOString() });
+  }
+}
+
+/** What generateContent would have answered, as an inlined response (`{response}` or `{error}`). */
+async function batchItemResult(behaviour: FakeGeminiBehaviour | null, model: string, body: GeminiWireBody): Promise<Record<string, unknown>> {
+  switch (behaviour?.kind) {
+    case 'error':
+      return { error: { code: behaviour.status, message: behaviour.message ?? STATUS_MESSAGES[behaviour.status] ?? 'Error', status: STATUS_NAMES[behaviour.status] ?? 'UNKNOWN' } };
+    case 'safety':
+      return { response: safetyResponse(behaviour.level, behaviour.reason, { model, body }) };
+    case 'text':
+      return { response: textResponse(behaviour.text ?? defaultTextAnswer(body), { model, body }) };
+    default: {
+      const prompt = promptText(body);
+      const mimeType = behaviour?.kind === 'image' ? (behaviour.mimeType ?? 'image/png') : 'image/png';
+      const final = await encode(imageCanvas(prompt, body.generationConfig?.imageConfig?.aspectRatio ?? '1:1'), mimeType);
+      return { response: candidateResponse(await imageParts(final, mimeType), 'STOP', model, reportUsage({ model, body }, imageOutputTokens(body))) };
+    }
+  }
 }

@@ -8,11 +8,17 @@ import { formatDuration, shortId } from '../lib/format.js';
 import { ASPECT_RATIOS, PROMPT_TEMPLATES, TECHNICAL_ALIASES, type AspectRatio, type Generation, type PromptTemplate } from '../lib/types.js';
 import { useAsync } from '../lib/use-async.js';
 
-const MAX_REFERENCES = 3;
+/** References allowed before the models are known (the smallest limit of any model). */
+const MIN_REFERENCES = 3;
 
 export function NewGenerationView() {
   const { client, project } = useSession();
   const images = useAsync(() => client.images.list({ limit: 100 }), []);
+  const models = useAsync(() => client.models.list(), []);
+  // '' leaves the choice to the server: the project's default, else the operator's.
+  const [model, setModel] = useState(project.settings.defaultModel ?? '');
+  const [imageSize, setImageSize] = useState('');
+  const [groundWithSearch, setGroundWithSearch] = useState(false);
   const [prompt, setPrompt] = useState('');
   const [aspectRatio, setAspectRatio] = useState<AspectRatio>((project.settings.defaultAspectRatio as AspectRatio | null) ?? '1:1');
   const [template, setTemplate] = useState<PromptTemplate>('general');
@@ -28,6 +34,17 @@ export function NewGenerationView() {
     () => [...TECHNICAL_ALIASES, ...new Set((images.data?.data ?? []).map((i) => i.alias).filter((a): a is string => !!a))].sort(),
     [images.data],
   );
+
+  const chosen = (models.data ?? []).find((m) => m.id === model) ?? (models.data ?? []).find((m) => m.default);
+  const MAX_REFERENCES = chosen?.maxReferenceImages ?? MIN_REFERENCES;
+  const sizes = chosen?.imageSizes ?? [];
+  const pickModel = (id: string) => {
+    setModel(id);
+    const next = (models.data ?? []).find((m) => m.id === id) ?? (models.data ?? []).find((m) => m.default);
+    if (imageSize && !next?.imageSizes.includes(imageSize as never)) setImageSize('');
+    if (!next?.searchGrounding) setGroundWithSearch(false);
+    if (next) setReferences((refs) => refs.slice(0, next.maxReferenceImages));
+  };
 
   const toggleReference = (id: string) =>
     setReferences((refs) => (refs.includes(id) ? refs.filter((r) => r !== id) : refs.length < MAX_REFERENCES ? [...refs, id] : refs));
@@ -48,6 +65,9 @@ export function NewGenerationView() {
         aspectRatio,
         autoEnhance,
         enhancementOptions: { template },
+        ...(model ? { model } : {}),
+        ...(imageSize ? { imageSize: imageSize as (typeof sizes)[number] } : {}),
+        ...(groundWithSearch ? { groundWithSearch } : {}),
         ...(references.length ? { referenceImages: references } : {}),
         ...(alias.trim() ? { alias: alias.trim().startsWith('@') ? alias.trim() : `@${alias.trim()}` } : {}),
       };
@@ -99,6 +119,20 @@ export function NewGenerationView() {
             })}
           </div>
         </fieldset>
+        <div class="row wrap">
+          <SelectField
+            id="model"
+            label="Model"
+            value={model}
+            options={[{ value: '', label: 'Default' }, ...(models.data ?? []).map((m) => ({ value: m.id, label: m.displayName }))]}
+            onChange={pickModel}
+          />
+          <SelectField id="image-size" label="Image size" value={imageSize} options={[{ value: '', label: `Default${sizes[0] ? ` (${sizes[0]})` : ''}` }, ...sizes.map((sz) => ({ value: sz, label: sz }))]} onChange={setImageSize} />
+          <label class="check">
+            <input type="checkbox" checked={groundWithSearch} disabled={!chosen?.searchGrounding} onChange={(e) => setGroundWithSearch(e.currentTarget.checked)} />
+            Ground with Google Search
+          </label>
+        </div>
         <div class="row wrap">
           <SelectField id="template" label="Template" value={template} options={PROMPT_TEMPLATES} onChange={setTemplate} />
           <div class="field">

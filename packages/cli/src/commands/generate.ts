@@ -1,5 +1,5 @@
 // `generate "prompt"`: submit, optionally wait with a progress display, save the image.
-import { ASPECT_RATIOS, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation, type Image } from '@banatie/sdk';
+import { ASPECT_RATIOS, IMAGE_SIZES, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation, type Image } from '@banatie/sdk';
 import { apiClient } from '../api.js';
 import { integer, oneOf } from '../args.js';
 import { API_GLOBALS, CliError, defineCommand, type GlobalValues, type Values } from '../command.js';
@@ -18,7 +18,10 @@ function failure(g: Generation): CliError {
 
 const options = {
   ratio: { type: 'string', value: 'R', description: `aspect ratio: ${ASPECT_RATIOS.join(' ')} (default: the project's, else 1:1)` },
-  ref: { type: 'string', value: 'IMAGE', multiple: true, description: 'reference image, an id or @alias (repeat for up to 3)' },
+  model: { type: 'string', value: 'MODEL', description: "image model (default: the project's, else the server's; see GET /api/v1/models)" },
+  size: { type: 'string', value: 'SIZE', description: `image size: ${IMAGE_SIZES.join(' ')} as the model allows (default: the project's, else the model's smallest)` },
+  ground: { type: 'boolean', description: 'ground the image with Google Search (Gemini 3 image models)' },
+  ref: { type: 'string', value: 'IMAGE', multiple: true, description: "reference image, an id or @alias (repeat; up to the model's limit: 3 or 14)" },
   flow: { type: 'string', value: 'ID', description: 'add to this flow (default: a new flow)' },
   alias: { type: 'string', value: '@NAME', description: 'project alias for the image (taken over from any image holding it)' },
   'flow-alias': { type: 'string', value: '@NAME', description: 'alias for the image inside its flow' },
@@ -35,6 +38,10 @@ function requestBody(prompt: string, values: GenerateValues): CreateGenerationIn
   const body: CreateGenerationInput = { prompt };
   const aspectRatio = oneOf('ratio', values.ratio, ASPECT_RATIOS);
   if (aspectRatio) body.aspectRatio = aspectRatio;
+  if (values.model !== undefined) body.model = values.model;
+  const imageSize = oneOf('size', values.size, IMAGE_SIZES);
+  if (imageSize) body.imageSize = imageSize;
+  if (values.ground) body.groundWithSearch = true;
   if (values.ref.length) body.referenceImages = values.ref;
   if (values.flow !== undefined) body.flowId = values.flow;
   if (values.alias !== undefined) body.alias = values.alias;

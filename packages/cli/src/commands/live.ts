@@ -1,5 +1,5 @@
 // `live sign`: a signed public live URL, signed by the server (POST /api/v1/live/sign).
-import { ASPECT_RATIOS, PROMPT_TEMPLATES, type SignLiveInput } from '@banatie/sdk';
+import { ASPECT_RATIOS, IMAGE_SIZES, PROMPT_TEMPLATES, type SignLiveInput } from '@banatie/sdk';
 import { apiClient } from '../api.js';
 import { integer, oneOf } from '../args.js';
 import { API_GLOBALS, defineCommand, UsageError, type CommandGroup } from '../command.js';
@@ -14,6 +14,8 @@ const sign = defineCommand({
     scope: { type: 'string', value: 'S', description: 'the live scope (required)' },
     ratio: { type: 'string', value: 'R', description: `aspect ratio: ${ASPECT_RATIOS.join(' ')}` },
     template: { type: 'string', value: 'T', description: `prompt enhancement template: ${PROMPT_TEMPLATES.join(' ')}` },
+    model: { type: 'string', value: 'MODEL', description: 'image model (part of the signed URL)' },
+    size: { type: 'string', value: 'SIZE', description: `image size: ${IMAGE_SIZES.join(' ')} (part of the signed URL)` },
     'no-enhance': { type: 'boolean', description: 'generate from the prompt as written' },
     'expires-in': { type: 'string', value: 'SECONDS', description: 'the URL stops working after this long (default: never)' },
   },
@@ -32,6 +34,9 @@ const sign = defineCommand({
     if (aspectRatio) body.aspectRatio = aspectRatio;
     const template = oneOf('template', values.template, PROMPT_TEMPLATES);
     if (template) body.template = template;
+    if (values.model !== undefined) body.model = values.model;
+    const imageSize = oneOf('size', values.size, IMAGE_SIZES);
+    if (imageSize) body.imageSize = imageSize;
     if (values['no-enhance']) body.autoEnhance = false;
     const expiresIn = integer('expires-in', values['expires-in'], 1);
     if (expiresIn !== undefined) body.expiresAt = Math.floor(Date.now() / 1000) + expiresIn;

@@ -249,6 +249,9 @@ export async function startGenerationRun(
       ...(values.model
         ? { model: values.model.model, image_size: values.model.imageSize, ground_with_search: values.model.groundWithSearch }
         : {}),
+      // A regeneration runs through the normal queue, whatever tier the first run had.
+      provider_batch: false,
+      gemini_batch_id: null,
       error_code: null,
       error_message: null,
       attempts: 0,
@@ -434,6 +437,8 @@ export async function findUnsettledGenerations(db: Executor, before: Date, limit
     .selectAll()
     .where('status', 'in', ['pending', 'processing'])
     .where('updated_at', '<', before)
+    // Items of a provider batch have no queue job: the batch runner settles them.
+    .where('provider_batch', '=', false)
     .orderBy('updated_at', 'asc')
     .limit(limit)
     .execute();

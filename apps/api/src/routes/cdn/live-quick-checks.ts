@@ -1,4 +1,4 @@
-import { ASPECT_RATIOS, LIVE_SCOPE_SLUG, MAX_PROMPT_LENGTH, PROMPT_TEMPLATES, hasNul, livePublicParams, livePublicQuery, type PromptTemplate } from '@banatie/contracts';
+import { ASPECT_RATIOS, IMAGE_SIZES, LIVE_SCOPE_SLUG, MAX_PROMPT_LENGTH, PROMPT_TEMPLATES, hasNul, livePublicParams, livePublicQuery, type PromptTemplate } from '@banatie/contracts';
 import type { z } from 'zod';
 
 /**
@@ -34,6 +34,14 @@ export function quickLivePublicQuery(query: Record<string, unknown>): z.output<t
   if (q.template !== undefined) {
     if (!(PROMPT_TEMPLATES as readonly string[]).includes(q.template)) return undefined;
     out.template = q.template as PromptTemplate;
+  }
+  if (q.model !== undefined) {
+    if (q.model.length === 0 || q.model.length > 100) return undefined;
+    out.model = q.model;
+  }
+  if (q.imageSize !== undefined) {
+    if (!(IMAGE_SIZES as readonly string[]).includes(q.imageSize)) return undefined;
+    out.imageSize = q.imageSize as (typeof IMAGE_SIZES)[number];
   }
   if (q.exp !== undefined) {
     if (q.exp.length > 20) return undefined;

@@ -41,7 +41,7 @@ export async function liveCdnRoutes(app: FastifyInstance, deps: AppDeps): Promis
         orgSlug: org,
         projectSlug: project,
         scope,
-        query: { prompt: q.prompt, aspectRatio: q.aspectRatio, autoEnhance: q.autoEnhance, template: q.template },
+        query: { prompt: q.prompt, aspectRatio: q.aspectRatio, autoEnhance: q.autoEnhance, template: q.template, model: q.model, imageSize: q.imageSize },
         path: at >= 0 ? request.url.slice(0, at) : request.url,
         rawQuery: at >= 0 ? request.url.slice(at + 1) : '',
         origin: request.headers.origin,

@@ -1,5 +1,5 @@
 import { modelSchema } from '@banatie/contracts';
-import { listModels } from '@banatie/core';
+import { listModels, modelPricing, priceTable } from '@banatie/core';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,7 +10,8 @@ import { okDoc } from '../../lib/openapi-docs.js';
 export async function modelRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const settings = { allowed: deps.config.gemini.imageModels, defaultModel: deps.config.gemini.imageModel };
+  const prices = priceTable(deps.config.pricing);
   r.get('/models', { schema: { tags: ['models'], operationId: 'listModels', documentedResponses: okDoc(z.array(modelSchema)), summary: 'The allowed image models and what each supports (SPEC §13)' } }, async () =>
-    ok(listModels(settings)),
+    ok(listModels(settings, (model) => modelPricing(prices, model))),
   );
 }
