@@ -10,18 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SECRET_VARIABLES, loadConfig } from '@banatie/config';
-import { GENERATION_QUEUE } from '@banatie/queue';
+import { createGenerationQueue, createRedis, enqueueGeneration, queueDepth } from '@banatie/queue';
 import { TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
 import { WORKER_SHUTDOWN_DEADLINE_MS } from '../apps/worker/src/runtime.js';
 import { KUBERNETES_DIR, kustomizeBuild, type Manifest } from './helpers/kustomize.js';
@@ -36,7 +34,6 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'batch/v1/Job': Job,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
-  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
 };
 
 function validate(m: Manifest): void {
@@ -72,7 +69,7 @@ describe('rendering', () => {
       'PodDisruptionBudget/banatie-worker',
       'ScaledObject/banatie-worker',
       'Service/banatie-api',
-      'TriggerAuthentication/banatie-redis',
+      'Service/banatie-worker-metrics',
     ]);
     expect(new Set(overlay.map((m) => m.metadata.namespace))).toEqual(new Set(['banatie']));
     for (const [what, template] of podTemplates(overlay)) {
@@ -116,9 +113,8 @@ describe('validation against the Kubernetes and KEDA schemas', () => {
     ['HorizontalPodAutoscaler', 'banatie-api', 'no scaleTargetRef', (o) => delete o.spec.scaleTargetRef, /required property scaleTargetRef/],
     ['PodDisruptionBudget', 'banatie-worker', 'maxUnavailable as a boolean', (o) => (o.spec.maxUnavailable = true), /maxUnavailable/],
     ['Service', 'banatie-api', 'a port without its number', (o) => delete o.spec.ports[0].port, /required property port/],
-    ['ScaledObject', 'banatie-worker', 'listLength as a number (KEDA wants strings)', (o) => (o.spec.triggers[0].metadata.listLength = 8), /listLength must be string/],
+    ['ScaledObject', 'banatie-worker', 'targetValue as a number (KEDA wants strings)', (o) => (o.spec.triggers[0].metadata.targetValue = 8), /targetValue must be string/],
     ['ScaledObject', 'banatie-worker', 'a trigger without its type', (o) => delete o.spec.triggers[1].type, /required property type/],
-    ['TriggerAuthentication', 'banatie-redis', 'a secret reference without its key', (o) => delete o.spec.secretTargetRef[0].key, /required property key/],
   ];
   it.each(mutations)('%s %s with %s fails', (kind, name, _what, mutate, message) => {
     const object = structuredClone(find(overlay, kind, name)) as Manifest;
@@ -233,36 +229,38 @@ describe('what the manifests promise', () => {
     }
   });
 
-  describe('KEDA scales workers on the queue BullMQ really fills', () => {
-    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-    afterAll(() => redis.disconnect());
-
-    it('listName is <QUEUE_PREFIX>:generations:wait (and :active), listLength is WORKER_CONCURRENCY', () => {
+  describe('KEDA scales workers on the queue depth the workers report', () => {
+    it('the triggers read backlog and running from /queue-depth on the worker metrics Service, target WORKER_CONCURRENCY', () => {
       const scaled = find(overlay, 'ScaledObject', 'banatie-worker');
       const config = configData(overlay);
       expect(scaled.spec.scaleTargetRef.name).toBe('banatie-worker');
       expect(scaled.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
-      expect(scaled.spec.triggers.map((t: Obj) => [t.type, t.metadata.listName, t.metadata.listLength])).toEqual([
-        ['redis', `${config.QUEUE_PREFIX}:${GENERATION_QUEUE}:wait`, config.WORKER_CONCURRENCY],
-        ['redis', `${config.QUEUE_PREFIX}:${GENERATION_QUEUE}:active`, config.WORKER_CONCURRENCY],
+      const service = find(overlay, 'Service', 'banatie-worker-metrics');
+      const url = `http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${service.spec.ports[0].port}/queue-depth`;
+      expect(scaled.spec.triggers.map((t: Obj) => [t.type, t.metadata.url, t.metadata.valueLocation, t.metadata.targetValue])).toEqual([
+        ['metrics-api', url, 'backlog', config.WORKER_CONCURRENCY],
+        ['metrics-api', url, 'running', config.WORKER_CONCURRENCY],
       ]);
-      const auth = find(overlay, 'TriggerAuthentication', scaled.spec.triggers[0].authenticationRef.name);
-      expect(auth.spec.secretTargetRef.map((r: Obj) => r.parameter).sort()).toEqual(['address', 'password']);
+      const worker = find(overlay, 'Deployment', 'banatie-worker');
+      expect(service.spec.selector).toEqual(worker.spec.template.metadata.labels);
+      const metricsPort = worker.spec.template.spec.containers[0].ports.find((p: Obj) => p.name === service.spec.ports[0].targetPort);
+      expect(metricsPort.containerPort).toBe(Number(config.WORKER_METRICS_PORT ?? 9464));
     });
 
-    it.each([
-      ['a plain prefix', testQueuePrefix()],
-      ['a hash-tagged prefix (Redis Cluster)', `{${testQueuePrefix()}}`],
-    ])('with %s, a queued generation is in that list', async (_what, prefix) => {
-      const queue = new Queue(GENERATION_QUEUE, { connection: redis.duplicate(), prefix });
+    it('a generation queued the way the API queues it (fair priority) counts in the backlog', async () => {
+      const redis = createRedis({ redisUrl: TEST_REDIS_URL }, 'producer');
+      const queue = createGenerationQueue(redis, testQueuePrefix(), 1);
       try {
-        await queue.add('generate-image', { generationId: '00000000-0000-4000-8000-000000000000', run: 0 });
-        expect(await redis.llen(`${prefix}:${GENERATION_QUEUE}:wait`)).toBe(1);
+        expect(await queueDepth(queue)).toEqual({ backlog: 0, running: 0 });
+        await enqueueGeneration(queue, { generationId: '00000000-0000-4000-8000-000000000000', run: 0, projectId: '00000000-0000-4000-8000-000000000001' });
+        expect(await queue.getJobCounts('waiting', 'prioritized')).toMatchObject({ waiting: 0, prioritized: 1 });
+        expect(await queueDepth(queue)).toEqual({ backlog: 1, running: 0 });
       } finally {
         await queue.obliterate({ force: true });
         await queue.close();
-        await (queue.opts.connection as Redis).quit();
+        redis.disconnect();
       }
     });
   });
+
 });

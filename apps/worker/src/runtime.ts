@@ -19,6 +19,7 @@ import {
   usageMetrics,
   webhookMetrics,
   type HealthReport,
+  type QueueDepth,
   type MetricsServer,
   type Registry,
 } from '@banatie/metrics';
@@ -27,6 +28,7 @@ import {
   GENERATION_QUEUE,
   WEBHOOK_BACKOFF_TYPE,
   hasStalledOut,
+  queueDepth,
   WEBHOOK_QUEUE,
   createGenerationQueue,
   createConcurrencySlots,
@@ -205,7 +207,8 @@ export async function startWorkerRuntime(
     ok: closing || (worker.isRunning() && webhookWorker.isRunning()),
     detail: { generations: worker.isRunning() ? 'running' : 'stopped', webhooks: webhookWorker.isRunning() ? 'running' : 'stopped', redis: connection.status },
   });
-  const metricsServer = await serveMetrics(metrics, config, logger, health);
+  // KEDA scales workers on this (its redis scaler cannot read the prioritized set that fair scheduling fills).
+  const metricsServer = await serveMetrics(metrics, config, logger, { health, queueDepth: () => queueDepth(generationQueue) });
   logger.info({ name: workerName(), concurrency: config.worker.concurrency, provider: deps.imageProvider.name, metricsPort: metricsServer?.port ?? null }, 'worker ready');
 
   return {
@@ -244,13 +247,18 @@ function warnUnpricedModels(prices: PriceTable, config: Config, logger: Logger):
 }
 
 /**
- * Serves /metrics and /health on HOST:WORKER_METRICS_PORT. A port already taken (a second
+ * Serves /metrics, /health and /queue-depth on HOST:WORKER_METRICS_PORT. A port already taken (a second
  * worker on the same host with the same setting) costs the metrics, not the worker.
  */
-async function serveMetrics(registry: Registry, config: Config, logger: Logger, health: () => HealthReport): Promise<MetricsServer | null> {
+async function serveMetrics(
+  registry: Registry,
+  config: Config,
+  logger: Logger,
+  probes: { health: () => HealthReport; queueDepth: () => Promise<QueueDepth> },
+): Promise<MetricsServer | null> {
   if (config.worker.metricsPort === 0) return null;
   try {
-    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort, health });
+    return await startMetricsServer(registry, { host: config.host, port: config.worker.metricsPort, ...probes });
   } catch (err) {
     logger.error(
       { err: (err as Error).message, port: config.worker.metricsPort },

@@ -86,6 +86,15 @@ export async function untilQueueConnected(queue: Queue): Promise<void> {
  * connection. A late add after a timeout is harmless because the job id is
  * deterministic. Resolves with how many queued jobs are ahead of it (null: unknown).
  */
+/**
+ * Jobs waiting for a worker (fair scheduling keeps them in BullMQ's prioritized
+ * set) and jobs running: what an autoscaler scales workers on.
+ */
+export async function queueDepth(queue: GenerationQueue): Promise<{ backlog: number; running: number }> {
+  const counts = await queue.getJobCounts('waiting', 'prioritized', 'active');
+  return { backlog: (counts.waiting ?? 0) + (counts.prioritized ?? 0), running: counts.active ?? 0 };
+}
+
 export async function enqueueGeneration(
   queue: GenerationQueue,
   data: GenerationJobData,
