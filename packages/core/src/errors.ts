@@ -130,7 +130,8 @@ export class ServiceUnavailableError extends AppError {
 /** A new CDN variant of an image that already has CDN_VARIANTS_PER_IMAGE of them (SPEC §11). */
 export class VariantLimitError extends AppError {
   constructor() {
-    super('invalid', 'VARIANT_LIMIT', 'This image has reached its limit of stored variants; use one of its existing sizes');
+    const message = 'This image has reached its limit of stored variants; use one of its existing sizes';
+    super('invalid', 'VARIANT_LIMIT', message, { publicMessage: message });
   }
 }
 

@@ -90,11 +90,15 @@ function publicEnvelope(err: FastifyError & { validation?: unknown }, full: Enve
   return { status: full.status, code: full.code, message, retryAfterSeconds: full.retryAfterSeconds };
 }
 
-/** Error handler of a key-less public route: the public body, never cached (`no-store`); the log keeps everything. */
+/**
+ * Error handler of a key-less public route (live, CDN): the public body, never
+ * cached (`no-store`), without the success headers (ETag, image id) the route may
+ * have set before it failed; the log keeps everything.
+ */
 export function publicErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const envelope = toEnvelope(err);
   logRejection(request, err, envelope);
-  reply.header('cache-control', 'no-store');
+  reply.removeHeader('etag').removeHeader('x-image-id').header('cache-control', 'no-store');
   return sendError(reply, request, publicEnvelope(err, envelope), { withRequestId: true });
 }
 

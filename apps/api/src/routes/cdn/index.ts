@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../../deps.js';
 import { etagMatches } from '../../lib/etag.js';
-import { publicErrorHandler } from '../../lib/public-errors.js';
+import { publicErrorHandler } from '../../plugins/errors.js';
 import { imageBytesDoc } from '../../lib/openapi-docs.js';
 
 /** A versionedUrl naming the current version: its bytes never change. */
