@@ -111,6 +111,25 @@ describe('what counts where', () => {
     expectBucket(prompt, 'write', 100, 98);
   });
 
+  it('a batch of 30 items counts 30; a batch past what is left is refused whole and creates nothing', async () => {
+    const key = await stack.createKey('batches', 'site');
+    const items = (n: number) => Array.from({ length: n }, (_, i) => ({ prompt: `batch item ${i}`, autoEnhance: false }));
+    const batch = (app: FastifyInstance, n: number) =>
+      app.inject({ method: 'POST', url: '/api/v1/batches', headers: { 'x-api-key': key.key }, payload: { items: items(n), tier: 'standard' } });
+    const first = await batch(stack.app, 30);
+    expect(first.statusCode).toBe(202);
+    expectBucket(first, 'write', 100, 70);
+    const second30 = await batch(second.app, 30);
+    expectBucket(second30, 'write', 100, 40);
+    const tooMany = await batch(stack.app, 41);
+    expect(tooMany.statusCode).toBe(429);
+    expect(tooMany.json().error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { bucket: 'write' } });
+    expect(await generationCount(key.projectId)).toBe(60);
+    const rest = await batch(second.app, 40);
+    expectBucket(rest, 'write', 100, 0);
+    expect(await generationCount(key.projectId)).toBe(100);
+  });
+
   it('regenerate and flow regenerate are work', async () => {
     const key = await stack.createKey('regens', 'site');
     const created = (await submit(stack.app, key.key)).json().data;
