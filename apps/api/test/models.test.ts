@@ -1,3 +1,4 @@
+import { BUILT_IN_PRICES, modelPricing } from '@banatie/core';
 import { IMAGE_MODELS, IMAGE_MODEL_IDS, IMAGE_SIZES } from '@banatie/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitForTerminal, type Stack } from './harness.js';
@@ -34,8 +35,11 @@ describe('GET /api/v1/models', () => {
       maxReferenceImages: 14,
       searchGrounding: true,
       batch: true,
-      pricing: null,
+      pricing: modelPricing(BUILT_IN_PRICES, 'gemini-3-pro-image-preview'),
     });
+    const pro = models.find((m: { id: string }) => m.id === 'gemini-3-pro-image-preview');
+    expect(pro.pricing.standard.imageOutput['4K']).toBeGreaterThan(0);
+    expect(pro.pricing.batch.imageOutput['4K']).toBeLessThan(pro.pricing.standard.imageOutput['4K']);
     expect(models.filter((m: { default: boolean }) => m.default).map((m: { id: string }) => m.id)).toEqual(['gemini-2.5-flash-image']);
   });
 

@@ -134,7 +134,7 @@ async function replay(deps: BatchDeps, ctx: ProjectContext, key: string, hash: s
 
 /** Queues every item; one the queue refuses stays pending and the sweeper queues it once the queue is back. */
 async function enqueueAll(deps: GenerationDeps, rows: GenerationRow[]): Promise<void> {
-  const results = await Promise.allSettled(rows.map((row) => deps.queue.enqueueGeneration({ generationId: row.id, run: row.run, projectId: row.project_id })));
+  const results = await Promise.allSettled(rows.map((row) => deps.queue.enqueueGeneration({ generationId: row.id, run: row.run, projectId: row.project_id, model: row.model ?? undefined })));
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed) deps.logger?.warn({ failed, total: rows.length }, 'some batch items were not queued; the sweeper will queue them');
 }

@@ -58,7 +58,7 @@ async function startRun(
   });
   if (!next) throw new ConflictError('The generation changed meanwhile; retry');
   try {
-    await deps.queue.enqueueGeneration({ generationId: next.id, run: next.run, projectId: next.project_id });
+    await deps.queue.enqueueGeneration({ generationId: next.id, run: next.run, projectId: next.project_id, model: next.model ?? undefined });
   } catch (err) {
     // The row stays pending for this run; the sweeper re-enqueues it once Redis is back.
     deps.logger?.warn({ err, generationId: next.id }, 'regeneration enqueue failed');

@@ -41,6 +41,8 @@ export interface ProcessorDeps {
 export interface JobAttempt {
   generationId: string;
   run: number;
+  /** The run's image model as queued; absent: the provider's default. */
+  model?: string;
   /** True when a retryable failure now must fail the generation. */
   isFinalAttempt: boolean;
   signal?: AbortSignal;
@@ -97,7 +99,7 @@ function classify(err: unknown): { code: GenerationErrorCode; message: string; r
 export async function processGeneration(deps: ProcessorDeps, job: JobAttempt): Promise<ProcessOutcome> {
   const { db, clock } = deps;
   const log = deps.logger.child({ generationId: job.generationId, run: job.run });
-  const imageModel = deps.imageProvider.models.image;
+  const imageModel = job.model ?? deps.imageProvider.models.image;
   // The image model is always called: its quota is taken before the row changes, so a denial costs one flag write.
   await takeQuota(deps, job, imageModel);
   const marked = await generationRepository.markGenerationProcessingWithSettings(db, job.generationId, job.run, clock.now());

@@ -295,7 +295,7 @@ const withoutQueue = (deps: GenerationDeps) => ({ db: deps.db, publicBaseUrl: de
 /** Resolves with the job's queue position. */
 async function enqueueOrWithdraw(deps: GenerationDeps, row: GenerationRow, flowCreated: boolean, interactive = false): Promise<number | null> {
   try {
-    return await deps.queue.enqueueGeneration({ generationId: row.id, run: row.run, projectId: row.project_id, interactive });
+    return await deps.queue.enqueueGeneration({ generationId: row.id, run: row.run, projectId: row.project_id, model: row.model ?? undefined, interactive });
   } catch (err) {
     deps.logger?.warn({ err, generationId: row.id }, 'enqueue failed; withdrawing the generation');
     await withdrawGeneration(deps.db, row, flowCreated).catch((e) =>

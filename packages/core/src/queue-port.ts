@@ -16,6 +16,8 @@ export interface GenerationRun {
 /** A run to queue, with what the fair scheduler needs to place it. */
 export interface GenerationJob extends GenerationRun {
   projectId: string;
+  /** The run's image model: its provider quota is taken before the worker reads the row. */
+  model?: string;
   /** A live MISS or a `Prefer: wait` submit: taken before the project's plain submits. */
   interactive?: boolean;
 }

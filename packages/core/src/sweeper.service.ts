@@ -83,7 +83,7 @@ async function settleRow(deps: SweeperDeps, row: GenerationRow, report: SweepRep
   // unless the row settled after it was read (a job that completed just now).
   const current = await generationRepository.findGenerationById(deps.db, row.id);
   if (!current || current.run !== row.run || !['pending', 'processing'].includes(current.status)) return;
-  await deps.queue.requeueGeneration({ ...run, projectId: row.project_id });
+  await deps.queue.requeueGeneration({ ...run, projectId: row.project_id, model: row.model ?? undefined });
   log.warn('sweeper re-enqueued a generation whose job was gone');
   report.requeued.push(row.id);
 }

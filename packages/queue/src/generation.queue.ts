@@ -13,6 +13,8 @@ export const generationJobSchema = z.object({
   run: z.number().int().min(0),
   /** Whose share of the workers it uses (fairness, maxConcurrency); absent on jobs queued before issue 15. */
   projectId: z.uuid().optional(),
+  /** The run's image model (provider quota is taken per model before the row is read); absent on older jobs: the default. */
+  model: z.string().optional(),
 });
 export type GenerationJobData = z.infer<typeof generationJobSchema>;
 

@@ -14,6 +14,7 @@ export function createGenerateImageHandler(deps: ProcessorDeps, gate?: ProjectGa
       return await processGeneration(deps, {
         generationId: parsed.data.generationId,
         run: parsed.data.run,
+        model: parsed.data.model,
         isFinalAttempt: job.attemptsMade + 1 >= maxAttempts,
       });
     } catch (err) {
