@@ -1,3 +1,4 @@
+import { BUILT_IN_PRICES, costOf } from '@banatie/core';
 import { GoogleGenAI } from '@google/genai';
 import { geminiBatchRepository } from '@banatie/db';
 import { createLogger } from '@banatie/logger';
@@ -53,6 +54,17 @@ describe('tier batch with the Gemini provider', () => {
     expect(finals.map((g) => g.status).sort()).toEqual(['failed', 'success', 'success']);
     expect(finals.find((g) => g.status === 'failed').error.code).toBe('PROVIDER_REJECTED');
     expect(finals.filter((g) => g.status === 'success').every((g) => g.outputImage !== null)).toBe(true);
+    // Each answered item is billed once, at the batch rate of its own size (2K), recorded as source batch.
+    const fullPrice = costOf(BUILT_IN_PRICES, { operation: 'generate_image', model: 'gemini-3-pro-image-preview', imageSize: '2K', tier: 'standard', inputTokens: 0, outputTokens: 0, thoughtTokens: 0, outputImages: 1 });
+    for (const g of finals.filter((f) => f.status === 'success')) {
+      expect(g.usage.providerCalls).toBe(1);
+      expect(g.usage.inputTokens).toBeGreaterThan(0);
+      expect(g.usage.costUsd).toBeGreaterThan(0);
+      expect(g.usage.costUsd).toBeLessThan(fullPrice);
+    }
+    const sources = await stack.db.selectFrom('usage_records').select(['source', 'tier', 'image_size']).where('generation_id', 'in', batch.generationIds).execute();
+    expect(sources.length).toBeGreaterThanOrEqual(2);
+    expect(sources.every((r) => r.source === 'batch' && r.tier === 'batch' && r.image_size === '2K')).toBe(true);
     // Nothing went through the normal path.
     expect(stack.fake!.requests.filter((r) => r.model.includes('image'))).toHaveLength(0);
     await vi.waitFor(async () => expect((await providerBatchRows())[0]!.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });

@@ -282,7 +282,7 @@ export async function settleWithOutput(
   processingTimeMs: number,
 ): Promise<ProcessOutcome> {
   const calls = new AttemptUsage(deps, row);
-  calls.add(output.usage);
+  if (output.usage) calls.add({ ...output.usage, imageSize: row.image_size ?? output.usage.imageSize, tier: 'batch' });
   const done = await storeOutput(deps, row, row.prompt, output, processingTimeMs, calls.write());
   if (!done) return 'skipped';
   calls.reported();

@@ -2,7 +2,7 @@ import type { BatchJob, GoogleGenAI, InlinedRequest, Part } from '@google/genai'
 import { ProviderError } from '@banatie/core';
 import type { BatchImageRequest, BatchItemResult, ImageBatchProvider, ProviderBatchState } from '@banatie/core';
 import { classifyGeminiError } from './gemini-errors.js';
-import { extractImage } from './gemini-response.js';
+import { extractImage, usageOf } from './gemini-response.js';
 import type { GeminiTransport } from './gemini-transport.js';
 
 const STATES: Record<string, ProviderBatchState> = {
@@ -51,12 +51,15 @@ export class GeminiBatchClient implements ImageBatchProvider {
     const inlineData = this.transport.call();
     const job: BatchJob = await this.call(() => this.ai.batches.get({ name, config: { httpOptions: { timeout: this.timeoutMs, fetch: inlineData.fetch } } }));
     const state = STATES[String(job.state)] ?? 'running';
+    const model = (job.model ?? '').replace(/^models\//, '');
     const results = (job.dest?.inlinedResponses ?? []).map((item, index): BatchItemResult => {
       const key = typeof item.metadata?.key === 'string' ? item.metadata.key : String(index);
       if (item.error) return { key, error: itemError(item.error) };
       if (!item.response) return { key, error: new ProviderError('NO_IMAGE', 'The batch answer held no response for this item', false) };
       try {
-        return { key, image: extractImage(item.response, inlineData.take) };
+        // The item's size is the generation's own: the caller fills it in (one Gemini batch holds every size of a model).
+        const usage = usageOf(item.response, { operation: 'generate_image', model, imageSize: null, tier: 'batch' });
+        return { key, image: extractImage(item.response, inlineData.take, usage) };
       } catch (err) {
         return { key, error: err instanceof ProviderError ? err : new ProviderError('NO_IMAGE', 'The batch answer held no image', false) };
       }
