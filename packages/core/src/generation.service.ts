@@ -339,12 +339,24 @@ export async function presentGenerations(
   });
 }
 
-/** Only pending rows have a place in the queue: the others cost no Redis call. */
+/**
+ * Only pending rows have a place in the queue: the others cost no Redis call. A
+ * hint, not the row: when the queue cannot tell within QUEUE_POSITION_TIMEOUT_MS
+ * (Redis slow or down), the positions are null and the generation is still served.
+ */
 async function queuePositionsOf(deps: { queue?: Pick<JobQueue, 'queuePositions'> }, rows: GenerationRow[]): Promise<Map<string, number | null>> {
   const pending = rows.filter((r) => r.status === 'pending').map((r) => ({ generationId: r.id, run: r.run }));
   if (!deps.queue || !pending.length) return new Map();
-  return deps.queue.queuePositions(pending);
+  let timer: NodeJS.Timeout | undefined;
+  const unknown = new Promise<Map<string, number | null>>((resolve) => (timer = setTimeout(() => resolve(new Map()), QUEUE_POSITION_TIMEOUT_MS)));
+  try {
+    return await Promise.race([deps.queue.queuePositions(pending).catch(() => new Map<string, number | null>()), unknown]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+const QUEUE_POSITION_TIMEOUT_MS = 250;
 
 export async function getGeneration(
   deps: Pick<GenerationDeps, 'db' | 'publicBaseUrl'> & { queue?: Pick<JobQueue, 'queuePositions'> },
