@@ -85,7 +85,7 @@ const GENERIC_PUBLIC_MESSAGES: Record<number, string> = {
  */
 function publicEnvelope(err: FastifyError & { validation?: unknown }, full: Envelope): Envelope {
   let message = GENERIC_PUBLIC_MESSAGES[full.status] ?? 'Request failed';
-  if (err instanceof AppError) message = err.publicMessage ?? message;
+  if (err instanceof AppError && err.publicMessage) message = err.publicMessage;
   else if (full.code === 'VALIDATION_ERROR' && full.status === 400) message = full.message;
   return { status: full.status, code: full.code, message, retryAfterSeconds: full.retryAfterSeconds };
 }
