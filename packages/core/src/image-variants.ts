@@ -3,6 +3,10 @@ import { MAX_VARIANT_SIDE, VARIANT_FITS, VARIANT_FORMATS } from '@banatie/contra
 import type { ImageRow } from '@banatie/db';
 import sharp from 'sharp';
 import { MAX_UPLOAD_PIXELS, withinImageLimits } from './image-limits.js';
+
+// libvips' operation cache keeps decoded images for identical operations; renders
+// and uploads here never repeat one, and the cache holds up to 50 MB per process.
+sharp.cache(false);
 import { imageVariantPrefix } from './storage-keys.js';
 
 export { MAX_VARIANT_SIDE, VARIANT_FITS, VARIANT_FORMATS };
