@@ -3,7 +3,9 @@
 // tracked and killed by `stopAll()` (call it in afterAll) and, as a last
 // resort, when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '@banatie/testing';
+
+export { freePort };
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,20 +135,6 @@ export function spawnNode(entry: string, args: string[], env: Env, onLine?: (lin
 /** Stops every process this module started (SIGTERM, then SIGKILL after graceMs). */
 export async function stopAll(graceMs = 3000): Promise<void> {
   await Promise.all([...live].map((p) => p.stop('SIGTERM', graceMs)));
-}
-
-/** A port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function describeExit(name: string, p: ManagedProcess, r: { code: number | null; signal: NodeJS.Signals | null }): Error {

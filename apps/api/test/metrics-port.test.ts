@@ -1,20 +1,12 @@
 // METRICS_PORT (SPEC §11): when set, the API serves /metrics on that port only;
 // the public port answers 404 there. Unset, /metrics stays on the public port.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@banatie/testing';
 import { startStack, type Stack } from './harness.js';
 
 let separate: Stack;
 let plain: Stack;
 let metricsPort: number;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   metricsPort = await freePort();

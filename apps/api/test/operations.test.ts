@@ -1,8 +1,7 @@
 // Operations: the bull-board dashboard behind the master key, the API's and the
 // worker's Prometheus series after real generations (fake Gemini through the real SDK).
-import { createServer } from 'node:net';
 import { apiKeyService, systemClock } from '@banatie/core';
-import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
+import { freePort, startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppWithoutRedis, startStack, waitForTerminal, type Stack } from './harness.js';
 
@@ -10,14 +9,6 @@ let stack: Stack;
 let master: string;
 let receiver: WebhookReceiver;
 let metricsPort: number;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   metricsPort = await freePort();

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import sharp from 'sharp';
@@ -7,6 +5,7 @@ import { ProviderError, TEMPLATE_INSTRUCTIONS } from '@banatie/core';
 import type { GenerateImageRequest, ProviderCall } from '@banatie/core';
 import { GeminiImageProvider } from '../src/index.js';
 import { fakeImageColour, startFakeGemini } from '../../testing/src/fake-gemini.js';
+import { freePort } from '@banatie/testing';
 import type { FakeGemini } from '../../testing/src/fake-gemini.js';
 
 const IMAGE_MODEL = 'gemini-2.5-flash-image';
@@ -37,14 +36,6 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   );
   expect(err).toBeInstanceOf(ProviderError);
   return err as ProviderError;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 beforeAll(async () => {

@@ -5,3 +5,4 @@ export * from './webhook-receiver.js';
 export * from './pgbouncer.js';
 export * from './fake-dns.js';
 export * from './bmp.js';
+export * from './ports.js';

@@ -1,9 +1,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { accessSync, constants, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './ports.js';
 import { TEST_PG_URL } from './database.js';
 
 export interface PgBouncerHandle {
@@ -29,17 +30,6 @@ function pgbouncerBinary(): string | null {
     }
   }
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 const accepts = (port: number): Promise<boolean> =>
