@@ -1,6 +1,6 @@
 import { processGeneration, QuotaWaitError, systemClock, type ImageProvider, type ProviderQuota } from '@banatie/core';
 import { createLogger } from '@banatie/logger';
-import { createProviderQuota, createRedis, waitForRedis, type RedisClient } from '@banatie/queue';
+import { createGenerationQueue, createProviderQuota, createRedis, generationJobId, waitForRedis, type RedisClient } from '@banatie/queue';
 import { createObjectStorage } from '@banatie/storage';
 import { LocalImageProvider } from '@banatie/providers';
 import { TEST_REDIS_URL, testQueuePrefix } from '@banatie/testing';
@@ -78,6 +78,26 @@ describe('a run waiting for quota', () => {
     expect(calls).toEqual([]);
     const row = await stack.db.selectFrom('generations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'pending', waiting_for_quota: true, attempts: 0 });
+  });
+
+  it("takes the quota of the generation's own model, which its queued job carries", async () => {
+    const model = 'gemini-3-pro-image-preview';
+    const sub = await stack.app.inject({ method: 'POST', url: '/api/v1/generations', headers: { 'x-api-key': stack.key.key }, payload: { prompt: 'a pro image', model, autoEnhance: false } });
+    expect(sub.statusCode).toBe(202);
+    const id = sub.json().data.id;
+    const queue = createGenerationQueue(stack.deps.redis, stack.config.queuePrefix, 1);
+    const job = await queue.getJob(generationJobId({ generationId: id, run: 0 }));
+    await queue.close();
+    expect(job?.data.model).toBe(model);
+    const asked: string[] = [];
+    const quota: ProviderQuota = { take: async (m) => (asked.push(m), 3_000), pause: async () => undefined };
+    const local = new LocalImageProvider();
+    const deps = { db: stack.db, storage: createObjectStorage(stack.config.storage), clock: systemClock, logger, imageProvider: local, quota };
+    const err = await processGeneration(deps, { generationId: id, run: 0, model: job!.data.model, isFinalAttempt: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QuotaWaitError);
+    expect((err as QuotaWaitError).model).toBe(model);
+    expect(asked).toEqual([model]);
+    expect(asked).not.toContain(local.models.image);
   });
 });
 
