@@ -348,41 +348,25 @@ export interface PlainGenerationInsert {
 
 /**
  * A submit without references, flow id or idempotency key in one round trip:
- * reads the project's defaults, creates the flow and the generation in a single
- * (atomic) statement. Undefined when the project does not exist.
+ * admits it against the project's limits (a transaction of its own when the
+ * project has limits), reads the project's defaults, and creates the flow and the
+ * generation atomically. Undefined when the project does not exist or the limits refuse it.
  */
 export async function insertPlainGeneration(
   db: Executor,
   g: PlainGenerationInsert,
 ): Promise<{ row: GenerationRow | undefined; verdict: AdmissionVerdict }> {
-  const sizes = JSON.stringify(g.modelSizes);
-  // The project's limits are checked in the same statement (migration 0012): nothing is inserted past them.
-  const { rows } = await sql<GenerationRow & { admission: AdmissionVerdict }>`
-    WITH p AS (SELECT id, settings FROM projects WHERE id = ${g.projectId}),
-         m AS (SELECT COALESCE(${g.model}::text,
-                 CASE WHEN ${sizes}::jsonb ? (p.settings->>'defaultModel') THEN p.settings->>'defaultModel' END,
-                 ${g.defaultModel}::text) AS model FROM p),
-         adm AS (SELECT banatie_admit_generation(${g.projectId}::uuid, ${g.at}::timestamptz) AS verdict),
-         f AS (INSERT INTO flows (project_id) SELECT p.id FROM p, adm WHERE ${g.newFlow}::boolean AND adm.verdict = 'ok' RETURNING id),
-         ins AS (
-    INSERT INTO generations (
-      project_id, flow_id, prompt, original_prompt, auto_enhance, template, aspect_ratio,
-      reference_images, requested_references, alias, flow_alias, meta, webhook_url,
-      idempotency_key, live_scope_id, request_hash, model, image_size, ground_with_search, created_at, updated_at, deadline_at)
-    SELECT p.id, (SELECT id FROM f), ${g.prompt}, ${g.prompt},
-      COALESCE(${g.autoEnhance}::boolean, (p.settings->>'autoEnhanceDefault')::boolean, true), ${g.template},
-      COALESCE(${g.aspectRatio}::text, p.settings->>'defaultAspectRatio', '1:1'),
-      '[]'::jsonb, '[]'::jsonb, ${g.alias}, ${g.flowAlias}, ${g.meta}::jsonb, ${g.webhookUrl},
-      NULL, ${g.liveScopeId}::uuid, NULL, m.model,
-      COALESCE(${g.imageSize}::text,
-        CASE WHEN (${sizes}::jsonb -> m.model) ? (p.settings->>'defaultImageSize') THEN p.settings->>'defaultImageSize'
-             ELSE ${sizes}::jsonb -> m.model ->> 0 END),
-      ${g.groundWithSearch}::boolean, ${g.at}, ${g.at}, ${g.deadlineAt}
-    FROM p, m, adm WHERE adm.verdict = 'ok'
-    RETURNING *)
-    SELECT ins.*, adm.verdict AS admission FROM adm LEFT JOIN ins ON true`.execute(db);
-  const { admission, ...row } = rows[0]!;
-  return { row: row.id ? (row as GenerationRow) : undefined, verdict: admission };
+  // banatie_submit_plain_generation (migration 0014): the admission (0012), the model
+  // defaults, the flow and the generation in one call, planned once per connection;
+  // nothing is inserted past the project's limits. It commits, so never inside a transaction.
+  const { rows } = await sql<{ out_generation: Record<string, unknown> | null; out_admission: AdmissionVerdict }>`
+    CALL banatie_submit_plain_generation(NULL, NULL,
+      ${g.projectId}::uuid, ${g.newFlow}::boolean, ${g.prompt}::text, ${g.autoEnhance}::boolean, ${g.template}::text,
+      ${g.aspectRatio}::text, ${g.alias}::text, ${g.flowAlias}::text, ${g.meta}::jsonb, ${g.webhookUrl}::text,
+      ${g.liveScopeId}::uuid, ${g.model}::text, ${g.imageSize}::text, ${g.groundWithSearch}::boolean,
+      ${JSON.stringify(g.modelSizes)}::jsonb, ${g.defaultModel}::text, ${g.at}::timestamptz, ${g.deadlineAt}::timestamptz)`.execute(db);
+  const { out_generation: row, out_admission: verdict } = rows[0]!;
+  return { row: row ? (reviveTimestamps(row, GENERATION_TIMESTAMPS) as unknown as GenerationRow) : undefined, verdict };
 }
 
 /**
