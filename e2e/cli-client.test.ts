@@ -66,7 +66,7 @@ describe('the banatie bin', () => {
   });
 });
 
-const PROGRESS_LINE = /^(pending|processing|success|failed|cancelled) · \d+\.\ds$/;
+const PROGRESS_LINE = /^(pending( · queued, position \d+)?|processing|success|failed|cancelled) · \d+\.\ds$/;
 
 describe('client CLI against the local provider', () => {
   let stack: Stack;
@@ -301,5 +301,52 @@ describe('client CLI when a generation fails', () => {
     expect(g.status).toBe('failed');
     expect(json.stderr).toContain(`error ${g.error.code}: ${g.error.message}\n`);
     expect(g.error.code).toBe('CONTENT_BLOCKED');
+  });
+});
+
+describe('client CLI with no worker taking jobs: the queue position and --cancel-after (SPEC §12)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    const services = await startTestStack({ key: 'acme/queue', workers: 0 });
+    stack = { services, api: services.api, key: services.key.key, adminKey: '', client: { BANATIE_API_KEY: services.key.key, BANATIE_API_URL: services.api.url } };
+  });
+
+  afterAll(async () => {
+    await stopStack(stack);
+  });
+
+  /** The deadline the API set, as milliseconds after the submit. */
+  const deadlineOf = async (id: string) => {
+    const row = await stack.services.database.db.selectFrom('generations').select(['deadline_at', 'created_at']).where('id', '=', id).executeTakeFirstOrThrow();
+    return row.deadline_at!.getTime() - row.created_at.getTime();
+  };
+
+  it('generate --wait shows "queued, position N" while pending; --cancel-after reaches the API as Cancel-After', async () => {
+    const ahead = onlyJson(await runCli(['generate', 'first in line', '--cancel-after', '90', '--json'], stack.client)) as { id: string; status: string; queuePosition: number };
+    expect(ahead).toMatchObject({ status: 'pending', queuePosition: 0 });
+    expect(await deadlineOf(ahead.id)).toBe(90_000);
+
+    const cli = spawnNode(CLI_ENTRY, ['generate', 'second in line', '--wait', '--cancel-after', '4m30s'], stack.client);
+    const deadline = Date.now() + 20_000;
+    while (!/^pending · /m.test(cli.stderr()) && cli.proc.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(cli.stderr()).toMatch(/^pending · queued, position 2 · \d+\.\ds$/m);
+    cli.proc.kill('SIGINT');
+    expect((await cli.exited).code).toBe(1);
+    const id = /^error INTERRUPTED: stopped waiting; generation (\S+) goes on/m.exec(cli.stderr())?.[1];
+    expect(id, cli.stderr()).toBeDefined();
+    expect(await deadlineOf(id!)).toBe(270_000);
+
+    const shown = await runCli(['generations', 'show', id!], stack.client);
+    expect(shown.stdout).toMatch(/^queue:\s+position 2 \(1 ahead\)$/m);
+  });
+
+  it('an unreadable --cancel-after is a usage error, exit 2, and nothing is submitted', async () => {
+    const r = await runCli(['generate', 'never sent', '--cancel-after', 'soon'], stack.client);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: --cancel-after must be a duration such as 30s, 5m or 1h30m, or a number of seconds\n\nUsage: banatie generate /);
+    const listed = onlyJson(await runCli(['generations', 'ls', '--json'], stack.client)) as Array<{ originalPrompt: string }>;
+    expect(listed.map((g) => g.originalPrompt)).not.toContain('never sent');
   });
 });

@@ -126,7 +126,10 @@ describe('Studio in headless Chromium', () => {
     await page.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff at dawn');
     await page.getByRole('radio', { name: '16:9' }).check();
     await page.getByLabel('Auto-enhance the prompt').uncheck();
+    await page.getByLabel('Cancel after (optional)').selectOption({ label: '5 minutes' });
+    const submitted = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/generations');
     await page.getByRole('button', { name: 'Generate' }).click();
+    expect((await submitted).headers()['cancel-after']).toBe('5m');
     await page.locator('[data-testid="generation-result"][data-status="success"]').waitFor();
     const image = page.getByTestId('result-image');
     await page.waitForFunction(imageLoaded, await image.elementHandle());
@@ -274,6 +277,32 @@ describe('Studio in headless Chromium', () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator('[data-testid="batch"][data-status="completed"]').first().waitFor({ timeout: UI_TIMEOUT });
     expect(pageErrors).toEqual([]);
+  });
+
+  it('a pending generation shows its queue position, which moves as the queue does (no worker for a while)', async () => {
+    for (const worker of stack.workers) await worker.stop();
+    const submit = async (prompt: string) => {
+      const res = await fetch(`${api.url}/api/v1/generations`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt, autoEnhance: false }),
+      });
+      return ((await res.json()) as { data: { id: string } }).data.id;
+    };
+    const ahead = await submit('first in a queue with no worker');
+    const id = await submit('second in a queue with no worker');
+    await page.goto(`${api.url}/studio#/generations/${id}`);
+    await page.getByTestId('queue-position').filter({ hasText: /^2$/ }).waitFor();
+    expect(await page.locator('.facts').textContent()).toContain('Queue position2');
+    await shot('generation-queued');
+
+    const cancelled = await fetch(`${api.url}/api/v1/generations/${ahead}/cancel`, { method: 'POST', headers: { 'x-api-key': key } });
+    expect(cancelled.status).toBe(200);
+    await page.getByTestId('queue-position').filter({ hasText: /^1$/ }).waitFor();
+
+    await stack.startWorker();
+    await page.locator('.view-head [data-status="success"]').waitFor();
+    expect(await page.getByTestId('queue-position').count()).toBe(0);
   });
 
   it('a standard key: the role is shown, settings are read-only, the secrets hidden', async () => {

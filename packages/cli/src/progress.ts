@@ -1,6 +1,7 @@
 // Status and elapsed time of long work, on stderr. On a terminal: one line
 // redrawn in place (`⠋ processing · 3.2s`); otherwise (a pipe, a CI log): one
-// line per status change (`processing · 0.4s`), so logs stay readable.
+// line per change of status or detail (`pending · queued, position 2 · 0.4s`),
+// so logs stay readable.
 import { formatDuration } from './format.js';
 import type { OutStream } from './io.js';
 
@@ -23,6 +24,7 @@ export class Progress {
   private readonly startedAt: number;
   private readonly intervalMs: number;
   private status: string | undefined;
+  private detail: string | undefined;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -37,17 +39,18 @@ export class Progress {
     this.startedAt = this.now();
   }
 
-  private line(status: string): string {
-    return `${status} · ${formatDuration(this.now() - this.startedAt)}`;
+  private line(status: string, detail?: string): string {
+    return `${status}${detail === undefined ? '' : ` · ${detail}`} · ${formatDuration(this.now() - this.startedAt)}`;
   }
 
-  /** Reports the current status; a repeated status only moves the clock. */
-  update(status: string): void {
+  /** Reports the current status and its detail (a queue position); a repeat only moves the clock. */
+  update(status: string, detail?: string): void {
     if (this.stopped) return;
-    const changed = status !== this.status;
+    const changed = status !== this.status || detail !== this.detail;
     this.status = status;
+    this.detail = detail;
     if (!this.tty) {
-      if (changed) this.stream.write(`${this.line(status)}\n`);
+      if (changed) this.stream.write(`${this.line(status, detail)}\n`);
       return;
     }
     this.draw();
@@ -57,7 +60,7 @@ export class Progress {
   /** Redraws the terminal line (the spinner's next frame and the elapsed time). */
   draw(): void {
     if (this.stopped || !this.tty || this.status === undefined) return;
-    this.stream.write(`${CLEAR_LINE}${FRAMES[this.frame++ % FRAMES.length]} ${this.line(this.status)}`);
+    this.stream.write(`${CLEAR_LINE}${FRAMES[this.frame++ % FRAMES.length]} ${this.line(this.status, this.detail)}`);
   }
 
   /**

@@ -46,6 +46,7 @@ export function generationFields(g: Generation): Array<[string, string]> {
   fields.push(['ratio', g.aspectRatio]);
   if (g.model) fields.push(['model', [g.model, g.imageSize, g.groundWithSearch ? 'grounded with Google Search' : null].filter(Boolean).join(' · ')]);
   if (g.batchId) fields.push(['batch', g.batchId]);
+  if (g.status === 'pending' && g.queuePosition !== null) fields.push(['queue', `position ${g.queuePosition + 1} (${g.queuePosition} ahead)`]);
   if (g.error) fields.push(['error', `${g.error.code}: ${g.error.message}`]);
   if (g.outputImage) {
     fields.push(['image', g.outputImage.url], ['size', `${dimensions(g.outputImage)} · ${formatBytes(g.outputImage.fileSize)} · ${g.outputImage.mimeType}`]);

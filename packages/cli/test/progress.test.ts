@@ -28,6 +28,20 @@ describe('Progress, not a terminal', () => {
     expect(chunks.join('')).toBe('pending · 0.0s\nprocessing · 0.4s\nsuccess · 3.2s\n');
   });
 
+  it('prints a line when the detail (the queue position) changes, not when it repeats', () => {
+    const { stream, chunks } = recorder(false);
+    const c = clock();
+    const progress = new Progress(stream, { now: c.now });
+    progress.update('pending', 'queued, position 3');
+    c.advance(2000);
+    progress.update('pending', 'queued, position 3');
+    progress.update('pending', 'queued, position 1');
+    c.advance(500);
+    progress.update('processing');
+    progress.stop('success');
+    expect(chunks.join('')).toBe('pending · queued, position 3 · 0.0s\npending · queued, position 1 · 2.0s\nprocessing · 2.5s\nsuccess · 2.5s\n');
+  });
+
   it('prints the final status if no update reported it, and nothing after stop', () => {
     const { stream, chunks } = recorder(false);
     const c = clock();
@@ -73,6 +87,17 @@ describe('Progress on a terminal', () => {
     expect(chunks.at(-1)).toBe('\r\x1b[2K');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(chunks).toHaveLength(count);
+  });
+
+  it('shows the detail on the spinning line, and drops it when the status moves on', () => {
+    const { stream, chunks } = recorder(true);
+    const c = clock();
+    const progress = new Progress(stream, { now: c.now, intervalMs: 60_000 });
+    progress.update('pending', 'queued, position 2');
+    c.advance(700);
+    progress.update('processing');
+    progress.stop('success');
+    expect(chunks).toEqual(['\r\x1b[2K⠋ pending · queued, position 2 · 0.0s', '\r\x1b[2K⠙ processing · 0.7s', '\r\x1b[2K✓ success · 0.7s\n']);
   });
 
   it('marks a failure with ✗', () => {

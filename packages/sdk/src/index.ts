@@ -6,7 +6,7 @@ export { liveUrl, signLiveUrl, type LiveUrlParams, type SignOptions } from './li
 export { verifyWebhook, signWebhook, WEBHOOK_TOLERANCE_SECONDS, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.js';
 export { parseServerSentEvents, type ServerSentEvent } from './sse.js';
 export type { UploadSource } from './upload-body.js';
-export type { CreateOptions, CreateResult, WaitCallOptions, WaitOptions } from './resources/generations.js';
+export type { CancelAfter, CreateOptions, CreateResult, WaitCallOptions, WaitOptions } from './resources/generations.js';
 export type { UploadOptions } from './resources/images.js';
 export type { Generations } from './resources/generations.js';
 export type { Images } from './resources/images.js';
@@ -28,6 +28,7 @@ export {
   DEFAULT_SECRET_GRACE_SECONDS,
   MAX_SECRET_GRACE_SECONDS,
   isTerminal,
+  parseCancelAfter,
 } from '@banatie/contracts';
 export type {
   AspectRatio,

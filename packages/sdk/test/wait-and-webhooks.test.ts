@@ -2,7 +2,7 @@ import { generationSchema, webhookAttemptSchema, webhookEventSchema } from '@ban
 import { startWebhookReceiver, type WebhookReceiver } from '@banatie/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listenStack, startStack, type Stack } from '../../../apps/api/test/harness.js';
-import { Banatie, verifyWebhook, type FetchLike, type Generation } from '../src/index.js';
+import { Banatie, parseCancelAfter, verifyWebhook, type FetchLike, type Generation } from '../src/index.js';
 import { caught, eventually, expectShape } from './helpers.js';
 
 let stack: Stack;
@@ -111,6 +111,54 @@ describe('createAndWait with a slow Gemini', () => {
     controller.abort(new Error('user left'));
     await expect(waiting).rejects.toThrow('user left');
     await client.generations.cancel(updates[0]!.id);
+  });
+});
+
+describe('Cancel-After and queuePosition (SPEC §12)', () => {
+  /** The deadline the API set, as milliseconds after the submit. */
+  const deadlineOf = async (id: string) => {
+    const row = await stack.db.selectFrom('generations').select(['deadline_at', 'created_at']).where('id', '=', id).executeTakeFirstOrThrow();
+    return row.deadline_at!.getTime() - row.created_at.getTime();
+  };
+
+  it('create and createAndWait send cancelAfter as Cancel-After: a duration as written, a number as seconds', async () => {
+    const byDuration = await client.generations.create({ prompt: 'a deadline of 30s', autoEnhance: false }, { cancelAfter: '30s' });
+    const bySeconds = await client.generations.create({ prompt: 'a deadline of 90 seconds', autoEnhance: false }, { cancelAfter: 90 });
+    const waited = await client.generations.createAndWait({ prompt: 'a deadline of 1h30m', autoEnhance: false }, { cancelAfter: '2m30s', wait: 10 });
+    expect(await deadlineOf(byDuration.generation.id)).toBe(30_000);
+    expect(await deadlineOf(bySeconds.generation.id)).toBe(90_000);
+    expect(await deadlineOf(waited.id)).toBe(150_000);
+    expect(waited.status).toBe('success');
+  });
+
+  it("a value the API cannot read is its 400 VALIDATION_ERROR; parseCancelAfter tells beforehand", async () => {
+    const err = await caught(client.generations.create({ prompt: 'never made' }, { cancelAfter: 'soon' }));
+    expect(err).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
+    expect(err.message).toContain('Cancel-After');
+    expect(parseCancelAfter('soon')).toBeUndefined();
+    expect(parseCancelAfter('1h30m')).toBe(5_400_000);
+  });
+
+  it('createAndWait calls onUpdate as the queue position of a pending generation moves, then with each status', async () => {
+    await stack.worker!.worker.pause();
+    const ahead = await client.generations.create({ prompt: 'ahead in the queue', autoEnhance: false });
+    const updates: Generation[] = [];
+    let waiting: Promise<Generation> | undefined;
+    try {
+      // wait: 0 submits without Prefer: wait, so it queues behind `ahead` (an interactive submit would go first).
+      waiting = client.generations.createAndWait({ prompt: 'behind one job', autoEnhance: false }, { wait: 0, queueRefreshMs: 50, onUpdate: (g) => updates.push(g) });
+      await eventually(async () => (updates.length > 0 ? true : undefined));
+      expect(updates[0]).toMatchObject({ status: 'pending', queuePosition: 1 });
+      await client.generations.cancel(ahead.generation.id);
+      await eventually(async () => (updates.some((g) => g.queuePosition === 0) ? true : undefined));
+    } finally {
+      stack.worker!.worker.resume();
+    }
+    const done = await waiting!;
+    expect(done.status).toBe('success');
+    const positions = updates.filter((g) => g.status === 'pending').map((g) => g.queuePosition);
+    expect(positions).toEqual([1, 0]);
+    expect(updates.at(-1)).toMatchObject({ status: 'success', queuePosition: null });
   });
 });
 

@@ -27,3 +27,10 @@ export function cdnImageUrl(project: Pick<Project, 'orgSlug' | 'slug'>, idOrAlia
 export function variantUrl(url: string, w: number, h: number): string {
   return `${url}${url.includes('?') ? '&' : '?'}w=${w}&h=${h}&fit=cover`;
 }
+
+/**
+ * A pending generation's place in line, counted from 1 (the API's `queuePosition`
+ * counts the jobs ahead); null when it is not waiting in the queue or unknown.
+ */
+export const queuePlace = (g: { status: string; queuePosition: number | null }): number | null =>
+  g.status === 'pending' && g.queuePosition !== null ? g.queuePosition + 1 : null;

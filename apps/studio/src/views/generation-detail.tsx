@@ -1,12 +1,15 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorText, FreshImage, Loading, Section, StatusBadge, Thumb } from '../components/ui.js';
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
-import { cdnImageUrl, formatDuration, formatTime, shortId } from '../lib/format.js';
+import { cdnImageUrl, formatDuration, formatTime, queuePlace, shortId } from '../lib/format.js';
 import { navigate } from '../lib/route.js';
 import { isTerminal, type Generation } from '../lib/types.js';
 import { useAsync } from '../lib/use-async.js';
+
+/** While pending, the generation is re-read this often for its queue position (the stream tells status changes only). */
+const QUEUE_REFRESH_MS = 3000;
 
 export function GenerationDetailView({ id }: { id: string }) {
   const { client, project } = useSession();
@@ -16,6 +19,9 @@ export function GenerationDetailView({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const g = gen.data;
 
+  // The last status the stream told: a re-read answered after it moved on is dropped.
+  const streamed = useRef<string | undefined>(undefined);
+
   // While it runs, follow its own event stream.
   const running = g ? !isTerminal(g.status) : false;
   useEffect(() => {
@@ -24,6 +30,7 @@ export function GenerationDetailView({ id }: { id: string }) {
     (async () => {
       try {
         for await (const next of client.generations.events(id, { signal: ctrl.signal })) {
+          streamed.current = next.status;
           gen.set(next);
           announce(`Generation is ${next.status}`);
         }
@@ -34,6 +41,20 @@ export function GenerationDetailView({ id }: { id: string }) {
     })();
     return () => ctrl.abort();
   }, [id, running]);
+
+  const pending = g?.status === 'pending';
+  useEffect(() => {
+    if (!pending) return;
+    const ctrl = new AbortController();
+    const timer = setInterval(async () => {
+      const next = await client.generations.get(id, { signal: ctrl.signal }).catch(() => undefined);
+      if (next && !ctrl.signal.aborted && (streamed.current ?? 'pending') === 'pending') gen.set(next);
+    }, QUEUE_REFRESH_MS);
+    return () => {
+      clearInterval(timer);
+      ctrl.abort();
+    };
+  }, [id, pending]);
 
   const act = async (what: string, fn: () => Promise<Generation | void>) => {
     setBusy(true);
@@ -117,6 +138,12 @@ export function GenerationDetailView({ id }: { id: string }) {
           <dd>{formatTime(g.completedAt)}</dd>
           <dt>Processing time</dt>
           <dd>{formatDuration(g.processingTimeMs)}</dd>
+          {queuePlace(g) !== null && (
+            <>
+              <dt>Queue position</dt>
+              <dd data-testid="queue-position">{queuePlace(g)}</dd>
+            </>
+          )}
           <dt>Attempts</dt>
           <dd>{g.attempts}</dd>
           {g.error && (

@@ -4,9 +4,18 @@ import { ErrorText, SelectField, StatusBadge, Thumb } from '../components/ui.js'
 import { announce } from '../lib/announce.js';
 import { useSession } from '../lib/context.js';
 import { describeError } from '../lib/errors.js';
-import { formatDuration, shortId } from '../lib/format.js';
+import { formatDuration, queuePlace, shortId } from '../lib/format.js';
 import { ASPECT_RATIOS, PROMPT_TEMPLATES, TECHNICAL_ALIASES, type AspectRatio, type Generation, type PromptTemplate } from '../lib/types.js';
 import { useAsync } from '../lib/use-async.js';
+
+/** `Cancel-After` choices; '' leaves the server's deadline (GENERATION_DEADLINE_MS). */
+const CANCEL_AFTER_OPTIONS = [
+  { value: '', label: "Server's default" },
+  { value: '30s', label: '30 seconds' },
+  { value: '1m', label: '1 minute' },
+  { value: '2m', label: '2 minutes' },
+  { value: '5m', label: '5 minutes' },
+];
 
 /** References allowed before the models are known (the smallest limit of any model). */
 const MIN_REFERENCES = 3;
@@ -25,6 +34,7 @@ export function NewGenerationView() {
   const [autoEnhance, setAutoEnhance] = useState(project.settings.autoEnhanceDefault ?? true);
   const [references, setReferences] = useState<string[]>([]);
   const [alias, setAlias] = useState('');
+  const [cancelAfter, setCancelAfter] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [current, setCurrent] = useState<Generation | null>(null);
@@ -72,7 +82,7 @@ export function NewGenerationView() {
         ...(alias.trim() ? { alias: alias.trim().startsWith('@') ? alias.trim() : `@${alias.trim()}` } : {}),
       };
       // Submit (short wait), then follow the generation until it ends.
-      const { generation, warnings: w } = await client.generations.create(body, { wait: 2 });
+      const { generation, warnings: w } = await client.generations.create(body, { wait: 2, ...(cancelAfter ? { cancelAfter } : {}) });
       setWarnings(w);
       setCurrent(generation);
       announce(`Generation ${generation.status}`);
@@ -143,6 +153,7 @@ export function NewGenerationView() {
             <input type="checkbox" checked={autoEnhance} onChange={(e) => setAutoEnhance(e.currentTarget.checked)} />
             Auto-enhance the prompt
           </label>
+          <SelectField id="cancel-after" label="Cancel after (optional)" value={cancelAfter} options={CANCEL_AFTER_OPTIONS} onChange={setCancelAfter} />
         </div>
         <fieldset>
           <legend>
@@ -194,7 +205,7 @@ function Result({ generation: g, warnings }: { generation: Generation; warnings:
         </p>
       ) : (
         <p class="muted" aria-busy="true">
-          {g.status}…
+          {g.status}…{queuePlace(g) !== null && <> Queue position: {queuePlace(g)}</>}
         </p>
       )}
       {g.processingTimeMs != null && <p class="small muted">Took {formatDuration(g.processingTimeMs)}</p>}

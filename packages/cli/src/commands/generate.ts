@@ -1,14 +1,16 @@
 // `generate "prompt"`: submit, optionally wait with a progress display, save the image.
-import { ASPECT_RATIOS, IMAGE_SIZES, PROMPT_TEMPLATES, type CreateGenerationInput, type Generation, type Image } from '@banatie/sdk';
+import { ASPECT_RATIOS, IMAGE_SIZES, PROMPT_TEMPLATES, parseCancelAfter, type CreateGenerationInput, type Generation, type Image } from '@banatie/sdk';
 import { apiClient } from '../api.js';
 import { integer, oneOf } from '../args.js';
-import { API_GLOBALS, CliError, defineCommand, type GlobalValues, type Values } from '../command.js';
+import { API_GLOBALS, CliError, UsageError, defineCommand, type GlobalValues, type Values } from '../command.js';
 import { downloadImage, extensionMismatch } from '../download.js';
 import { note, printJson, type Io } from '../io.js';
 import { Progress } from '../progress.js';
 import { generationFields, printFields } from '../views.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
+/** How often a pending generation is re-read while waiting, for its queue position. */
+const QUEUE_REFRESH_MS = 2000;
 
 /** `error CODE: message` for a generation that ended without an image. */
 function failure(g: Generation): CliError {
@@ -30,6 +32,7 @@ const options = {
   wait: { type: 'boolean', short: 'w', description: 'wait for the result, showing progress on stderr' },
   out: { type: 'string', value: 'FILE', short: 'o', description: 'save the image to FILE (or into a directory); implies --wait' },
   timeout: { type: 'string', value: 'SECONDS', description: `stop waiting after this long (default ${DEFAULT_TIMEOUT_SECONDS})` },
+  'cancel-after': { type: 'string', value: 'DURATION', description: "the server gives up on the generation after this long (30s, 5m, 1h30m or seconds; default the server's)" },
 } as const;
 
 type GenerateValues = Values<typeof options>;
@@ -54,9 +57,24 @@ function requestBody(prompt: string, values: GenerateValues): CreateGenerationIn
 
 const printWarnings = (io: Io, warnings: string[]): void => warnings.forEach((w) => note(io, `warning: ${w}`));
 
+/** `--cancel-after`, checked here as the API would (a usage error, before anything is sent). */
+function cancelAfter(value: string | undefined): string | undefined {
+  if (value === undefined || parseCancelAfter(value) !== undefined) return value;
+  throw new UsageError('--cancel-after must be a duration such as 30s, 5m or 1h30m, or a number of seconds');
+}
+
+/** Shown after `pending`: the place in line, counted from 1 (the API counts the jobs ahead). */
+const queueDetail = (g: Generation): string | undefined =>
+  g.status === 'pending' && g.queuePosition !== null ? `queued, position ${g.queuePosition + 1}` : undefined;
+
+interface SubmitOptions {
+  cancelAfter: string | undefined;
+  timeoutSeconds: number;
+}
+
 /** Without --wait: submit and say how to follow it. */
-async function submit(io: Io, values: GlobalValues, body: CreateGenerationInput): Promise<void> {
-  const { generation, warnings } = await apiClient(io, values).generations.create(body);
+async function submit(io: Io, values: GlobalValues, body: CreateGenerationInput, opts: SubmitOptions): Promise<void> {
+  const { generation, warnings } = await apiClient(io, values).generations.create(body, { cancelAfter: opts.cancelAfter });
   printWarnings(io, warnings);
   if (values.json) return printJson(io, generation);
   printFields(io, [
@@ -67,7 +85,7 @@ async function submit(io: Io, values: GlobalValues, body: CreateGenerationInput)
 }
 
 /** Submits and follows the generation to its end with a progress display on stderr. */
-async function submitAndWait(io: Io, values: GlobalValues, body: CreateGenerationInput, timeoutSeconds: number): Promise<Generation> {
+async function submitAndWait(io: Io, values: GlobalValues, body: CreateGenerationInput, { cancelAfter, timeoutSeconds }: SubmitOptions): Promise<Generation> {
   const client = apiClient(io, values);
   let warnings: string[] = [];
   const progress = new Progress(io.stderr);
@@ -77,13 +95,15 @@ async function submitAndWait(io: Io, values: GlobalValues, body: CreateGeneratio
       timeoutMs: timeoutSeconds * 1000,
       // Answer the submit at once and follow the event stream, so every status change is shown.
       wait: 0,
+      cancelAfter,
+      queueRefreshMs: QUEUE_REFRESH_MS,
       signal: io.signal,
       onSubmit: (submitted) => {
         warnings = submitted.warnings;
       },
       onUpdate: (g) => {
         last = g;
-        progress.update(g.status);
+        progress.update(g.status, queueDetail(g));
       },
     });
     progress.stop(generation.status);
@@ -116,19 +136,22 @@ export const generate = defineCommand({
   globals: API_GLOBALS,
   notes: [
     'Without --wait the generation is submitted and its id printed; follow it with',
-    "'banatie generations show ID'. The image is saved as the server stored it (its own",
-    'format). --json prints the generation object (with "savedTo" when --out is given);',
-    'a failed generation is printed too, and the exit code is 1.',
+    "'banatie generations show ID'. While waiting, a pending generation shows its place",
+    'in the queue (queued, position 1: next to start). --cancel-after sets its deadline',
+    '(the Cancel-After header): past it, an unfinished generation fails with',
+    'DEADLINE_EXCEEDED. The image is saved as the server stored it (its own format).',
+    '--json prints the generation object (with "savedTo" when --out is given); a failed',
+    'generation is printed too, and the exit code is 1.',
     '',
     'Example:',
     '  banatie generate "a lighthouse at dusk, watercolor" --ratio 16:9 --out hero.png',
   ].join('\n'),
   async run({ args, values, io }) {
     const body = requestBody(args[0]!, values);
-    const timeoutSeconds = integer('timeout', values.timeout, 1) ?? DEFAULT_TIMEOUT_SECONDS;
-    if (!values.wait && values.out === undefined) return submit(io, values, body);
+    const opts = { timeoutSeconds: integer('timeout', values.timeout, 1) ?? DEFAULT_TIMEOUT_SECONDS, cancelAfter: cancelAfter(values['cancel-after']) };
+    if (!values.wait && values.out === undefined) return submit(io, values, body, opts);
 
-    const generation = await submitAndWait(io, values, body, timeoutSeconds);
+    const generation = await submitAndWait(io, values, body, opts);
     if (generation.status !== 'success' || !generation.outputImage) {
       if (values.json) printJson(io, generation);
       throw failure(generation);

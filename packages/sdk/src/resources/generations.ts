@@ -14,7 +14,19 @@ import { BanatieError } from '../errors.js';
 import { parseServerSentEvents } from '../sse.js';
 import { newIdempotencyKey } from '../idempotency.js';
 import type { PageList } from '../pagination.js';
+import { abortableDelay } from '../retry.js';
 import { enc, type CallOptions, type Transport } from '../transport.js';
+
+/**
+ * A deadline for the generation, sent as `Cancel-After` (SPEC §12): a number of
+ * seconds, or a duration as the header takes it (`'30s'`, `'5m'`, `'1h30m'`,
+ * `'500ms'`). Past it an unfinished generation fails with `DEADLINE_EXCEEDED`;
+ * it can only bring the server's deadline sooner. A value the API cannot read is
+ * its `400 VALIDATION_ERROR` (`parseCancelAfter` checks one beforehand).
+ */
+export type CancelAfter = number | string;
+
+const cancelAfterHeader = (value: CancelAfter | undefined) => (value === undefined ? undefined : String(value));
 
 export interface CreateOptions extends CallOptions {
   /**
@@ -26,6 +38,8 @@ export interface CreateOptions extends CallOptions {
   idempotencyKey?: string;
   /** `Prefer: wait=N` (seconds, at most 60): the answer comes once the generation is done or N seconds passed. */
   wait?: number;
+  /** `Cancel-After`: seconds, or a duration such as `'30s'` or `'5m'` (see `CancelAfter`). */
+  cancelAfter?: CancelAfter;
 }
 
 /** Options of calls that may long-poll (`Prefer: wait`). */
@@ -45,7 +59,10 @@ export interface CreateResult {
 export interface WaitOptions {
   /** Give up after this many milliseconds (BanatieError code `WAIT_TIMEOUT`). Default 5 minutes. */
   timeoutMs?: number;
-  /** Called with every status the client sees (the first answer, then each change). */
+  /**
+   * Called with every state the client sees: the first answer, then each change
+   * of status or of `queuePosition` (how many jobs are ahead while it is pending).
+   */
   onUpdate?: (generation: Generation) => void;
   /** Called once with the submit's answer (its `warnings` and `replayed` are not on the final generation). */
   onSubmit?: (result: CreateResult) => void;
@@ -53,9 +70,18 @@ export interface WaitOptions {
   idempotencyKey?: string;
   /** Seconds the submit request may wait for the result before switching to the event stream (default 10). */
   wait?: number;
+  /** `Cancel-After`: seconds, or a duration such as `'30s'` or `'5m'` (see `CancelAfter`). */
+  cancelAfter?: CancelAfter;
+  /**
+   * While the generation is pending, it is re-read this often (milliseconds, default
+   * 5000) so `onUpdate` sees its `queuePosition` move: the event stream only
+   * tells status changes. 0: never.
+   */
+  queueRefreshMs?: number;
 }
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_QUEUE_REFRESH_MS = 5_000;
 const DEFAULT_SUBMIT_WAIT_SECONDS = 10;
 
 /** No header for 0 or less: the server answers at once either way. */
@@ -72,11 +98,11 @@ export class Generations {
   constructor(private readonly http: Transport) {}
 
   async create(body: CreateGenerationInput, opts: CreateOptions = {}): Promise<CreateResult> {
-    const { idempotencyKey = newIdempotencyKey(), wait, ...call } = opts;
+    const { idempotencyKey = newIdempotencyKey(), wait, cancelAfter, ...call } = opts;
     const { data, response } = await this.http.request<SubmittedGeneration>('POST', '/generations', {
       ...call,
       json: body,
-      headers: { 'idempotency-key': idempotencyKey, prefer: preferWait(wait) },
+      headers: { 'idempotency-key': idempotencyKey, prefer: preferWait(wait), 'cancel-after': cancelAfterHeader(cancelAfter) },
       // Keyed: a retry returns the generation the first attempt made.
       retry: 'all',
     });
@@ -164,20 +190,25 @@ export class Generations {
     const guard = new WaitGuard(timeoutMs, opts.signal);
     let last: Generation | undefined;
     const seen = (g: Generation) => {
-      if (!last || last.status !== g.status || last.updatedAt !== g.updatedAt) opts.onUpdate?.(g);
+      if (!last || last.status !== g.status || last.updatedAt !== g.updatedAt || last.queuePosition !== g.queuePosition) opts.onUpdate?.(g);
       last = g;
       return g;
     };
+    const refresh = new AbortController();
     const secondsLeft = () => Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     try {
       const submitted = await this.create(body, {
         idempotencyKey: opts.idempotencyKey,
         wait: Math.min(opts.wait ?? DEFAULT_SUBMIT_WAIT_SECONDS, secondsLeft()),
+        cancelAfter: opts.cancelAfter,
         signal: guard.signal,
       });
       opts.onSubmit?.(submitted);
       const { generation } = submitted;
       if (isTerminal(seen(generation).status)) return generation;
+      const refreshMs = opts.queueRefreshMs ?? DEFAULT_QUEUE_REFRESH_MS;
+      // Ended (aborted) in `finally`, whichever way the wait ends.
+      if (refreshMs > 0) void this.refreshWhilePending(generation.id, refreshMs, () => last, seen, refresh.signal);
       try {
         for await (const g of this.events(generation.id, { signal: guard.signal })) {
           if (isTerminal(seen(g).status)) return g;
@@ -203,7 +234,28 @@ export class Generations {
       }
       throw err;
     } finally {
+      refresh.abort();
       guard.dispose();
+    }
+  }
+
+  /**
+   * Re-reads a pending generation every `everyMs` for its queue position, until it
+   * is no longer pending or the signal aborts. A hint beside the event stream: a
+   * failed read is skipped, and an answer that comes after the stream moved the
+   * generation on is dropped.
+   */
+  private async refreshWhilePending(id: string, everyMs: number, last: () => Generation | undefined, seen: (g: Generation) => void, signal: AbortSignal): Promise<void> {
+    const pending = () => last()?.status === 'pending' && !signal.aborted;
+    try {
+      while (pending()) {
+        await abortableDelay(everyMs, signal);
+        if (!pending()) return;
+        const g = await this.get(id, { signal, maxRetries: 0 }).catch(() => undefined);
+        if (g && pending()) seen(g);
+      }
+    } catch {
+      // Aborted: the wait is over.
     }
   }
 }
