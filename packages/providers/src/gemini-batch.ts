@@ -169,7 +169,8 @@ export class GeminiBatchClient implements ImageBatchProvider {
       if (err instanceof ProviderError) throw err;
       throw classifyGeminiError(err, { timedOut: idle.fired, cancelled: false, timeoutMs: this.options.timeoutMs });
     } finally {
-      idle.clear();
+      // Also when the reader stopped early: the rest of the body is not wanted.
+      idle.stop();
     }
   }
 
@@ -219,8 +220,9 @@ class IdleTimeout {
     this.timer = this.start();
   }
 
-  clear(): void {
+  stop(): void {
     clearTimeout(this.timer);
+    this.controller.abort(new Error('The download was stopped'));
   }
 
   private start(): NodeJS.Timeout {
