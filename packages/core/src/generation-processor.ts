@@ -298,9 +298,26 @@ export async function settleWithFailure(
   settings: ProjectSettings | null,
   error: { code: GenerationErrorCode; message: string },
   processingTimeMs: number | null,
+  /** A provider batch item's answer that still costs (a refused image is billed), recorded with the failure. */
+  usage?: ProviderUsage,
 ): Promise<ProcessOutcome> {
-  const failed = await generationRepository.markGenerationFailed(deps.db, row.id, row.run, { ...error, processingTimeMs, at: deps.clock.now() });
+  const failure = { ...error, processingTimeMs, at: deps.clock.now() };
+  if (!usage) {
+    const failed = await generationRepository.markGenerationFailed(deps.db, row.id, row.run, failure);
+    if (!failed) return 'skipped';
+    await notify(deps, withWebhookTarget(failed, settings));
+    return 'failed';
+  }
+  const calls = new AttemptUsage(deps, row);
+  calls.add({ ...usage, imageSize: row.image_size ?? usage.imageSize, tier: 'batch' });
+  // Recorded only with the failure itself: settling a provider batch again (a guarded re-run) bills nothing twice.
+  const failed = await deps.db.transaction().execute(async (tx) => {
+    const marked = await generationRepository.markGenerationFailed(tx, row.id, row.run, failure);
+    if (marked) await usageRepository.recordUsage(tx, row.id, calls.write());
+    return marked;
+  });
   if (!failed) return 'skipped';
+  calls.reported();
   await notify(deps, withWebhookTarget(failed, settings));
   return 'failed';
 }

@@ -126,8 +126,12 @@ export interface ImageBatchProvider {
   submitBatch(model: string, displayName: string, items: BatchImageRequest[]): Promise<string>;
   /** The job created with `displayName`, if any (a crash may have lost its name before it was stored). */
   findBatch(displayName: string): Promise<string | undefined>;
-  /** The job's state and, once it succeeded, every item's result. */
-  getBatch(name: string): Promise<{ state: ProviderBatchState; results: BatchItemResult[] }>;
+  /**
+   * The job's state and, once it succeeded, every item's result. The results may be
+   * streamed from the provider one item at a time (a results file can hold gigabytes of
+   * images): read them once, in order; reading may fail midway like any provider call.
+   */
+  getBatch(name: string): Promise<{ state: ProviderBatchState; results: AsyncIterable<BatchItemResult> }>;
 }
 
 /**

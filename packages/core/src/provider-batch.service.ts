@@ -22,12 +22,15 @@ export interface ProviderBatchDeps extends ProcessorDeps {
   pollMs: number;
   /** How long a submit may take before another worker may retry it. */
   submitLeaseMs: number;
-  /** Inlined requests of one job stay under this many bytes (the Batch API's inline limit); default 19 MB. */
-  maxInlineBytes?: number;
+  /**
+   * The requests of one job stay under this many bytes (the Batch API's input file limit);
+   * default 1.9 GB. Whether they go inlined or as a file is the provider's choice.
+   */
+  maxBatchBytes?: number;
 }
 
-/** The Gemini Batch API takes inlined requests up to 20 MB in all; a margin is left for the JSON around them. */
-const DEFAULT_MAX_INLINE_BYTES = 19 * 1024 * 1024;
+/** The Gemini Batch API takes an input file up to 2 GB; a margin is left for the estimate's error. */
+const DEFAULT_MAX_BATCH_BYTES = 1900 * 1024 * 1024;
 
 const LEASE_LIMIT = 10;
 
@@ -97,7 +100,7 @@ async function markItemsProcessing(deps: ProviderBatchDeps, batch: GeminiBatchRo
 /** Marks the items processing, builds their requests and submits them; undefined when none is left to submit. */
 async function submitItems(deps: ProviderBatchDeps, batch: GeminiBatchRow): Promise<string | undefined> {
   const requests: BatchImageRequest[] = [];
-  const limit = deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES;
+  const limit = deps.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const overflow: string[] = [];
   let bytes = 0;
   for (const marked of await markItemsProcessing(deps, batch)) {
@@ -107,12 +110,12 @@ async function submitItems(deps: ProviderBatchDeps, batch: GeminiBatchRow): Prom
     }
     try {
       const request: BatchImageRequest = { key: marked.row.id, ...(await buildImageRequest(deps, marked.row, marked.projectSettings)) };
-      // Past the inline limit the rest waits for the next job (the first item always goes: the provider judges it).
-      if (requests.length > 0 && bytes + inlineBytes(request) > limit) {
+      // Past the limit the rest waits for the next job (the first item always goes: the provider judges it).
+      if (requests.length > 0 && bytes + batchRequestBytes(request) > limit) {
         overflow.push(marked.row.id);
         continue;
       }
-      bytes += inlineBytes(request);
+      bytes += batchRequestBytes(request);
       requests.push(request);
     } catch (err) {
       if (!(err instanceof ProviderError) || err.retryable) throw err;
@@ -127,15 +130,15 @@ async function submitItems(deps: ProviderBatchDeps, batch: GeminiBatchRow): Prom
   return deps.batchProvider.submitBatch(batch.model, batch.id, requests);
 }
 
-/** About what a request weighs inlined: its prompt, its references as base64, and the JSON around them. */
-function inlineBytes(req: BatchImageRequest): number {
+/** About what a request weighs sent as JSON (inlined or a file's line): its prompt, its references as base64, and the JSON around them. */
+export function batchRequestBytes(req: BatchImageRequest): number {
   const references = req.referenceImages.reduce((sum, r) => sum + Math.ceil(r.data.length / 3) * 4 + 100, 0);
   return Buffer.byteLength(req.prompt) + references + 1024;
 }
 
 async function poll(deps: ProviderBatchDeps, batch: GeminiBatchRow, report: BatchTickReport): Promise<void> {
   const log = deps.logger.child({ providerBatchId: batch.id, name: batch.name });
-  let outcome: { state: ProviderBatchState; results: BatchItemResult[] };
+  let outcome: { state: ProviderBatchState; results: AsyncIterable<BatchItemResult> };
   try {
     outcome = await deps.batchProvider.getBatch(batch.name!);
   } catch (err) {
@@ -143,10 +146,17 @@ async function poll(deps: ProviderBatchDeps, batch: GeminiBatchRow, report: Batc
     return;
   }
   if (outcome.state === 'pending' || outcome.state === 'running') return;
-  if (outcome.state === 'succeeded') await settleResults(deps, batch, outcome.results);
-  else await failItems(deps, batch, JOB_FAILURES[outcome.state]);
+  let settled = 0;
+  try {
+    if (outcome.state === 'succeeded') settled = await settleResults(deps, batch, outcome.results);
+    else await failItems(deps, batch, JOB_FAILURES[outcome.state]);
+  } catch (err) {
+    // E.g. a results file cut off midway: what was settled stays settled, the rest at the next poll.
+    log.warn({ err }, 'settling the provider batch failed; trying again at the next poll');
+    return;
+  }
   await geminiBatchRepository.finishProviderBatch(deps.db, batch.id, outcome.state, deps.clock.now());
-  log.info({ state: outcome.state, items: outcome.results.length }, 'provider batch settled');
+  log.info({ state: outcome.state, results: settled }, 'provider batch settled');
   report.settled.push(batch.id);
 }
 
@@ -156,20 +166,38 @@ const JOB_FAILURES: Record<'failed' | 'cancelled' | 'expired', { code: Generatio
   expired: { code: 'BATCH_EXPIRED', message: 'The provider batch job expired before it finished' },
 };
 
-/** Each item from its result, by key; an item the answer left out failed with NO_IMAGE. Re-running it is harmless (guarded updates). */
-async function settleResults(deps: ProviderBatchDeps, batch: GeminiBatchRow, results: BatchItemResult[]): Promise<void> {
-  const byKey = new Map(results.map((r) => [r.key, r]));
-  const settings = projectSettingsCache(deps);
+/**
+ * Each item from its result as the results arrive (one image in memory at a time), by
+ * key; an item the answer left out failed with NO_IMAGE once all were read. Re-running
+ * it is harmless (guarded updates). Returns how many results were read.
+ */
+async function settleResults(deps: ProviderBatchDeps, batch: GeminiBatchRow, results: AsyncIterable<BatchItemResult>): Promise<number> {
+  const waiting = new Map<string, GenerationRow>();
   for (const item of await geminiBatchRepository.providerBatchItems(deps.db, batch.id)) {
-    if (item.status !== 'processing') continue;
-    const result = byKey.get(item.id);
-    const elapsed = item.started_at ? deps.clock.now().getTime() - item.started_at.getTime() : null;
-    if (result?.image) await settleWithOutput(deps, item, await settings(item), result.image, elapsed ?? 0);
-    else {
-      const error = result?.error ?? new ProviderError('NO_IMAGE', 'The provider batch answered nothing for this item', false);
-      await settleWithFailure(deps, item, await settings(item), { code: error.code, message: error.message }, elapsed);
-    }
+    if (item.status === 'processing') waiting.set(item.id, item);
   }
+  const settings = projectSettingsCache(deps);
+  let read = 0;
+  for await (const result of results) {
+    read++;
+    const item = waiting.get(result.key);
+    if (!item) continue;
+    waiting.delete(result.key);
+    await settleItem(deps, item, await settings(item), result);
+  }
+  const missing = new ProviderError('NO_IMAGE', 'The provider batch answered nothing for this item', false);
+  for (const item of waiting.values()) await settleItem(deps, item, await settings(item), { key: item.id, error: missing });
+  return read;
+}
+
+async function settleItem(deps: ProviderBatchDeps, item: GenerationRow, settings: ProjectSettings | null, result: BatchItemResult): Promise<void> {
+  const elapsed = item.started_at ? deps.clock.now().getTime() - item.started_at.getTime() : null;
+  if (result.image) {
+    await settleWithOutput(deps, item, settings, result.image, elapsed ?? 0);
+    return;
+  }
+  const error = result.error ?? new ProviderError('NO_IMAGE', 'The provider batch answered nothing for this item', false);
+  await settleWithFailure(deps, item, settings, { code: error.code, message: error.message }, elapsed, error.options.usage);
 }
 
 async function failItems(deps: ProviderBatchDeps, batch: GeminiBatchRow, error: { code: GenerationErrorCode; message: string }): Promise<void> {

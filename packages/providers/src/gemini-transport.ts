@@ -1,9 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { liftInlineData } from './inline-data.js';
-
-/** Smaller `"data"` values are left in the JSON: lifting them saves nothing. */
-const MIN_LIFTED_LENGTH = 16 * 1024;
+import { MIN_LIFTED_LENGTH, liftInlineData } from './inline-data.js';
 const PLACEHOLDER_PREFIX = 'banatie-inline-data:';
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 

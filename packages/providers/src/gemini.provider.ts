@@ -25,6 +25,8 @@ export interface GeminiProviderOptions {
   timeoutMs: number;
   /** Told about every call (latency, HTTP status, error code): the worker's metrics. */
   onCall?: ProviderCallObserver;
+  /** Batch tier: requests weighing more than this go to the Batch API as an uploaded file (default 19 MB, under its 20 MB inline limit). */
+  batchInlineBytes?: number;
 }
 
 /** Gemini's output size when `imageConfig.imageSize` is not sent. */
@@ -43,7 +45,14 @@ export class GeminiImageProvider implements ImageProvider {
     const httpOptions = { timeout: options.timeoutMs, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) };
     // No SDK retries: retrying is the queue's job (with backoff and rate limiting).
     this.ai = new GoogleGenAI({ apiKey: options.apiKey, httpOptions });
-    this.batch = new GeminiBatchClient(this.ai, this.transport, options.timeoutMs, requestParts, imageGenerationConfig);
+    this.batch = new GeminiBatchClient(this.ai, this.transport, {
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl,
+      timeoutMs: options.timeoutMs,
+      maxInlineBytes: options.batchInlineBytes,
+      requestParts,
+      requestConfig: imageGenerationConfig,
+    });
   }
 
   async generateImage(req: GenerateImageRequest): Promise<GeneratedImage> {

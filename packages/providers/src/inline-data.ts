@@ -8,6 +8,9 @@
  * SDK parses the rest of the answer with a short placeholder in their place.
  */
 
+/** Smaller `"data"` values are left in the JSON: lifting them saves nothing. */
+export const MIN_LIFTED_LENGTH = 16 * 1024;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;

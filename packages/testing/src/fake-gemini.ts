@@ -91,11 +91,15 @@ export interface FakeGemini {
    */
   readonly batches: FakeGeminiBatch[];
   /**
-   * Settles every unfinished batch: `BATCH_STATE_SUCCEEDED` answers each inlined request with the
-   * next image behaviour (script, then default), as generateContent would; another state ends the job without output.
+   * Settles every unfinished batch: `BATCH_STATE_SUCCEEDED` answers each request with the
+   * next image behaviour (script, then default), as generateContent would — inlined
+   * responses for inlined requests, a results file (`output.responsesFile`) for an input
+   * file; another state ends the job without output.
    */
   finishBatches(state?: 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_FAILED' | 'BATCH_STATE_EXPIRED'): Promise<void>;
-  /** Clears scripts, defaults, a storm, recorded requests and batches. */
+  /** Files stored through the Files API (uploaded batch inputs and batch results), by name (`files/<id>`). */
+  readonly files: Map<string, FakeGeminiFile>;
+  /** Clears scripts, defaults, a storm, recorded requests, batches and files. */
   reset(): void;
   /** Stops the server, destroying hung connections. */
   close(): Promise<void>;
@@ -105,6 +109,20 @@ const MODEL_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):generateContent$/
 const BATCH_CREATE_PATH = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+):batchGenerateContent$/;
 const BATCH_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches\/([^/:]+)(:cancel)?$/;
 const BATCH_LIST_PATH = /^\/(?:v1beta|v1|v1alpha)\/batches$/;
+const UPLOAD_PATH = /^\/upload\/(?:v1beta|v1|v1alpha)\/files$/;
+const FILE_PATH = /^\/(?:v1beta|v1|v1alpha)\/files\/([^/:]+)$/;
+/** The SDK's `files.download` (`/v1beta/files/{id}:download`) and Google's documented media URL (`/download/v1beta/…`). */
+const FILE_DOWNLOAD_PATH = /^(?:\/download)?\/(?:v1beta|v1|v1alpha)\/files\/([^/:]+):download$/;
+
+/** A file as the fake's Files API keeps it. */
+export interface FakeGeminiFile {
+  /** `files/<id>` */
+  name: string;
+  displayName: string | null;
+  mimeType: string;
+  data: Buffer;
+  createTime: string;
+}
 
 /** One Batch API job as the fake keeps it. */
 export interface FakeGeminiBatch {
@@ -113,8 +131,12 @@ export interface FakeGeminiBatch {
   model: string;
   displayName: string | null;
   state: string;
-  /** The inlined requests as sent: `{request, metadata}`. */
-  requests: Array<{ request: GeminiWireBody; metadata?: Record<string, unknown> }>;
+  /** The requests as sent: `{request, metadata}` inlined; from an input file, `{request, key}` per line. */
+  requests: Array<{ request: GeminiWireBody; metadata?: Record<string, unknown>; key?: string }>;
+  /** The input file's name (`files/<id>`) when the job was created from one, else null (inlined). */
+  inputFile: string | null;
+  /** The results file's name once a file job succeeded. */
+  responsesFile: string | null;
   /** Per request, once succeeded: `{response}` or `{error}` with the request's metadata. */
   responses: Array<Record<string, unknown>> | null;
   createTime: string;
@@ -181,6 +203,7 @@ export async function startFakeGemini(opts: { port?: number; host?: string } = {
       return state.storm.until;
     },
     batches: state.batches,
+    files: state.files,
     finishBatches: (batchState = 'BATCH_STATE_SUCCEEDED') => finishBatches(state, batchState),
     reset: () => state.reset(),
     close: async () => {
@@ -200,6 +223,9 @@ class FakeState {
   textDefault: FakeGeminiBehaviour | null = null;
   storm: { until: number; retryDelay: string } | null = null;
   readonly batches: FakeGeminiBatch[] = [];
+  readonly files = new Map<string, FakeGeminiFile>();
+  /** Resumable uploads started and not yet finalised, by upload id. */
+  readonly uploads = new Map<string, { displayName: string | null; mimeType: string; chunks: Buffer[] }>();
 
   next(model: string): FakeGeminiBehaviour | null {
     if (isImageModel(model) && this.storm && Date.now() < this.storm.until) return { kind: 'error', status: 429, retryDelay: this.storm.retryDelay };
@@ -215,6 +241,8 @@ class FakeState {
     this.textDefault = null;
     this.storm = null;
     this.batches.length = 0;
+    this.files.clear();
+    this.uploads.clear();
   }
 }
 
@@ -225,6 +253,10 @@ function isImageModel(model: string): boolean {
 async function handle(req: IncomingMessage, res: ServerResponse, state: FakeState, closing: AbortSignal): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://fake');
   if (url.pathname.startsWith('/__control/')) return handleControl(req, res, url.pathname, state);
+  if (UPLOAD_PATH.test(url.pathname) || FILE_PATH.test(url.pathname) || FILE_DOWNLOAD_PATH.test(url.pathname)) {
+    if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
+    return handleFiles(req, res, url, state);
+  }
   if (BATCH_CREATE_PATH.test(url.pathname) || BATCH_PATH.test(url.pathname) || BATCH_LIST_PATH.test(url.pathname)) {
     if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) return sendError(res, 401);
     return handleBatch(req, res, url, state);
@@ -549,7 +581,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString('utf8');
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -558,7 +594,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) req.destroy(new Error('request body too large'));
       else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -568,9 +604,16 @@ function readBody(req: IncomingMessage): Promise<string> {
 async function handleBatch(req: IncomingMessage, res: ServerResponse, url: URL, state: FakeState): Promise<void> {
   const create = BATCH_CREATE_PATH.exec(url.pathname);
   if (create && req.method === 'POST') {
-    const body = parseJson(await readBody(req)) as { batch?: { displayName?: string; inputConfig?: { requests?: { requests?: FakeGeminiBatch['requests'] } } } } | undefined;
-    const requests = body?.batch?.inputConfig?.requests?.requests;
-    if (!Array.isArray(requests) || requests.length === 0) return sendError(res, 400, 'batch.inputConfig.requests.requests is required');
+    const body = parseJson(await readBody(req)) as
+      | { batch?: { displayName?: string; inputConfig?: { requests?: { requests?: FakeGeminiBatch['requests'] }; fileName?: string } } }
+      | undefined;
+    const inputFile = body?.batch?.inputConfig?.fileName ?? null;
+    const file = inputFile === null ? undefined : state.files.get(inputFile);
+    if (inputFile !== null && !file) return sendError(res, 400, `Input file not found: ${inputFile}`);
+    const requests = file ? fileRequests(file) : body?.batch?.inputConfig?.requests?.requests;
+    if (!Array.isArray(requests) || requests.length === 0) {
+      return sendError(res, 400, file ? `${inputFile} holds no valid {key, request} line` : 'batch.inputConfig.requests.requests or batch.inputConfig.fileName is required');
+    }
     const now = new Date().toISOString();
     const batch: FakeGeminiBatch = {
       name: `batches/${randomUUID().replace(/-/g, '').slice(0, 20)}`,
@@ -578,6 +621,8 @@ async function handleBatch(req: IncomingMessage, res: ServerResponse, url: URL, 
       displayName: body?.batch?.displayName ?? null,
       state: 'BATCH_STATE_PENDING',
       requests,
+      inputFile,
+      responsesFile: null,
       responses: null,
       createTime: now,
       updateTime: now,
@@ -615,7 +660,7 @@ function batchOperation(batch: FakeGeminiBatch): object {
     updateTime: batch.updateTime,
     ...(done ? { endTime: batch.updateTime } : {}),
     batchStats: { requestCount: String(batch.requests.length) },
-    ...(batch.responses ? { output: { inlinedResponses: { inlinedResponses: batch.responses } } } : {}),
+    ...(batch.responsesFile ? { output: { responsesFile: batch.responsesFile } } : batch.responses ? { output: { inlinedResponses: { inlinedResponses: batch.responses } } } : {}),
   };
   return { name: batch.name, metadata, ...(done ? { done: true } : {}) };
 }
@@ -626,7 +671,12 @@ async function finishBatches(state: FakeState, batchState: string): Promise<void
       batch.responses = [];
       for (const item of batch.requests) {
         const result = await batchItemResult(state.next(batch.model), batch.model, item.request);
-        batch.responses.push({ ...result, ...(item.metadata ? { metadata: item.metadata } : {}) });
+        if (batch.inputFile) batch.responses.push({ key: item.key, ...result });
+        else batch.responses.push({ ...result, ...(item.metadata ? { metadata: item.metadata } : {}) });
+      }
+      if (batch.inputFile) {
+        const lines = batch.responses.map((line) => `${JSON.stringify(line)}\n`).join('');
+        batch.responsesFile = storeFile(state, { displayName: `${batch.name} results`, mimeType: 'application/jsonl', data: Buffer.from(lines) }).name;
       }
     }
     Object.assign(batch, { state: batchState, updateTime: new Date().toISOString() });
@@ -643,10 +693,112 @@ async function batchItemResult(behaviour: FakeGeminiBehaviour | null, model: str
     case 'text':
       return { response: textResponse(behaviour.text ?? defaultTextAnswer(body), { model, body }) };
     default: {
+      if (behaviour?.kind === 'image' && behaviour.noise) {
+        return { response: candidateResponse(await imageParts(await noisePng(behaviour.noise), 'image/png'), 'STOP', model, NOISE_USAGE) };
+      }
       const prompt = promptText(body);
       const mimeType = behaviour?.kind === 'image' ? (behaviour.mimeType ?? 'image/png') : 'image/png';
       const final = await encode(imageCanvas(prompt, body.generationConfig?.imageConfig?.aspectRatio ?? '1:1'), mimeType);
       return { response: candidateResponse(await imageParts(final, mimeType), 'STOP', model, reportUsage({ model, body }, imageOutputTokens(body))) };
     }
   }
+}
+
+// ---- Files API (resumable upload, metadata, media download), as the @google/genai SDK speaks it
+
+async function handleFiles(req: IncomingMessage, res: ServerResponse, url: URL, state: FakeState): Promise<void> {
+  if (UPLOAD_PATH.test(url.pathname) && req.method === 'POST') return handleUpload(req, res, url, state);
+  const download = FILE_DOWNLOAD_PATH.exec(url.pathname);
+  if (download && req.method === 'GET') {
+    const file = state.files.get(`files/${download[1]}`);
+    if (!file) return sendError(res, 404, `File not found: files/${download[1]}`);
+    if (url.searchParams.get('alt') !== 'media') return sendJson(res, 200, fileResource(file));
+    res.writeHead(200, { 'content-type': file.mimeType, 'content-length': file.data.length });
+    res.end(file.data);
+    return;
+  }
+  const one = FILE_PATH.exec(url.pathname);
+  const file = one && state.files.get(`files/${one[1]}`);
+  if (!file) return sendError(res, 404, `File not found: ${url.pathname}`);
+  if (req.method === 'GET') return sendJson(res, 200, fileResource(file));
+  if (req.method === 'DELETE') {
+    state.files.delete(file.name);
+    return sendJson(res, 200, {});
+  }
+  return sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
+}
+
+/**
+ * `X-Goog-Upload-Command: start` (JSON body `{file: {displayName, mimeType, sizeBytes}}`)
+ * answers the upload URL in `X-Goog-Upload-URL`; then `upload` chunks at
+ * `X-Goog-Upload-Offset`, the last one `upload, finalize`, answered `{file}`.
+ */
+async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL, state: FakeState): Promise<void> {
+  const command = String(req.headers['x-goog-upload-command'] ?? '');
+  const uploadId = url.searchParams.get('upload_id');
+  if (command === 'start') {
+    if (req.headers['x-goog-upload-protocol'] !== 'resumable') return sendError(res, 400, 'X-Goog-Upload-Protocol: resumable is required');
+    const body = parseJson(await readBody(req)) as { file?: { displayName?: string; mimeType?: string } } | undefined;
+    const id = randomUUID().replace(/-/g, '');
+    const mimeType = body?.file?.mimeType ?? String(req.headers['x-goog-upload-header-content-type'] ?? 'application/octet-stream');
+    state.uploads.set(id, { displayName: body?.file?.displayName ?? null, mimeType, chunks: [] });
+    const uploadUrl = `http://${req.headers.host}/upload/v1beta/files?upload_id=${id}&upload_protocol=resumable`;
+    res.writeHead(200, { 'x-goog-upload-url': uploadUrl, 'x-goog-upload-status': 'active', 'content-length': 0 });
+    res.end();
+    return;
+  }
+  const upload = uploadId ? state.uploads.get(uploadId) : undefined;
+  if (!upload) return sendError(res, 404, `Upload not found: ${uploadId}`);
+  const chunk = await readBytes(req);
+  const offset = Number(req.headers['x-goog-upload-offset']);
+  const received = upload.chunks.reduce((sum, c) => sum + c.length, 0);
+  if (offset !== received) return sendError(res, 400, `X-Goog-Upload-Offset ${offset} is not the ${received} bytes received`);
+  upload.chunks.push(chunk);
+  const commands = command.split(',').map((c) => c.trim());
+  if (!commands.includes('upload')) return sendError(res, 400, `Unknown X-Goog-Upload-Command: ${command}`);
+  if (!commands.includes('finalize')) {
+    res.writeHead(200, { 'x-goog-upload-status': 'active', 'content-length': 0 });
+    res.end();
+    return;
+  }
+  state.uploads.delete(uploadId!);
+  const file = storeFile(state, { displayName: upload.displayName, mimeType: upload.mimeType, data: Buffer.concat(upload.chunks) });
+  const body = JSON.stringify({ file: fileResource(file) });
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'x-goog-upload-status': 'final', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function storeFile(state: FakeState, file: Omit<FakeGeminiFile, 'name' | 'createTime'>): FakeGeminiFile {
+  const stored = { ...file, name: `files/${randomUUID().replace(/-/g, '').slice(0, 12)}`, createTime: new Date().toISOString() };
+  state.files.set(stored.name, stored);
+  return stored;
+}
+
+/** A `File` resource as the Files API answers it. */
+function fileResource(file: FakeGeminiFile): object {
+  const expiration = new Date(Date.parse(file.createTime) + 48 * 3600 * 1000).toISOString();
+  return {
+    name: file.name,
+    ...(file.displayName ? { displayName: file.displayName } : {}),
+    mimeType: file.mimeType,
+    sizeBytes: String(file.data.length),
+    createTime: file.createTime,
+    updateTime: file.createTime,
+    expirationTime: expiration,
+    sha256Hash: createHash('sha256').update(file.data).digest('base64'),
+    uri: `https://generativelanguage.googleapis.com/v1beta/${file.name}`,
+    state: 'ACTIVE',
+    source: 'UPLOADED',
+  };
+}
+
+/** An input file's `{key, request}` lines as batch requests; a line without both is skipped (Gemini would fail it). */
+function fileRequests(file: FakeGeminiFile): FakeGeminiBatch['requests'] {
+  const requests: FakeGeminiBatch['requests'] = [];
+  for (const line of file.data.toString('utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const parsed = parseJson(line) as { key?: unknown; request?: unknown } | undefined;
+    if (typeof parsed?.key === 'string' && isObject(parsed.request)) requests.push({ key: parsed.key, request: parsed.request as GeminiWireBody });
+  }
+  return requests;
 }
