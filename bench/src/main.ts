@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, setInterruptCleanup, stopAll, type Child, type CpuTime } from './procs.js';
 import { benchmarksMarkdown, describeMachine, median, percentile, textTable, type Results, type Row } from './report.js';
 import * as s from './scenarios.js';
+import { FLEET_FULL, FLEET_QUICK, measureFleet } from './fleet.js';
 import { benchRedisCluster, type BenchRedisCluster } from './redis-cluster.js';
 import { startStack, type Stack } from './stack.js';
 import { ensureWrk, type WrkResult } from './wrk.js';
@@ -21,7 +22,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     /** Writes V8 CPU profiles of the API and workers (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
-    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads,variants,4k); default all. */
+    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads,variants,4k,fleet); default all. */
     only: { type: 'string' },
     /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
     render: { type: 'string' },
@@ -377,6 +378,7 @@ async function main(): Promise<void> {
     await measureUploads(stack, rows);
     await measureVariants(stack, rows);
     await measureFourK(stack, rows);
+    if (want('fleet')) rows.push(await measureFleet(quick ? FLEET_QUICK : FLEET_FULL, runs, log));
     rows.push(...memoryRows());
   } catch (err) {
     log(`failed; last API logs:\n${stack.api.logs.slice(-20).join('\n')}`);
@@ -394,6 +396,8 @@ async function main(): Promise<void> {
   writeFileSync(markdownPath, benchmarksMarkdown(results, readFileSync(NOTES_FILE, 'utf8')));
   process.stdout.write(`${textTable(rows)}\n`);
   log(`wrote ${join(outDir, 'results.json')} and ${markdownPath}`);
+  const fleet = rows.find((r) => r.id === 'fleet.throughput');
+  if (fleet?.pass === false) throw new Error(`fleet: generations lost or duplicated (${fleet.note})`);
 }
 
 /** BENCHMARKS.md again from a results.json, with the current notes. */
