@@ -32,11 +32,16 @@ const EXPECTED_ROWS = [
   'rss.worker.pipeline',
   'rss.worker.scaling',
   'rss.worker.4k',
+  'fleet.throughput',
 ];
+
+/** Quick mode runs the scaling rows on the suite's Redis Cluster too when one is running (scripts/test.sh starts it). */
+const CLUSTER_ROWS = ['scaling.cluster.1x8', 'scaling.cluster.1x32', 'scaling.cluster.2x8', 'scaling.cluster.2x32'];
 
 interface Row {
   id: string;
   value: number | null;
+  pass: boolean | null;
   note?: string;
 }
 
@@ -54,14 +59,19 @@ describe('npm run bench -- --quick', () => {
     expect(run.status, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { mode: string; rows: Row[] };
     expect(results.mode).toBe('quick');
-    expect(results.rows.map((r) => r.id).sort()).toEqual([...EXPECTED_ROWS].sort());
+    const ids = results.rows.map((r) => r.id);
+    const expected = ids.some((id) => id.startsWith('scaling.cluster.')) ? [...EXPECTED_ROWS, ...CLUSTER_ROWS] : EXPECTED_ROWS;
+    expect(ids.sort()).toEqual([...expected].sort());
     for (const row of results.rows) {
       // A row is either measured (a positive number) or explains why it is not.
       if (row.value === null) expect(row.note, row.id).toMatch(/not available/);
       else expect(row.value, row.id).toBeGreaterThanOrEqual(0);
     }
-    const throughput = results.rows.filter((r) => /\.(rps|gps)$|^scaling\./.test(r.id) && r.value !== null);
+    const throughput = results.rows.filter((r) => /\.(rps|gps)$|^scaling\.|^fleet\./.test(r.id) && r.value !== null);
     for (const row of throughput) expect(row.value, row.id).toBeGreaterThan(0);
+    // Several APIs and workers on one stack: every generation exactly once (the bench also exits non-zero otherwise).
+    const fleet = results.rows.find((r) => r.id === 'fleet.throughput')!;
+    expect(fleet.pass, fleet.note).toBe(true);
     const table = readFileSync(join(out, 'BENCHMARKS.md'), 'utf8');
     expect(table).toContain('| submit POST /generations (50 conns) |');
     expect(run.stdout).toContain('submit POST /generations');

@@ -475,17 +475,21 @@ ensure_redis() {
 
 # Ports of the suite's own 3-master Redis Cluster (SPEC §14), away from 6379.
 BANATIE_REDIS_CLUSTER_PORTS="${BANATIE_REDIS_CLUSTER_PORTS:-17101 17102 17103}"
-# Set by ensure_redis_cluster when it started the cluster (stop_redis_cluster removes it).
-_BANATIE_REDIS_CLUSTER_DIR=""
+# Set by ensure_redis_cluster to the data directory of a cluster it started (empty when it
+# reused one); stop_redis_cluster removes only that one. A caller in another process (the
+# bench, bench/src/redis-cluster.ts) reads it after ensure_redis_cluster and passes it back.
+BANATIE_REDIS_CLUSTER_STARTED_DIR=""
 
-_redis_cluster_nodes() {
+# redis_cluster_nodes: the cluster's seed nodes as REDIS_CLUSTER_NODES takes them (host:port,…).
+redis_cluster_nodes() {
   local port nodes=""
   for port in $BANATIE_REDIS_CLUSTER_PORTS; do nodes="${nodes:+$nodes,}127.0.0.1:$port"; done
   printf '%s\n' "$nodes"
 }
 
-# True when every node answers and the cluster covers all slots.
-_redis_cluster_ok() {
+# redis_cluster_running: true when every node answers and the cluster covers all slots.
+redis_cluster_running() {
+  have redis-cli || return 1
   local port
   for port in $BANATIE_REDIS_CLUSTER_PORTS; do
     with_timeout 3 redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
@@ -497,16 +501,16 @@ _redis_cluster_ok() {
 # already runs there; exports TEST_REDIS_CLUSTER_NODES for the cluster tests.
 ensure_redis_cluster() {
   export TEST_REDIS_CLUSTER_NODES
-  TEST_REDIS_CLUSTER_NODES="$(_redis_cluster_nodes)"
+  TEST_REDIS_CLUSTER_NODES="$(redis_cluster_nodes)"
   ensure_apt_package redis-server redis-server || die "redis-server is needed for the Redis Cluster tests"
   ensure_apt_package redis-cli redis-tools || die "redis-cli is needed for the Redis Cluster tests"
-  if _redis_cluster_ok; then
+  if redis_cluster_running; then
     log "reusing the Redis Cluster on $TEST_REDIS_CLUSTER_NODES"
     return 0
   fi
   local dir port
   dir="$(mktemp -d -t banatie-redis-cluster.XXXXXX)"
-  _BANATIE_REDIS_CLUSTER_DIR="$dir"
+  BANATIE_REDIS_CLUSTER_STARTED_DIR="$dir"
   log "starting a 3-master Redis Cluster on $TEST_REDIS_CLUSTER_NODES (data in $dir)"
   for port in $BANATIE_REDIS_CLUSTER_PORTS; do
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
@@ -520,16 +524,17 @@ ensure_redis_cluster() {
   # shellcheck disable=SC2046 # one argument per node
   redis-cli --cluster create $(tr ',' ' ' <<<"$TEST_REDIS_CLUSTER_NODES") --cluster-replicas 0 --cluster-yes >/dev/null ||
     die "redis-cli --cluster create failed"
-  wait_until "the Redis Cluster" "$BANATIE_WAIT_SECONDS" _redis_cluster_ok || die "the Redis Cluster on $TEST_REDIS_CLUSTER_NODES did not reach cluster_state:ok"
+  wait_until "the Redis Cluster" "$BANATIE_WAIT_SECONDS" redis_cluster_running || die "the Redis Cluster on $TEST_REDIS_CLUSTER_NODES did not reach cluster_state:ok"
 }
 
-# stop_redis_cluster: stops the cluster ensure_redis_cluster started (never a reused one).
+# stop_redis_cluster: stops the cluster ensure_redis_cluster started (never a reused one);
+# from another shell, pass the BANATIE_REDIS_CLUSTER_STARTED_DIR it left.
 stop_redis_cluster() {
-  [ -n "$_BANATIE_REDIS_CLUSTER_DIR" ] || return 0
-  local port
+  local dir="${1:-$BANATIE_REDIS_CLUSTER_STARTED_DIR}" port
+  [ -n "$dir" ] || return 0
   for port in $BANATIE_REDIS_CLUSTER_PORTS; do
     redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
   done
-  rm -rf "$_BANATIE_REDIS_CLUSTER_DIR"
-  _BANATIE_REDIS_CLUSTER_DIR=""
+  rm -rf "$dir"
+  BANATIE_REDIS_CLUSTER_STARTED_DIR=""
 }

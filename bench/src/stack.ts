@@ -26,6 +26,8 @@ export interface Stack {
   key: string;
   projectId: string;
   bytesFile: string;
+  /** Another API process on the same stack (the fleet section runs several). */
+  startApi(): Promise<Child & { url: string }>;
   startWorkers(count: number, concurrency: number): Promise<Child[]>;
   startBaselineWorker(concurrency: number): Promise<Child>;
   setGemini(behaviour: object): Promise<void>;
@@ -105,7 +107,7 @@ function apiNodeFlags(): string[] {
   return pkg.scripts['start:api']!.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
-export async function startStack(opts: { profileDir?: string; redisClusterNodes?: string } = {}): Promise<Stack> {
+export async function startStack(opts: { profileDir?: string; redisClusterNodes?: string; serviceEnv?: Record<string, string> } = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const prefix = `bench_${testQueuePrefix()}`;
   const baselinePrefix = `${prefix}_base`;
@@ -118,14 +120,21 @@ export async function startStack(opts: { profileDir?: string; redisClusterNodes?
   const fake = spawnNode('fake-gemini', 'packages/testing/dist/fake-gemini-server.js', ['--port', '0'], {});
   const fakeGeminiUrl = await untilReady(fake, announced(fake, /^FAKE_GEMINI_URL=(\S+)$/));
   const { redisClusterNodes } = opts;
-  const env = serviceEnv({ dbUrl: db.url, redisUrl, redisClusterNodes, prefix, storageDir, fakeGeminiUrl });
+  const env = { ...serviceEnv({ dbUrl: db.url, redisUrl, redisClusterNodes, prefix, storageDir, fakeGeminiUrl }), ...opts.serviceEnv };
   const profiled = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
   const { key, projectId } = createKey(env);
 
-  const apiPort = await freePort();
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const api = spawnNode('api', 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(apiPort), PUBLIC_BASE_URL: apiUrl }, [...apiNodeFlags(), ...profiled]);
-  await untilReady(api, pollHealth(apiUrl));
+  const apis = new Set<Child>();
+  const startApi = async (): Promise<Child & { url: string }> => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const name = apis.size ? `api-${apis.size}` : 'api';
+    const child = spawnNode(name, 'apps/api/dist/server.js', [], { ...env, HOST: '127.0.0.1', PORT: String(port), PUBLIC_BASE_URL: url }, [...apiNodeFlags(), ...profiled]);
+    await untilReady(child, pollHealth(url));
+    apis.add(child);
+    return Object.assign(child, { url });
+  };
+  const api = await startApi();
 
   const baseline = spawnNode('baseline', 'bench/dist/baseline-server.js', [], {
     DATABASE_URL: db.url,
@@ -146,11 +155,12 @@ export async function startStack(opts: { profileDir?: string; redisClusterNodes?
     storageDir,
     fakeGeminiUrl,
     fake,
-    api: Object.assign(api, { url: apiUrl }),
+    api,
     baseline: Object.assign(baseline, { url: baselineUrl }),
     key,
     projectId,
     bytesFile,
+    startApi,
     startWorkers: (count, concurrency) =>
       Promise.all(
         Array.from({ length: count }, async (_, i) => {
@@ -181,7 +191,7 @@ export async function startStack(opts: { profileDir?: string; redisClusterNodes?
       if (!res.ok) throw new Error(`fake gemini default: ${res.status} ${await res.text()}`);
     },
     close: async () => {
-      await Promise.allSettled([api.stop(), baseline.stop(), fake.stop(), ...[...workers].map((w) => w.stop())]);
+      await Promise.allSettled([baseline.stop(), fake.stop(), ...[...apis, ...workers].map((c) => c.stop())]);
       await deleteKeys(redisUrl, prefix).catch(() => undefined);
       if (redisClusterNodes) await deleteClusterKeys(redisClusterNodes, prefix).catch(() => undefined);
       await db.drop().catch(() => undefined);
