@@ -266,6 +266,10 @@ async function measureFairDispatch(stack: Stack, baselineWorker: Child): Promise
     () => s.pipeline(stack, durations, true, pids),
     () => fairDispatchPipeline(stack, durations, pids),
   );
+  for (const p of pairs) {
+    logCpu('pipeline.fair-dispatch', 'job', durations.pipelineJobs, p.real.cpu);
+    logCpu('pipeline.fair-dispatch plain', 'job', durations.pipelineJobs, p.baseline.cpu);
+  }
   const row = ratioRow('pipeline.fair-dispatch', 'bare pipeline, fair dispatch vs plain queue.add', 'gen/s', 0, pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result })));
   row.target = '— (part of pipeline ≥ 0.4)';
   row.pass = null;

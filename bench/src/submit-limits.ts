@@ -3,6 +3,7 @@
 // day's usage counted and written). Each run measures the bare baseline, the plain
 // submit and the submit with limits back to back, the order rotating per run, so
 // both submit rows are compared with the same baseline measurement.
+import { sql } from 'kysely';
 import type { Stack } from './stack.js';
 import { submitBaseline, submitReal, type Durations, type Measured } from './scenarios.js';
 import type { WrkResult } from './wrk.js';
@@ -36,6 +37,14 @@ async function putLimits(stack: Stack, masterKey: string, limits: object): Promi
   if (!res.ok) throw new Error(`PUT limits: ${res.status} ${body.slice(0, 500)}`);
 }
 
+/** The project's submits of today as the admission check counted them (project_usage_days). */
+async function countedToday(stack: Stack): Promise<number> {
+  const { rows } = await sql<{ n: string | null }>`
+    SELECT max(generations) AS n FROM project_usage_days
+    WHERE project_id = ${stack.projectId}::uuid AND day = (now() AT TIME ZONE 'UTC')::date`.execute(stack.db.db);
+  return Number(rows[0]?.n ?? 0);
+}
+
 export async function submitRuns(stack: Stack, d: Durations, runs: number, log: (msg: string) => void): Promise<SubmitRun[]> {
   const masterKey = stack.createMasterKey();
   const measure: Record<Side, () => Promise<Measured<WrkResult>>> = {
@@ -43,8 +52,14 @@ export async function submitRuns(stack: Stack, d: Durations, runs: number, log: 
     plain: () => submitReal(stack, d),
     limits: async () => {
       await putLimits(stack, masterKey, LIMITS_ON);
+      const before = await countedToday(stack);
       try {
-        return await submitReal(stack, d);
+        const m = await submitReal(stack, d);
+        // The measured run must have gone through the full admission check (it counts every admitted submit).
+        const counted = (await countedToday(stack)) - before;
+        if (counted < m.result.requests - m.result.errors) throw new Error(`submit with limits: ${m.result.requests} submits, ${counted} counted by the admission check`);
+        log(`submit with limits: the admission check counted ${counted} submits`);
+        return m;
       } finally {
         await putLimits(stack, masterKey, LIMITS_OFF);
       }
