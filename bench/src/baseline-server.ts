@@ -1,8 +1,11 @@
 // The bare baselines of the HTTP rows: plain Fastify routes doing only the
 // irreducible work of each endpoint, on the same PostgreSQL and Redis.
+// `/submit-fair` is `/submit` with the service's own enqueue (fair priority, Lua)
+// instead of a plain `queue.add`: the pipeline.fair-dispatch row.
 //   env: PORT DATABASE_URL REDIS_URL QUEUE_PREFIX PROJECT_ID BYTES_FILE POOL_MAX
 // Prints BASELINE_URL=http://127.0.0.1:PORT once listening.
 import { readFileSync } from 'node:fs';
+import { enqueueGeneration, type GenerationQueue } from '@banatie/queue';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -12,20 +15,31 @@ const env = process.env;
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.POOL_MAX ?? 20) });
 pool.on('error', () => undefined);
 const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-const queue = new Queue('generations', { connection: redis, prefix: env.QUEUE_PREFIX ?? 'bench_baseline' });
-const projectId = env.PROJECT_ID;
+// Job options as defaults, so the plain add and the service's enqueue (which sets only id and priority) add the same job.
+const queue = new Queue('generations', { connection: redis, prefix: env.QUEUE_PREFIX ?? 'bench_baseline', defaultJobOptions: { removeOnComplete: true } });
+const projectId = env.PROJECT_ID!;
 let bytes: Buffer = env.BYTES_FILE ? readFileSync(env.BYTES_FILE) : Buffer.alloc(0);
 
 const app = Fastify({ logger: false });
 
-app.post<{ Body: { prompt: string } }>('/submit', async (request, reply) => {
+async function insertRow(prompt: string): Promise<{ id: string }> {
   const { rows } = await pool.query(
     `INSERT INTO generations (project_id, prompt, original_prompt, auto_enhance, template, aspect_ratio)
      VALUES ($1, $2, $2, false, 'general', '1:1') RETURNING *`,
-    [projectId, request.body.prompt],
+    [projectId, prompt],
   );
-  const row = rows[0] as { id: string };
-  await queue.add('generate-image', { generationId: row.id, run: 0 }, { jobId: `${row.id}_r0`, removeOnComplete: true });
+  return rows[0] as { id: string };
+}
+
+app.post<{ Body: { prompt: string } }>('/submit', async (request, reply) => {
+  const row = await insertRow(request.body.prompt);
+  await queue.add('generate-image', { generationId: row.id, run: 0 }, { jobId: `${row.id}_r0` });
+  return reply.code(202).send({ success: true, data: row });
+});
+
+app.post<{ Body: { prompt: string } }>('/submit-fair', async (request, reply) => {
+  const row = await insertRow(request.body.prompt);
+  await enqueueGeneration(queue as GenerationQueue, { generationId: row.id, run: 0, projectId });
   return reply.code(202).send({ success: true, data: row });
 });
 

@@ -11,6 +11,9 @@ import * as s from './scenarios.js';
 import { FLEET_FULL, FLEET_QUICK, measureFleet } from './fleet.js';
 import { benchRedisCluster, type BenchRedisCluster } from './redis-cluster.js';
 import { startStack, type Stack } from './stack.js';
+import { submitRuns, type SubmitRun } from './submit-limits.js';
+import { fairDispatchPipeline } from './fair-dispatch.js';
+import { fairness, fairnessRow, FAIRNESS_FULL, FAIRNESS_QUICK } from './fairness.js';
 import { ensureWrk, type WrkResult } from './wrk.js';
 
 const { values: args } = parseArgs({
@@ -22,7 +25,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     /** Writes V8 CPU profiles of the API and workers (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
-    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,uploads,variants,4k,fleet); default all. */
+    /** Comma-separated sections to run (submit,pickup,poll,live,pipeline,scaling,fairness,uploads,variants,4k,fleet); default all. */
     only: { type: 'string' },
     /** Re-renders BENCHMARKS.md from an existing results.json (after editing bench/NOTES.md); measures nothing. */
     render: { type: 'string' },
@@ -157,18 +160,33 @@ const rpsPairs = (pairs: Array<{ real: WrkResult; baseline: WrkResult }>) => pai
 
 async function measureHttp(stack: Stack, rows: Row[]): Promise<void> {
   if (!want('submit')) return;
-  const sub = await pairedWrk(
-    stack,
-    'submit',
-    () => s.submitBaseline(stack, durations),
-    () => s.submitReal(stack, durations),
-  );
+  const measured = await submitRuns(stack, durations, runs, log);
+  for (const r of measured) {
+    for (const side of ['plain', 'limits'] as const) {
+      keepPeak('api:submit', r[side].rss.api);
+      logCpu(side === 'plain' ? 'submit' : 'submit with limits', 'request', r[side].result.requests, r[side].cpu);
+    }
+    logCpu('submit baseline', 'request', r.baseline.result.requests, r.baseline.cpu);
+  }
+  log(`submit: API memory after the row: ${await s.apiMemory(stack)}`);
+  const sub = measured.map((r) => ({ real: r.plain.result, baseline: r.baseline.result }));
+  const limited = measured.map((r) => ({ real: r.limits.result, baseline: r.baseline.result }));
   rows.push(
     ratioRow('submit.rps', 'submit POST /generations (50 conns)', 'req/s', 0.5, rpsPairs(sub), wrkNote(sub)),
     limitRow('submit.p50', 'submit p50 latency', 'ms', sub.map((p) => p.real.p50Ms), null, sub.map((p) => p.baseline.p50Ms)),
     limitRow('submit.p99', 'submit p99 latency', 'ms', sub.map((p) => p.real.p99Ms), 50, sub.map((p) => p.baseline.p99Ms)),
+    submitLimitsRow(ratioRow('submit.limits', 'submit with project limits on (same baseline)', 'req/s', 0.5, rpsPairs(limited), wrkNote(limited)), measured),
   );
   await s.clearSubmitted(stack);
+}
+
+/** Issue 15: with limits on, the submit row stays within 10 % of the plain one (per-run ratio limits ÷ plain, same baseline). */
+function submitLimitsRow(row: Row, measured: SubmitRun[]): Row {
+  const vsPlain = median(measured.map((r) => r.limits.result.rps / r.plain.result.rps));
+  row.target = '≥ 0.9× the submit row';
+  row.pass = vsPlain >= 0.9;
+  row.note = [`${vsPlain.toFixed(2)}× the plain submit, p99 ${median(measured.map((r) => r.limits.result.p99Ms)).toFixed(0)} ms`, row.note].filter(Boolean).join('; ');
+  return row;
 }
 
 async function measureWithWorkers(stack: Stack, rows: Row[]): Promise<void> {
@@ -240,8 +258,28 @@ async function measurePipeline(stack: Stack, rows: Row[], worker: Child, baselin
   }
   const kb = await s.outputImageKb(stack);
   rows.push(
-    ratioRow('pipeline.gps', 'pipeline, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result })), `${kb} KB images`),
+    ratioRow('pipeline.gps', 'pipeline incl. fair dispatch vs plain BullMQ, zero-latency Gemini (1 worker × 8)', 'gen/s', 0.4, pipe.map((p) => ({ real: p.real.result, baseline: p.baseline.result })), `${kb} KB images`),
+    await measureFairDispatch(stack, baselineWorker),
   );
+}
+
+/** Issue 15: the bare pipeline with fair dispatch ÷ the same with plain `queue.add`; no target of its own (the goal is pipeline ≥ 0.4). */
+async function measureFairDispatch(stack: Stack, baselineWorker: Child): Promise<Row> {
+  const pids = { worker: baselineWorker.pid };
+  const pairs = await paired(
+    'pipeline.fair-dispatch',
+    () => s.pipeline(stack, durations, true, pids),
+    () => fairDispatchPipeline(stack, durations, pids),
+  );
+  for (const p of pairs) {
+    logCpu('pipeline.fair-dispatch', 'job', durations.pipelineJobs, p.real.cpu);
+    logCpu('pipeline.fair-dispatch plain', 'job', durations.pipelineJobs, p.baseline.cpu);
+  }
+  const row = ratioRow('pipeline.fair-dispatch', 'bare pipeline, fair dispatch vs plain queue.add', 'gen/s', 0, pairs.map((p) => ({ real: p.real.result, baseline: p.baseline.result })));
+  row.target = '— (part of pipeline ≥ 0.4)';
+  row.pass = null;
+  row.note = 'the scheduler\'s cost alone';
+  return row;
 }
 
 type ScalingPoint = s.ScalingResult;
@@ -286,6 +324,12 @@ async function measureScaling(stack: Stack, rows: Row[], cluster?: Stack): Promi
     if (!cluster) continue;
     rows.push(clusterRow(`scaling.cluster.${workers}x${concurrency}`, `${label}, Redis Cluster`, onCluster, single));
   }
+}
+
+async function measureFairness(stack: Stack, rows: Row[]): Promise<void> {
+  if (!want('fairness')) return;
+  const options = quick ? FAIRNESS_QUICK : FAIRNESS_FULL;
+  rows.push(fairnessRow(await fairness(stack, options, runs, log), options));
 }
 
 const FOUR_K_CONCURRENCY = 8;
@@ -375,6 +419,7 @@ async function main(): Promise<void> {
     await measureHttp(stack, rows);
     if (['pickup', 'poll', 'live', 'pipeline'].some(want)) await measureWithWorkers(stack, rows);
     await measureScaling(stack, rows, cluster);
+    await measureFairness(stack, rows);
     await measureUploads(stack, rows);
     await measureVariants(stack, rows);
     await measureFourK(stack, rows);

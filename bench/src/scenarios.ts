@@ -30,7 +30,7 @@ export interface Measured<T> {
 /** 200 KB of incompressible pixels: what the fake Gemini returns for the live and pipeline rows. */
 export const NOISE_IMAGE = { width: 256, height: 256 };
 
-const SUBMIT_BODY = JSON.stringify({ prompt: 'a benchmark of a submitted generation', autoEnhance: false });
+export const SUBMIT_BODY = JSON.stringify({ prompt: 'a benchmark of a submitted generation', autoEnhance: false });
 const TERMINAL = ['success', 'failed', 'cancelled'] as const;
 
 function medianOf(values: number[]): number {
@@ -49,7 +49,7 @@ function sharedCpu(): Record<string, Map<number, CpuTime>> {
 }
 
 /** RSS peaks and CPU used by the measured processes, plus PostgreSQL's and Redis's CPU, while `run` runs. */
-function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
+export function withRss<T>(pids: Record<string, number>, run: () => Promise<T>): Promise<Measured<T>> {
   const sampler = sampleRss(pids);
   const cpuBefore = cpuOf(pids);
   const sharedBefore = sharedCpu();
@@ -173,7 +173,7 @@ export function liveBaseline(stack: Stack, d: Durations): Promise<Measured<WrkRe
 
 // ---- submissions over HTTP (pipeline, scaling, pickup) --------------------------------
 
-async function postJson(url: string, headers: Record<string, string>, body: string): Promise<{ id: string; at: number }> {
+export async function postJson(url: string, headers: Record<string, string>, body: string): Promise<{ id: string; at: number }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const at = performance.timeOrigin + performance.now();
   const payload = (await res.json()) as { data?: { id?: string } };
@@ -202,7 +202,7 @@ async function submitMany(stack: Stack, count: number, baseline: boolean, concur
 }
 
 /** Waits until every generation is terminal; throws when one did not succeed. */
-async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number): Promise<void> {
+export async function waitAllSucceeded(stack: Stack, ids: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await stack.db.db

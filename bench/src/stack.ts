@@ -28,6 +28,9 @@ export interface Stack {
   bytesFile: string;
   /** Another API process on the same stack (the fleet section runs several). */
   startApi(): Promise<Child & { url: string }>;
+  /** A key of a project (`org/project`, created when missing) and a master key (admin API), through the CLI. */
+  createKey(target: string): { key: string; projectId: string };
+  createMasterKey(): string;
   startWorkers(count: number, concurrency: number): Promise<Child[]>;
   startBaselineWorker(concurrency: number): Promise<Child>;
   setGemini(behaviour: object): Promise<void>;
@@ -91,13 +94,18 @@ async function pollHealth(url: string): Promise<void> {
   }
 }
 
-function createKey(env: Record<string, string>): { key: string; projectId: string } {
-  const out = execFileSync(process.execPath, ['apps/cli/dist/main.js', 'key', 'create', 'bench/bench', '--json'], {
+/** `banatie key create <args> --json`: its JSON answer. */
+function cliKey<T>(env: Record<string, string>, args: string[]): T {
+  const out = execFileSync(process.execPath, ['apps/cli/dist/main.js', 'key', 'create', ...args, '--json'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
   });
-  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { key: string; projectId: string };
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+function createKey(env: Record<string, string>, target = 'bench/bench'): { key: string; projectId: string } {
+  const parsed = cliKey<{ key: string; projectId: string }>(env, [target]);
   return { key: parsed.key, projectId: parsed.projectId };
 }
 
@@ -161,6 +169,8 @@ export async function startStack(opts: { profileDir?: string; redisClusterNodes?
     projectId,
     bytesFile,
     startApi,
+    createKey: (target) => createKey(env, target),
+    createMasterKey: () => cliKey<{ key: string }>(env, ['--master']).key,
     startWorkers: (count, concurrency) =>
       Promise.all(
         Array.from({ length: count }, async (_, i) => {
