@@ -6,16 +6,94 @@
 --    are cached by each server connection (the poll's 0006 does the same), which
 --    also holds behind PgBouncer in transaction mode, where named prepared
 --    statements would not.
--- 2. The limits' row lock. A project with limits serialises its admissions on
---    its project_limits row, and a lock is held until commit, that is through
---    the commit's WAL flush: one flush after another, a third of the submits per
---    second. Here the admission is its own transaction, committed without
---    waiting for the flush (synchronous_commit off for it alone), so the lock is
---    held for microseconds. Nothing is lost by it: the generation's own commit
---    waits for the flush, and WAL is flushed in order, so a durable generation
---    always has its durable count. A crash between the two leaves a count
---    without a generation (one refused early at the day's end), never the reverse.
---
+-- 2. Row locks of the limits. A project with limits serialises its admissions on
+--    a row (its limits row in 0012; the day's counter below), and a row lock is
+--    held until commit, that is through the commit's WAL flush: one flush after
+--    another, a third of the submits per second. Here the admission is its own
+--    transaction, committed without waiting for the flush (synchronous_commit off
+--    for it alone), so the lock is held for microseconds. Nothing is lost by it:
+--    the generation's own commit waits for the flush, and WAL is flushed in order,
+--    so a durable generation always has its durable count. A crash between the two
+--    leaves a count without a generation (one refused early at the day's end),
+--    never the reverse.
+
+-- One more admission on a known day counter below p_max (false: the counter is
+-- unknown or at the cap). Atomic: a racing admission waits for the row and re-checks.
+CREATE FUNCTION banatie_count_admission(p_project uuid, p_day date, p_max integer)
+RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  UPDATE project_usage_days d SET generations = d.generations + 1
+    WHERE d.project_id = p_project AND d.day = p_day AND d.generations < p_max;
+  RETURN FOUND;
+END
+$$;
+
+-- The admission (0012) without the limits' row lock in the common case: while the
+-- day's counter is known and below the limit, one conditional UPDATE adds one
+-- under the counter row's own lock (PostgreSQL re-checks the condition after a
+-- wait, so racing admissions at the cap cannot both pass). The limits row is
+-- locked, as before, only when the counter is unknown (first limited admission of
+-- the day, or limits just changed) or the cap is reached. The month's cost is read
+-- without a lock: submits do not change it (workers do, as calls are billed).
+CREATE OR REPLACE FUNCTION banatie_admit_generation(p_project uuid, p_at timestamptz, p_lock boolean DEFAULT true)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  lim project_limits%ROWTYPE;
+  day_start timestamptz := date_trunc('day', p_at, 'UTC');
+  today date := date_trunc('day', p_at, 'UTC')::date;
+  month_start date := date_trunc('month', p_at, 'UTC')::date;
+  used bigint;
+  spent numeric;
+BEGIN
+  SELECT * INTO lim FROM project_limits WHERE project_id = p_project;
+  IF NOT FOUND OR (lim.generations_per_day IS NULL AND lim.monthly_cost_usd IS NULL) THEN
+    RETURN 'ok';
+  END IF;
+  IF lim.monthly_cost_usd IS NOT NULL THEN
+    SELECT COALESCE(sum(d.cost_usd), 0) INTO spent FROM project_usage_days d
+      WHERE d.project_id = p_project AND d.day >= month_start AND d.day < (month_start + interval '1 month')::date;
+    IF spent >= lim.monthly_cost_usd THEN
+      RETURN 'month';
+    END IF;
+  END IF;
+  IF lim.generations_per_day IS NULL THEN
+    RETURN 'ok';
+  END IF;
+  IF NOT p_lock THEN
+    SELECT d.generations INTO used FROM project_usage_days d WHERE d.project_id = p_project AND d.day = today;
+    IF used IS NULL THEN
+      SELECT count(*) INTO used FROM generations g
+        WHERE g.project_id = p_project AND g.created_at >= day_start AND g.created_at < day_start + interval '1 day';
+    END IF;
+    RETURN CASE WHEN used >= lim.generations_per_day THEN 'day' ELSE 'ok' END;
+  END IF;
+  IF banatie_count_admission(p_project, today, lim.generations_per_day) THEN
+    RETURN 'ok';
+  END IF;
+  -- The counter is unknown, or at the cap: under the limits row's lock, try again, then count the day's rows.
+  SELECT * INTO lim FROM project_limits WHERE project_id = p_project FOR UPDATE;
+  IF NOT FOUND OR lim.generations_per_day IS NULL THEN
+    RETURN 'ok';
+  END IF;
+  IF banatie_count_admission(p_project, today, lim.generations_per_day) THEN
+    RETURN 'ok';
+  END IF;
+  SELECT d.generations INTO used FROM project_usage_days d WHERE d.project_id = p_project AND d.day = today;
+  IF used IS NOT NULL THEN
+    RETURN 'day';
+  END IF;
+  -- Unknown: only admissions holding this lock write a missing or NULL counter.
+  SELECT count(*) INTO used FROM generations g
+    WHERE g.project_id = p_project AND g.created_at >= day_start AND g.created_at < day_start + interval '1 day';
+  IF used >= lim.generations_per_day THEN
+    RETURN 'day';
+  END IF;
+  INSERT INTO project_usage_days (project_id, day, generations) VALUES (p_project, today, used + 1)
+    ON CONFLICT (project_id, day) DO UPDATE SET generations = excluded.generations;
+  RETURN 'ok';
+END
+$$;
+
 -- CALL it outside a transaction block (it commits). out_generation is the row as
 -- jsonb (NULL: no such project, or refused), out_admission the verdict.
 CREATE PROCEDURE banatie_submit_plain_generation(

@@ -182,6 +182,18 @@ describe('limits across API instances', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(11);
     expect((await countRows(key.projectId)).generations).toBe(3);
   });
+
+  it('many racing plain submits below the cap, the day counter known: exactly the cap is admitted', async () => {
+    const key = await stack.createKey('acme', 'limits-race-counted');
+    await putLimits('limits-race-counted', { generationsPerDay: 10 });
+    // The first admission of the day counts the rows; the racers then take the counter's conditional update.
+    expect((await submit(stack.app, key.key, { prompt: 'first' })).statusCode).toBe(202);
+    const racers = Array.from({ length: 30 }, (_, i) => submit(i % 2 === 0 ? stack.app : second.app, key.key, { prompt: `race ${i}` }));
+    const statuses = (await Promise.all(racers)).map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(9);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+    expect((await countRows(key.projectId)).generations).toBe(10);
+  });
 });
 
 describe('CLI: limits and usage (operator commands on the database)', () => {
