@@ -3,28 +3,14 @@
 // added with a plain `queue.add`, and through the service's enqueue
 // (`enqueueGeneration` of @banatie/queue: the fair-priority Lua script, then a
 // prioritized add that the worker takes from BullMQ's priority set).
-import { postJson, SUBMIT_BODY, waitAllSucceeded, withRss, type Durations, type Measured } from './scenarios.js';
+import { postJson, submitMany, SUBMIT_BODY, waitAllSucceeded, withRss, type Durations, type Measured } from './scenarios.js';
 import type { Stack } from './stack.js';
-
-async function submitFair(stack: Stack, count: number, concurrency = 16): Promise<string[]> {
-  const ids: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        next++;
-        ids.push((await postJson(`${stack.baseline.url}/submit-fair`, {}, SUBMIT_BODY)).id);
-      }
-    }),
-  );
-  return ids;
-}
 
 /** The bare pipeline with fair dispatch: generations per second from the first submit to the last success. */
 export function fairDispatchPipeline(stack: Stack, d: Durations, workerPids: Record<string, number>): Promise<Measured<number>> {
   return withRss({ baselineApi: stack.baseline.pid, ...workerPids }, async () => {
     const started = performance.now();
-    const ids = await submitFair(stack, d.pipelineJobs);
+    const ids = await submitMany(d.pipelineJobs, () => postJson(`${stack.baseline.url}/submit-fair`, {}, SUBMIT_BODY));
     await waitAllSucceeded(stack, ids, 120_000);
     return d.pipelineJobs / ((performance.now() - started) / 1000);
   });

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { percentile, median, type Row } from './report.js';
-import { postJson, SUBMIT_BODY } from './scenarios.js';
+import { postJson, submitMany, SUBMIT_BODY } from './scenarios.js';
 import type { Child } from './procs.js';
 import type { Stack } from './stack.js';
 
@@ -46,17 +46,6 @@ function submit(stack: Stack, key: string): Promise<string> {
   return postJson(`${stack.api.url}/api/v1/generations`, { 'x-api-key': key }, SUBMIT_BODY).then((r) => r.id);
 }
 
-async function submitMany(stack: Stack, key: string, count: number, concurrency = 32): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        next++;
-        await submit(stack, key);
-      }
-    }),
-  );
-}
 
 async function countOf(stack: Stack, projectId: string, statuses: readonly string[]): Promise<number> {
   const row = await stack.db.db
@@ -143,7 +132,7 @@ async function clearQueue(stack: Stack): Promise<void> {
 
 export async function fairnessPhase(stack: Stack, o: FairnessOptions, a: Project, b: Project, withBacklog: boolean): Promise<FairnessPhase> {
   const slots = o.workers * o.concurrency;
-  if (withBacklog) await submitMany(stack, a.key, o.backlog);
+  if (withBacklog) await submitMany(o.backlog, () => submit(stack, a.key).then((id) => ({ id })), 32);
   let workers: Child[] = [];
   let filler: { stop(): Promise<void> } | undefined;
   try {

@@ -187,14 +187,15 @@ function submitOne(stack: Stack, baseline: boolean): Promise<{ id: string; at: n
     : postJson(`${stack.api.url}/api/v1/generations`, { 'x-api-key': stack.key }, SUBMIT_BODY);
 }
 
-async function submitMany(stack: Stack, count: number, baseline: boolean, concurrency = 16): Promise<string[]> {
+/** Runs `count` submits, `concurrency` at a time; resolves with the generation ids. */
+export async function submitMany(count: number, submit: () => Promise<{ id: string }>, concurrency = 16): Promise<string[]> {
   const ids: string[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
       while (next < count) {
         next++;
-        ids.push((await submitOne(stack, baseline)).id);
+        ids.push((await submit()).id);
       }
     }),
   );
@@ -254,7 +255,7 @@ export async function oneSucceeded(stack: Stack): Promise<string> {
 export async function pipeline(stack: Stack, d: Durations, baseline: boolean, workerPids: Record<string, number>): Promise<Measured<number>> {
   return withRss({ api: stack.api.pid, baselineApi: stack.baseline.pid, fakeGemini: stack.fake.pid, ...workerPids }, async () => {
     const started = performance.now();
-    const ids = await submitMany(stack, d.pipelineJobs, baseline);
+    const ids = await submitMany(d.pipelineJobs, () => submitOne(stack, baseline));
     await waitAllSucceeded(stack, ids, 120_000);
     return d.pipelineJobs / ((performance.now() - started) / 1000);
   });
@@ -284,7 +285,7 @@ export interface ScalingResult {
 export async function scaling(stack: Stack, d: Durations, workers: number, concurrency: number): Promise<Measured<ScalingResult>> {
   const batch = workers * concurrency;
   const total = batch * d.scalingRounds;
-  const ids = await submitMany(stack, total, false, 32);
+  const ids = await submitMany(total, () => submitOne(stack, false), 32);
   let started: Child[] = [];
   try {
     const measured = await (async () => {
