@@ -61,7 +61,8 @@ describe('submit', () => {
     });
     expect(status).toBe(202);
     expect(sql).toHaveLength(1);
-    expect(sql[0]).toMatch(/insert into flows/i);
+    // The flow and the generation are inserted by the procedure (migration 0014).
+    expect(sql[0]).toMatch(/call banatie_submit_plain_generation/i);
   });
 
   it('stores exactly what the general path (with an Idempotency-Key) stores, project defaults included', async () => {
