@@ -23,16 +23,31 @@ export const FAIR_MAX_AHEAD = 50_000;
 /** Rounds by which interactive work is ahead of plain work: a project's first this-many waiting requests pass its whole plain backlog. */
 export const INTERACTIVE_HEAD_START = 100;
 const MAX_TAG = Math.floor(PRIORITY_LIMIT / 2) - 1 - INTERACTIVE_HEAD_START;
+/** V at which every tag is shifted back down to 1: half of MAX_TAG, so tags (at most V + FAIR_MAX_AHEAD) never reach it. */
+export const FAIR_RENORMALISE_AT = Math.floor(MAX_TAG / 2);
 
 /**
  * KEYS: V, the last tags of this lane (a hash by project), BullMQ's prioritized set,
  * wait list, delayed set and active list, the other lane's last tags. ARGV: project,
  * max ahead, max tag, lane (0 interactive, 1 plain), the interactive head start.
+ * ARGV also: V at which tags are renormalised, BullMQ's job key prefix (`<prefix>:generations:`).
  * Returns the job's priority and how many queued jobs will be taken before it (ties
  * go to the earlier job). V advances to the head of the queue (the next job to start),
  * so it never goes back and costs the workers nothing. When the queue is empty (no job
  * waiting, delayed or running) every tag is history: V and the last tags start again
  * from 0, which keeps priorities far below BullMQ's ceiling in any deployment that drains.
+ *
+ * A queue that never drains would push V (and every new tag) up to MAX_TAG, where all
+ * new jobs tie and fairness becomes FIFO. So once V reaches the threshold every tag is
+ * shifted down by Δ = V − 1 in this same script (atomic with the decision): priorities
+ * of the jobs in BullMQ's prioritized set (score = priority × 2^32 + counter, counter
+ * kept) and in their job hashes, the hash priority of jobs waiting, delayed (retries,
+ * parked for maxConcurrency) or running (a retry is re-added with its hash's priority),
+ * the last tags, and V. A priority drops by 2Δ, which keeps its lane's parity; one that
+ * would fall below its lane's lowest (2 interactive, 1 plain: 0 means "no priority" to
+ * BullMQ) is clamped there, which keeps it ahead of every job at V, as it was. This is
+ * O(jobs in the queue + projects), once per ~half a million rounds, and Redis is blocked
+ * meanwhile: about 0.6 s for a 100k-job backlog (docs/decisions.md, "Renormalisation").
  */
 const PRIORITY_SCRIPT = `
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -48,6 +63,41 @@ if head[2] then
   local t
   if p % 2 == 1 then t = (p - 1) / 2 - headStart else t = p / 2 end
   if t > v then v = t; redis.call('SET', KEYS[1], v) end
+end
+if v >= tonumber(ARGV[6]) then
+  local delta = v - 1
+  local function shifted(p)
+    local n = p - 2 * delta
+    if n < 1 then n = 2 - p % 2 end
+    return n
+  end
+  local function shiftHash(jobId)
+    local key = ARGV[7] .. jobId
+    local p = tonumber(redis.call('HGET', key, 'priority') or '0')
+    if p > 0 then redis.call('HSET', key, 'priority', shifted(p)) end
+  end
+  local queued = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+  local batch = {}
+  for i = 1, #queued, 2 do
+    local score = tonumber(queued[i + 1])
+    local counter = score % 4294967296
+    local p = shifted((score - counter) / 4294967296)
+    batch[#batch + 1] = p * 4294967296 + counter
+    batch[#batch + 1] = queued[i]
+    if #batch >= 1000 then redis.call('ZADD', KEYS[3], unpack(batch)); batch = {} end
+    local key = ARGV[7] .. queued[i]
+    if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'priority', p) end
+  end
+  if #batch > 0 then redis.call('ZADD', KEYS[3], unpack(batch)) end
+  for _, id in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do shiftHash(id) end
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do shiftHash(id) end
+  for _, id in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do shiftHash(id) end
+  for _, lastKey in ipairs({ KEYS[2], KEYS[7] }) do
+    local tags = redis.call('HGETALL', lastKey)
+    for i = 1, #tags, 2 do redis.call('HSET', lastKey, tags[i], math.max(0, tonumber(tags[i + 1]) - delta)) end
+  end
+  v = v - delta
+  redis.call('SET', KEYS[1], v)
 end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local lane = tonumber(ARGV[4])
@@ -118,6 +168,8 @@ interface FairScripts {
     maxTag: number,
     lane: number,
     headStart: number,
+    renormaliseAt: number,
+    jobKeyPrefix: string,
   ): Promise<[number, number]>;
   banatieSlotAcquire(running: string, waiting: string, jobId: string, max: number, leaseMs: number): Promise<number>;
   banatieSlotRelease(running: string, waiting: string, jobId: string, max: number, park: string): Promise<string | null>;
@@ -149,6 +201,7 @@ export async function fairPriority(
   prefix: string,
   projectId: string,
   interactive: boolean,
+  renormaliseAt = FAIR_RENORMALISE_AT,
 ): Promise<{ priority: number; ahead: number }> {
   const lane = interactive ? 0 : 1;
   const [priority, ahead] = await scripts(redis).banatieFairPriority(
@@ -164,6 +217,8 @@ export async function fairPriority(
     MAX_TAG,
     lane,
     INTERACTIVE_HEAD_START,
+    renormaliseAt,
+    queueKey(prefix, ''),
   );
   return { priority: Number(priority), ahead: Number(ahead) };
 }

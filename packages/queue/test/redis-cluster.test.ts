@@ -22,6 +22,8 @@ import { createRedis, isCluster, waitForRedis, type RedisClient } from '../src/r
 import { createRequestLimits } from '../src/request-limits.js';
 import { createSharedState } from '../src/shared-state.js';
 import { createStreamSlots } from '../src/stream-slots.js';
+import { FAIR_RENORMALISE_AT } from '../src/fair-scheduler.js';
+import { expectRenormalisedLike, runRenormaliseScenario } from './fair-renormalise.js';
 
 const target = { redisUrl: TEST_REDIS_URL, redisClusterNodes: testRedisClusterNodes() };
 const raw = testQueuePrefix();
@@ -127,6 +129,12 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES)', () => {
       await worker.close();
       await queue.close();
     }
+  });
+
+  it('fair tags renormalise in one script on the cluster (job hashes are on the slot of the hash-tagged prefix)', async () => {
+    const reference = await runRenormaliseScenario(redis, () => open('worker'), `${prefix}:fair-ref`, FAIR_RENORMALISE_AT);
+    const shifted = await runRenormaliseScenario(redis, () => open('worker'), `${prefix}:fair-shifted`, 10);
+    expectRenormalisedLike(shifted, reference);
   });
 
   it('status events published on any master reach the cluster subscriber (PUBLISH spans the cluster)', async () => {
