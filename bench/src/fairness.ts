@@ -31,6 +31,19 @@ export interface FairnessPhase {
   delays: number[];
   /** A's jobs still queued (pending) when B's last job had started. */
   aQueuedAtEnd: number;
+  /** The longest of A's jobs that started while B was sampled (ms): a stall of every slot shows here, not in the scheduler. */
+  aLongestJobMs: number;
+}
+
+/** started → completed of the project's longest job that started at or after `from`. */
+async function longestJobMs(stack: Stack, projectId: string, from: Date): Promise<number> {
+  const row = await stack.db.db
+    .selectFrom('generations')
+    .select(sql<number>`COALESCE(max(extract(epoch FROM completed_at - started_at) * 1000), 0)`.as('ms'))
+    .where('project_id', '=', projectId)
+    .where('started_at', '>=', from)
+    .executeTakeFirstOrThrow();
+  return Number(row.ms);
 }
 
 const UNFINISHED = ['pending', 'processing'] as const;
@@ -139,9 +152,14 @@ export async function fairnessPhase(stack: Stack, o: FairnessOptions, a: Project
     workers = await stack.startWorkers(o.workers, o.concurrency);
     if (!withBacklog) filler = topUp(stack, a, slots);
     await untilSaturated(stack, a, slots);
+    const sampledFrom = new Date();
     const ids = await sampleSmallProject(stack, b, o);
     const delays = await startDelays(stack, ids, B_START_TIMEOUT_MS);
-    return { delays, aQueuedAtEnd: await countOf(stack, a.projectId, ['pending']) };
+    return {
+      delays,
+      aQueuedAtEnd: await countOf(stack, a.projectId, ['pending']),
+      aLongestJobMs: await longestJobMs(stack, a.projectId, sampledFrom),
+    };
   } finally {
     await filler?.stop();
     await Promise.all(workers.map((w) => w.stop()));
@@ -165,7 +183,7 @@ export async function fairness(stack: Stack, o: FairnessOptions, runs: number, l
     const phase = async (withBacklog: boolean) => {
       const p = await fairnessPhase(stack, o, a, b, withBacklog);
       const sorted = [...p.delays].sort((x, y) => x - y).map((ms) => ms.toFixed(0));
-      log(`fairness: ${withBacklog ? 'with' : 'without'} backlog: B's p95 start delay ${percentile(p.delays, 95).toFixed(0)} ms (all: ${sorted.join(' ')}), A's queued jobs at the end ${p.aQueuedAtEnd}`);
+      log(`fairness: ${withBacklog ? 'with' : 'without'} backlog: B's p95 start delay ${percentile(p.delays, 95).toFixed(0)} ms (all: ${sorted.join(' ')}), A's queued jobs at the end ${p.aQueuedAtEnd}, A's longest job meanwhile ${p.aLongestJobMs.toFixed(0)} ms`);
       return p;
     };
     if (i % 2 === 0) {
