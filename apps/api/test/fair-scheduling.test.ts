@@ -36,25 +36,31 @@ function recordingProvider(delayMs: number) {
 }
 
 describe('fair tags', () => {
-  it('grow while the queue holds work, and start again from 0 once it is empty', async () => {
+  it('grow while the queue holds work, and start level at the highest tag so far once it is empty', async () => {
     const redis = createRedis({ redisUrl: TEST_REDIS_URL }, 'producer');
     try {
       await waitForRedis(redis, 5000);
       const prefix = testQueuePrefix();
       const project = '00000000-0000-4000-8000-00000000000a';
+      const other = '00000000-0000-4000-8000-00000000000b';
       const plain = (tag: number) => 2 * (tag + INTERACTIVE_HEAD_START) + 1;
-      // An empty queue: tag 1 each time.
+      // An empty queue: the first submit finds it idle; the next (its job not added yet) counts on.
       expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: plain(1), ahead: 0 });
-      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: plain(1), ahead: 0 });
-      // A job runs (BullMQ's active list): tags are history no more, so they grow.
+      expect(await fairPriority(redis, prefix, project, false)).toEqual({ priority: plain(2), ahead: 0 });
+      // A job runs (BullMQ's active list): V stays, the project's tags grow.
       await redis.lpush(`${prefix}:${GENERATION_QUEUE}:active`, 'some-job');
-      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(2));
       expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(3));
-      // Interactive lane: its own tags (1, 2…), priority 2 × tag: ahead of the project's plain jobs.
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(4));
+      // Another project starts at V + 1 (no job was ever queued: V is 0), ahead of the first one's later tags.
+      expect((await fairPriority(redis, prefix, other, false)).priority).toBe(plain(1));
+      // Interactive lane: its own tags from V, priority 2 × tag: ahead of the project's plain jobs.
       expect((await fairPriority(redis, prefix, project, true)).priority).toBe(2);
       expect((await fairPriority(redis, prefix, project, true)).priority).toBe(4);
+      // Empty again: every tag is history; both projects start level, after the highest tag given (4).
       await redis.del(`${prefix}:${GENERATION_QUEUE}:active`);
-      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(1));
+      expect((await fairPriority(redis, prefix, other, false)).priority).toBe(plain(5));
+      await redis.lpush(`${prefix}:${GENERATION_QUEUE}:active`, 'another-job');
+      expect((await fairPriority(redis, prefix, project, false)).priority).toBe(plain(5));
     } finally {
       redis.disconnect();
     }

@@ -28,14 +28,20 @@ export const FAIR_RENORMALISE_AT = Math.floor(MAX_TAG / 2);
 
 /**
  * KEYS: V, the last tags of this lane (a hash by project), BullMQ's prioritized set,
- * wait list, delayed set and active list, the other lane's last tags. ARGV: project,
+ * wait list, delayed set and active list, the other lane's last tags, the highest tag
+ * given so far, the idle mark. ARGV: project,
  * max ahead, max tag, lane (0 interactive, 1 plain), the interactive head start.
  * ARGV also: V at which tags are renormalised, BullMQ's job key prefix (`<prefix>:generations:`).
  * Returns the job's priority and how many queued jobs will be taken before it (ties
  * go to the earlier job). V advances to the head of the queue (the next job to start),
  * so it never goes back and costs the workers nothing. When the queue is empty (no job
- * waiting, delayed or running) every tag is history: V and the last tags start again
- * from 0, which keeps priorities far below BullMQ's ceiling in any deployment that drains.
+ * waiting, delayed or running) every tag is history: V moves up to the highest tag given
+ * so far and the last tags are dropped, so every project starts level at V + 1. Only the
+ * first script to find the queue empty does this (the idle mark, cleared by the next
+ * script that finds work, or after 1 s): a burst of concurrent submits all find the queue
+ * empty, since each job is added after its script has run. Were each of them to start
+ * over, the burst's jobs would all tie at V + 1 (or V would run ahead with them), and
+ * another project's job submitted a moment later would queue behind the whole burst.
  *
  * A queue that never drains would push V (and every new tag) up to MAX_TAG, where all
  * new jobs tie and fairness becomes FIFO. So once V reaches the threshold every tag is
@@ -53,8 +59,13 @@ const PRIORITY_SCRIPT = `
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0
     and redis.call('ZCARD', KEYS[5]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then
-  v = 0
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[7])
+  if redis.call('SET', KEYS[9], '1', 'NX', 'PX', 1000) then
+    local top = tonumber(redis.call('GET', KEYS[8]) or '0')
+    if top > v then v = top; redis.call('SET', KEYS[1], v) end
+    redis.call('DEL', KEYS[2], KEYS[7])
+  end
+else
+  redis.call('DEL', KEYS[9])
 end
 local headStart = tonumber(ARGV[5])
 local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
@@ -98,6 +109,7 @@ if v >= tonumber(ARGV[6]) then
   end
   v = v - delta
   redis.call('SET', KEYS[1], v)
+  redis.call('SET', KEYS[8], math.max(v, tonumber(redis.call('GET', KEYS[8]) or '0') - delta))
 end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local lane = tonumber(ARGV[4])
@@ -105,6 +117,7 @@ local tag
 if lane == 0 then tag = math.max(v, last + 1) else tag = math.max(v, last) + 1 end
 tag = math.min(tag, v + tonumber(ARGV[2]), tonumber(ARGV[3]))
 if tag > last then redis.call('HSET', KEYS[2], ARGV[1], tag) end
+if tag > tonumber(redis.call('GET', KEYS[8]) or '0') then redis.call('SET', KEYS[8], tag) end
 local priority = 2 * tag
 if lane == 1 then priority = 2 * (tag + headStart) + 1 end
 local ahead = redis.call('ZCOUNT', KEYS[3], '-inf', (priority + 1) * 4294967296 - 1) + redis.call('LLEN', KEYS[4])
@@ -163,6 +176,8 @@ interface FairScripts {
     delayed: string,
     active: string,
     otherLast: string,
+    top: string,
+    idle: string,
     projectId: string,
     maxAhead: number,
     maxTag: number,
@@ -179,7 +194,7 @@ interface FairScripts {
 function scripts(redis: RedisClient): FairScripts {
   const r = redis as RedisClient & Partial<FairScripts>;
   if (!r.banatieFairPriority) {
-    redis.defineCommand('banatieFairPriority', { numberOfKeys: 7, lua: PRIORITY_SCRIPT });
+    redis.defineCommand('banatieFairPriority', { numberOfKeys: 9, lua: PRIORITY_SCRIPT });
     redis.defineCommand('banatieSlotAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
     redis.defineCommand('banatieSlotRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
     redis.defineCommand('banatieQueuePosition', { numberOfKeys: 2, lua: POSITION_SCRIPT });
@@ -212,6 +227,8 @@ export async function fairPriority(
     queueKey(prefix, 'delayed'),
     queueKey(prefix, 'active'),
     fairKey(prefix, interactive ? 'last' : 'ilast'),
+    fairKey(prefix, 'top'),
+    fairKey(prefix, 'idle'),
     projectId,
     FAIR_MAX_AHEAD,
     MAX_TAG,

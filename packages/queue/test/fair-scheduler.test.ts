@@ -47,3 +47,23 @@ describe('fair tags renormalise while the queue never drains', () => {
     expect(b).toEqual({ priority: 2, ahead: 1 });
   });
 });
+
+describe('a burst of submits on an empty queue', () => {
+  it("keeps the burst's tags consecutive, so another project's job is next but one, not behind the whole burst", async () => {
+    const redis = open('producer');
+    await waitForRedis(redis, 5000);
+    const prefix = testQueuePrefix();
+    const projectA = '00000000-0000-4000-8000-0000000000a1';
+    const projectB = '00000000-0000-4000-8000-0000000000b1';
+    // Every script of the burst runs before any of its jobs is added: each finds the queue empty.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => fairPriority(redis, prefix, projectA, false)));
+    const priorities = burst.map((b) => b.priority).sort((x, y) => x - y);
+    expect(new Set(priorities).size).toBe(20);
+    // Then the jobs land in BullMQ's prioritized set (score = priority × 2^32 + counter), and B submits.
+    await redis.zadd(`${prefix}:generations:prioritized`, ...priorities.flatMap((p, i) => [p * 2 ** 32 + i + 1, `a-${i}`]));
+    const b = await fairPriority(redis, prefix, projectB, false);
+    // Ahead of B: A's job at the head (V) and A's job with B's own tag, which was queued first.
+    expect(b.ahead).toBe(2);
+    expect(b.priority).toBe(priorities[1]);
+  });
+});
